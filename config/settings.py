@@ -1,0 +1,130 @@
+"""amity's settings: one class, read from AMITY_* variables, then amity.toml, then defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_TOML = CONFIG_DIR / "amity.toml"
+DATA_DIR = CONFIG_DIR / "data"
+EVENTS_DIR = CONFIG_DIR / "events"
+
+
+class HomeCity(BaseModel):
+    """The city whose office runs amity; nothing in the code assumes Beijing."""
+
+    name: str = "Beijing"
+    native_name: str = "北京"
+    country_code: str = "CN"
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh"
+
+
+class Office(BaseModel):
+    """The international-relations office: letterhead, signatory and sender of invitations."""
+
+    name: str = "Foreign Affairs Office of the Beijing Municipal People's Government"
+    native_name: str = "北京市人民政府外事办公室"
+    address: str = "No. 2 Zhengyi Road, Dongcheng District, Beijing 100006, China"
+    native_address: str = "中国北京市东城区正义路2号 100006"
+    email: str = "fao@beijing.example.org"
+    signatory_name: str = "Director-General"
+    signatory_native_name: str = "主任"
+    #: where anniversary digests go
+    reminder_recipients: list[str] = Field(default_factory=lambda: ["protocol@beijing.example.org"])
+    language: str = "zh"
+    mail_domain: str = "beijing.example.org"
+
+
+class Smtp(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    #: name of a Prefect Secret block holding the password, used when `password` is empty
+    password_block: str | None = None
+    timeout_seconds: float = 30.0
+    attempts: int = 4
+    backoff_seconds: float = 2.0
+
+
+class CalDav(BaseModel):
+    url: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_seconds: float = 30.0
+
+
+class Reminders(BaseModel):
+    milestones: list[int] = Field(
+        default_factory=lambda: [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 70, 75, 80, 90, 100]
+    )
+    lead_days: list[int] = Field(default_factory=lambda: [365, 180, 90, 30, 7])
+    #: how a tie made on 29 February is celebrated in common years
+    feb29_policy: Literal["feb28", "mar1"] = "feb28"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AMITY_",
+        env_nested_delimiter="__",
+        toml_file=DEFAULT_TOML,
+        extra="ignore",
+    )
+
+    #: folder for the SQLite database, the Maildir outbox and every output file
+    home: Path = Path("var")
+    #: overrides the SQLite file, e.g. postgresql+psycopg://amity@127.0.0.1/amity
+    database_url: str | None = None
+    home_city: HomeCity = HomeCity()
+    office: Office = Office()
+    mail_transport: Literal["maildir", "smtp"] = "maildir"
+    smtp: Smtp = Smtp()
+    caldav: CalDav = CalDav()
+    reminders: Reminders = Reminders()
+    #: organizer-supplied letter templates (rendered in a sandbox); None = the shipped ones
+    letter_template_dir: Path | None = None
+    #: recipients per Prefect task; the flow never runs one task per letter
+    batch_size: int = 100
+    task_workers: int = 4
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'amity.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.home / "out"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,377 @@
+"""amity's data model: typed SQLAlchemy 2 declarative classes; invariants live in the database.
+
+Schema changes go through Alembic (db/migrations). While nothing has shipped, the single
+initial revision is regenerated with `python -m db.regen` after a model change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores aware datetimes as UTC; SQLite forgets the zone, so it is put back on load."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: amity stores aware UTC datetimes only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+utc_datetime = Annotated[dt.datetime, mapped_column(UTCDateTime())]
+short_str = Annotated[str, mapped_column(String(200))]
+
+TIE_KINDS = ("friendship_city", "sister_city", "friendly_exchange")
+PRECISIONS = ("day", "month", "year", "unknown")
+EVENT_STATUSES = ("draft", "inviting", "scheduled", "held", "reported", "cancelled")
+RSVP_STATES = ("needs-action", "accepted", "declined", "tentative", "delegated")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class City(Base):
+    __tablename__ = "city"
+    __table_args__ = (
+        UniqueConstraint("name", "country_code"),
+        CheckConstraint(
+            _in("kind", ("municipality", "district", "region", "province", "prefecture", "other")),
+            name="kind",
+        ),
+    )
+
+    id: Mapped[intpk]
+    #: English name as commonly written ("Brussels (Brussels-Capital Region)")
+    name: Mapped[short_str]
+    #: name in the city's own language and script ("東京都", "القاهرة")
+    native_name: Mapped[short_str]
+    #: ISO 3166-1 alpha-2
+    country_code: Mapped[str] = mapped_column(String(2))
+    #: IANA zone name
+    timezone: Mapped[str] = mapped_column(String(64))
+    #: BCP 47 tag of the administration's language
+    language: Mapped[str] = mapped_column(String(35))
+    kind: Mapped[str] = mapped_column(String(20), default="municipality")
+    #: districts of the home city point at it; they keep ties of their own
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"))
+    is_home: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    parent: Mapped[City | None] = relationship(remote_side="City.id")
+    contacts: Mapped[list[Contact]] = relationship(back_populates="city")
+
+
+class Tie(Base):
+    __tablename__ = "tie"
+    __table_args__ = (
+        UniqueConstraint("home_city_id", "partner_city_id"),
+        CheckConstraint(_in("kind", TIE_KINDS), name="kind"),
+        CheckConstraint(_in("precision", PRECISIONS), name="precision"),
+        CheckConstraint(_in("status", ("active", "suspended", "ended")), name="status"),
+        # a date is present exactly when its precision is known
+        CheckConstraint(
+            "(precision = 'unknown') = (established_on IS NULL)", name="date_matches_precision"
+        ),
+        CheckConstraint(
+            "(established_on IS NULL) = (anniversary_md IS NULL)", name="anniversary_md_set"
+        ),
+    )
+
+    id: Mapped[intpk]
+    home_city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    partner_city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="sister_city")
+    #: the day the tie was made, truncated to its precision (1979-03 is stored as 1979-03-01)
+    established_on: Mapped[dt.date | None] = mapped_column(Date)
+    precision: Mapped[str] = mapped_column(String(10), default="unknown")
+    #: month*100 + day of the anniversary as reminded (month precision: day 1; year: 0101);
+    #: indexed so the daily reminder query finds the day's anniversaries without a scan
+    anniversary_md: Mapped[int | None] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    source: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    home_city: Mapped[City] = relationship(foreign_keys=[home_city_id])
+    partner_city: Mapped[City] = relationship(foreign_keys=[partner_city_id])
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+    __table_args__ = (UniqueConstraint("city_id", "email"),)
+
+    id: Mapped[intpk]
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"), index=True)
+    #: name in the contact's own script ("小池 百合子")
+    name_native: Mapped[short_str]
+    #: name in Latin script ("Yuriko Koike")
+    name_latin: Mapped[short_str]
+    #: "Governor", "Mayor", ...
+    title: Mapped[str] = mapped_column(String(200), default="")
+    #: form of address as given by the partner ("H.E.", "Dr.", "Mme"); never guessed
+    honorific: Mapped[str] = mapped_column(String(100), default="")
+    office: Mapped[str] = mapped_column(String(300), default="")
+    email: Mapped[str] = mapped_column(String(320))
+    #: BCP 47 tag of the language the contact prefers
+    language: Mapped[str] = mapped_column(String(35))
+    is_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    city: Mapped[City] = relationship(back_populates="contacts")
+
+
+class Event(Base):
+    __tablename__ = "event"
+    __table_args__ = (
+        CheckConstraint(
+            _in("kind", ("conference", "symposium", "festival", "delegation_visit", "other")),
+            name="kind",
+        ),
+        CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+        CheckConstraint("end_dt > start_dt", name="ends_after_start"),
+        UniqueConstraint("series", "edition"),
+    )
+
+    id: Mapped[intpk]
+    #: stable handle used on the command line and in file names
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    #: titles by language; "en" always present
+    titles: Mapped[dict[str, str]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(20))
+    series: Mapped[str | None] = mapped_column(String(200))
+    edition: Mapped[int | None] = mapped_column(Integer)
+    host_city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    venue: Mapped[str] = mapped_column(String(300), default="")
+    venue_address: Mapped[str] = mapped_column(String(500), default="")
+    #: IANA zone in which the event happens; times are stored in UTC
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_dt: Mapped[utc_datetime]
+    end_dt: Mapped[utc_datetime]
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    #: how precisely the dates are known: "day" for planned events; historical records
+    #: may be known only to the month or year (stored as the first day of it)
+    date_precision: Mapped[str] = mapped_column(String(10), default="day")
+    #: sources and caveats (historical records)
+    note: Mapped[str] = mapped_column(Text, default="")
+    is_bilingual: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the calendar UID of the event as a whole (feeds, CalDAV)
+    uid: Mapped[str] = mapped_column(String(200), unique=True)
+    #: SEQUENCE of the event component; bumped on every significant change
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    #: who is invited, as in the spec: {"ties": "all"|kind, "cities": [...], "districts": bool}
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: the spec as last applied (for computing what changed)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: agreements signed and follow-ups: {"agreements": [...], "follow_ups": [...]}
+    outcomes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_dt: Mapped[utc_datetime]
+    updated_dt: Mapped[utc_datetime]
+
+    host_city: Mapped[City] = relationship()
+    sessions: Mapped[list[EventSession]] = relationship(
+        back_populates="event", order_by="EventSession.start_dt", cascade="all, delete-orphan"
+    )
+
+
+class EventSession(Base):
+    __tablename__ = "event_session"
+    __table_args__ = (
+        UniqueConstraint("event_id", "key"),
+        CheckConstraint("end_dt > start_dt", name="ends_after_start"),
+    )
+
+    id: Mapped[intpk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    #: stable key from the spec, so a renamed session keeps its calendar entry
+    key: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(300))
+    start_dt: Mapped[utc_datetime]
+    end_dt: Mapped[utc_datetime]
+    room: Mapped[str] = mapped_column(String(200), default="")
+    topic: Mapped[str] = mapped_column(Text, default="")
+    speakers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: cities whose delegations take part (names); empty = everyone
+    cities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    uid: Mapped[str] = mapped_column(String(200), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    is_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    event: Mapped[Event] = relationship(back_populates="sessions")
+
+
+class Invitation(Base):
+    __tablename__ = "invitation"
+    __table_args__ = (
+        UniqueConstraint("event_id", "contact_id"),
+        CheckConstraint(_in("rsvp_state", RSVP_STATES), name="rsvp_state"),
+    )
+
+    id: Mapped[intpk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    #: calendar UID of this contact's copy of the event; never changes
+    uid: Mapped[str] = mapped_column(String(200), unique=True)
+    #: SEQUENCE last sent to this contact
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    #: language the letter was written in, and whether it fell back to English
+    letter_language: Mapped[str | None] = mapped_column(String(35))
+    is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    rsvp_state: Mapped[str] = mapped_column(String(14), default="needs-action")
+    #: when the reply was made (its DTSTAMP) and to which SEQUENCE it answered
+    rsvp_dt: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rsvp_sequence: Mapped[int | None] = mapped_column(Integer)
+    delegated_to: Mapped[str | None] = mapped_column(String(320))
+    created_dt: Mapped[utc_datetime]
+
+    event: Mapped[Event] = relationship()
+    contact: Mapped[Contact] = relationship()
+
+
+class OutboxMessage(Base):
+    """The delivery ledger: a message is claimed here before it is sent and confirmed after."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        UniqueConstraint("purpose", "recipient", "occurrence"),
+        CheckConstraint(_in("state", ("claimed", "sent", "failed")), name="state"),
+    )
+
+    id: Mapped[intpk]
+    #: invitation | update | cancel | reminder | digest | ...
+    purpose: Mapped[str] = mapped_column(String(30))
+    #: lower-cased e-mail address
+    recipient: Mapped[str] = mapped_column(String(320))
+    #: what the message is about, e.g. "event:12:seq:3" or "digest:2026-11-28"
+    occurrence: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(10), default="claimed")
+    #: random token of the run that claimed it; a stale claim can be taken over
+    claim_token: Mapped[str] = mapped_column(String(64))
+    claimed_dt: Mapped[utc_datetime]
+    sent_dt: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: the server's reply for a permanent failure
+    error: Mapped[str | None] = mapped_column(Text)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="SET NULL"), index=True
+    )
+    #: where the .eml copy was written
+    path: Mapped[str | None] = mapped_column(String(1000))
+
+
+class Reminder(Base):
+    """One row per (tie, milestone, lead time): a reminder is sent once or recorded as missed."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("tie_id", "milestone", "lead_days"),
+        CheckConstraint(_in("state", ("claimed", "sent", "missed", "superseded")), name="state"),
+    )
+
+    id: Mapped[intpk]
+    tie_id: Mapped[int] = mapped_column(ForeignKey("tie.id", ondelete="CASCADE"))
+    #: years since the tie was made (10, 20, 25, ...)
+    milestone: Mapped[int] = mapped_column(Integer)
+    lead_days: Mapped[int] = mapped_column(Integer)
+    anniversary_date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10), default="claimed")
+    #: the office day whose digest carried it
+    digest_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_dt: Mapped[utc_datetime]
+
+
+class Attendance(Base):
+    __tablename__ = "attendance"
+    __table_args__ = (
+        UniqueConstraint("event_id", "contact_id"),
+        UniqueConstraint("event_id", "walk_in_name", "city_id"),
+        CheckConstraint("delegation_size >= 0", name="delegation_size"),
+        # either an invited contact or a walk-in with a name
+        CheckConstraint(
+            "(contact_id IS NULL) <> (walk_in_name IS NULL)", name="contact_or_walk_in"
+        ),
+    )
+
+    id: Mapped[intpk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
+    walk_in_name: Mapped[str | None] = mapped_column(String(200))
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"))
+    is_attended: Mapped[bool] = mapped_column(Boolean)
+    delegation_size: Mapped[int] = mapped_column(Integer, default=1)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: rows made by the demo, labelled as such in every output
+    is_simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Report(Base):
+    __tablename__ = "report"
+    __table_args__ = (UniqueConstraint("event_id", "language"),)
+
+    id: Mapped[intpk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(35))
+    generated_dt: Mapped[utc_datetime]
+    #: folder holding report.html, report.pdf, report.md, contacts.csv
+    path: Mapped[str] = mapped_column(String(1000))
+    #: the headline figures, for comparisons across editions
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EventTransition(Base):
+    """Every status change of an event, in order: the lifecycle's log."""
+
+    __tablename__ = "event_transition"
+
+    id: Mapped[intpk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    at_dt: Mapped[utc_datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+Index("ix_tie_partner_city_id", Tie.partner_city_id)

@@ -1,0 +1,113 @@
+"""The `amity` command line: one sub-command per job; read-only commands run no flow.
+
+Exit codes: 0 success, 1 a run failed, 2 bad input or usage. User mistakes print one
+readable line each, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flows.runtime import apply_prefect_defaults
+
+#: modules that add sub-commands: each has `register(subparsers)`
+COMMAND_MODULES = [
+    "flows.partners_cli",
+    "flows.demo_cli",
+]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UserError(Exception):
+    """A mistake in what the user gave us; printed as lines, exit 2."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
+
+
+class RunFailed(Exception):
+    """The job ran and failed; exit 1."""
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_command(
+    sub: Any, name: str, handler: Handler, help: str, *, description: str | None = None
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help,
+        description=description or help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain text table; widths count East Asian wide characters as two columns."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(width(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append(
+            "  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amity",
+        description=(
+            "amity: the workflow engine of a city's international-relations office.\n"
+            "Partner records, invitations, calendars, anniversary reminders and reports."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    apply_prefect_defaults()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except UserError as exc:
+        for line in exc.lines:
+            print(f"amity: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RunFailed as exc:
+        print(f"amity: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("amity: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,411 @@
+"""Partner and contact records: reading and validating import files (pure: rows in, records out)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zoneinfo
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import langcodes
+import pycountry
+import yaml
+from email_validator import EmailNotValidError, validate_email
+
+PARTNER_COLUMNS = (
+    "city",
+    "native_name",
+    "country_code",
+    "timezone",
+    "language",
+    "established_on",
+    "precision",
+    "source",
+    "note",
+)
+PARTNER_REQUIRED = ("city", "native_name", "country_code", "timezone", "language")
+#: optional partner columns, with their defaults
+PARTNER_OPTIONAL = {
+    "kind": "friendship_city",
+    "status": "active",
+    "city_kind": "municipality",
+    "home_district": "",
+}
+CONTACT_COLUMNS = ("city", "country_code", "name_native", "name_latin", "email", "language")
+CONTACT_OPTIONAL = {"title": "", "honorific": "", "office": "", "opted_out": "no", "note": ""}
+
+TIE_KINDS = ("friendship_city", "sister_city", "friendly_exchange")
+TIE_STATUSES = ("active", "suspended", "ended")
+CITY_KINDS = ("municipality", "district", "region", "province", "prefecture", "other")
+_DATE_FORMS = {
+    "day": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    "month": re.compile(r"^\d{4}-\d{2}$"),
+    "year": re.compile(r"^\d{4}$"),
+}
+R = TypeVar("R")
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0", ""}
+
+
+class ImportFileError(Exception):
+    """The file itself cannot be read (missing, wrong format, missing columns)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one field of one row, worded for the person who typed it."""
+
+    file: str
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}: {self.column}={self.value!r}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class PartnerRecord:
+    row: int
+    city: str
+    native_name: str
+    country_code: str
+    timezone: str
+    language: str
+    established_on: dt.date | None
+    precision: str
+    source: str
+    note: str
+    kind: str
+    status: str
+    city_kind: str
+    home_district: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.city, self.country_code)
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    row: int
+    city: str
+    country_code: str
+    name_native: str
+    name_latin: str
+    email: str
+    language: str
+    title: str
+    honorific: str
+    office: str
+    is_opted_out: bool
+    note: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.city, self.country_code, self.email)
+
+
+@dataclass
+class Validated(Generic[R]):
+    records: list[R] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    #: raw rows (with their row number) that had problems, for the rejects file
+    rejected_rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def read_rows(path: Path, *, list_key: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (row number, row) from a CSV (row = line number in the file) or YAML file.
+
+    In YAML the records are a list under ``list_key`` (or the top-level list); the row is
+    the entry's position, counting from 1.
+    """
+    if not path.is_file():
+        raise ImportFileError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    text = path.read_text(encoding="utf-8-sig")
+    if suffix == ".csv":
+        yield from _csv_rows(text)
+    elif suffix in (".yaml", ".yml"):
+        yield from _yaml_rows(path, text, list_key)
+    else:
+        raise ImportFileError(f"{path}: expected a .csv, .yaml or .yml file")
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    _ = reader.fieldnames  # reads the header, so line_num counts from it
+    line = reader.line_num + 1
+    for row in reader:
+        yield line, {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        line = reader.line_num + 1
+
+
+def _yaml_rows(path: Path, text: str, list_key: str) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ImportFileError(f"{path}: not valid YAML: {exc}") from exc
+    if isinstance(data, dict):
+        data = data.get(list_key)
+    if not isinstance(data, list):
+        raise ImportFileError(f"{path}: expected a list of records under '{list_key}:'")
+    for number, entry in enumerate(data, start=1):
+        if not isinstance(entry, dict):
+            raise ImportFileError(f"{path}: entry {number} is not a mapping")
+        yield number, {str(k): _yaml_text(v) for k, v in entry.items()}
+
+
+def _yaml_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def check_columns(file: str, header: Iterable[str], required: Iterable[str]) -> None:
+    missing = [c for c in required if c not in set(header)]
+    if missing:
+        raise ImportFileError(f"{file}: missing column(s): {', '.join(missing)}")
+
+
+# --- field checks (cached: a registry repeats the same countries, zones and languages) ----
+
+
+@cache
+def _country_codes() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@cache
+def language_problem(tag: str) -> str | None:
+    """None when ``tag`` is a well-formed BCP 47 tag whose language exists."""
+    if not tag:
+        return "required"
+    if not langcodes.tag_is_valid(tag):
+        return "not a valid BCP 47 language tag"
+    return None
+
+
+@cache
+def email_problem(address: str) -> str | None:
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def parse_established(value: str, precision: str) -> tuple[dt.date | None, str | None]:
+    """The tie date truncated to its precision, or the reason it does not match it."""
+    if precision in ("", "unknown"):
+        if value:
+            return None, "a date needs a precision of day, month or year"
+        return None, None
+    pattern = _DATE_FORMS.get(precision)
+    if pattern is None:
+        return None, "precision must be day, month, year or unknown"
+    if not pattern.match(value):
+        example = {"day": "1979-03-14", "month": "1979-03", "year": "1979"}[precision]
+        return None, f"does not match precision '{precision}' (expected e.g. {example})"
+    parts = [int(p) for p in value.split("-")] + [1, 1]
+    try:
+        return dt.date(parts[0], parts[1], parts[2]), None
+    except ValueError as exc:
+        return None, f"not a real date: {exc}"
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def validate_partners(
+    file: str, rows: Iterable[tuple[int, dict[str, str]]]
+) -> Validated[PartnerRecord]:
+    out: Validated[PartnerRecord] = Validated()
+    seen: dict[tuple[str, str], int] = {}
+    header_checked = False
+    for row_no, row in rows:
+        if not header_checked:
+            check_columns(file, row.keys(), PARTNER_REQUIRED)
+            header_checked = True
+        problems: list[Problem] = []
+
+        def bad(
+            column: str,
+            reason: str,
+            row_no: int = row_no,
+            row: dict[str, str] = row,
+            problems: list[Problem] = problems,
+        ) -> None:
+            problems.append(Problem(file, row_no, column, row.get(column, ""), reason))
+
+        for column in PARTNER_REQUIRED:
+            if not row.get(column):
+                bad(column, "required")
+        country = row.get("country_code", "")
+        if country and country not in _country_codes():
+            bad("country_code", "not an ISO 3166-1 alpha-2 country code")
+        zone = row.get("timezone", "")
+        if zone and zone not in _timezones():
+            bad("timezone", "not an IANA time zone")
+        language = row.get("language", "")
+        if language and (reason := language_problem(language)):
+            bad("language", reason)
+        precision = row.get("precision", "") or ("unknown" if not row.get("established_on") else "")
+        established, reason = parse_established(row.get("established_on", ""), precision)
+        if reason:
+            bad(
+                "established_on"
+                if precision in _DATE_FORMS or precision in ("", "unknown")
+                else "precision",
+                reason,
+            )
+        values = {k: row.get(k) or default for k, default in PARTNER_OPTIONAL.items()}
+        for column, allowed in (
+            ("kind", TIE_KINDS),
+            ("status", TIE_STATUSES),
+            ("city_kind", CITY_KINDS),
+        ):
+            if values[column] not in allowed:
+                bad(column, f"must be one of {', '.join(allowed)}")
+        key = (row.get("city", ""), country)
+        if key[0] and key in seen:
+            bad("city", f"duplicate of row {seen[key]} ({key[0]}, {country})")
+        else:
+            seen[key] = row_no
+        if problems:
+            out.problems.extend(problems)
+            out.rejected_rows.append((row_no, row))
+            continue
+        out.records.append(
+            PartnerRecord(
+                row=row_no,
+                city=row["city"],
+                native_name=row["native_name"],
+                country_code=country,
+                timezone=zone,
+                language=language,
+                established_on=established,
+                precision=precision or "unknown",
+                source=row.get("source", ""),
+                note=row.get("note", ""),
+                kind=values["kind"],
+                status=values["status"],
+                city_kind=values["city_kind"],
+                home_district=values["home_district"],
+            )
+        )
+    if not header_checked:
+        raise ImportFileError(f"{file}: no rows")
+    return out
+
+
+def validate_contacts(
+    file: str, rows: Iterable[tuple[int, dict[str, str]]]
+) -> Validated[ContactRecord]:
+    out: Validated[ContactRecord] = Validated()
+    seen: dict[tuple[str, str, str], int] = {}
+    header_checked = False
+    for row_no, row in rows:
+        if not header_checked:
+            check_columns(file, row.keys(), CONTACT_COLUMNS)
+            header_checked = True
+        problems: list[Problem] = []
+
+        def bad(
+            column: str,
+            reason: str,
+            row_no: int = row_no,
+            row: dict[str, str] = row,
+            problems: list[Problem] = problems,
+        ) -> None:
+            problems.append(Problem(file, row_no, column, row.get(column, ""), reason))
+
+        for column in CONTACT_COLUMNS:
+            if not row.get(column):
+                bad(column, "required")
+        country = row.get("country_code", "")
+        if country and country not in _country_codes():
+            bad("country_code", "not an ISO 3166-1 alpha-2 country code")
+        email = row.get("email", "").lower()
+        if email and (reason := email_problem(email)):
+            bad("email", reason)
+        language = row.get("language", "")
+        if language and (reason := language_problem(language)):
+            bad("language", reason)
+        for column in ("name_native", "name_latin", "title", "honorific", "office"):
+            if any(ch in row.get(column, "") for ch in "\r\n\x00"):
+                bad(column, "must be one line")
+        opted = (row.get("opted_out") or "no").lower()
+        if opted not in _YES | _NO:
+            bad("opted_out", "must be yes or no")
+        key = (row.get("city", ""), country, email)
+        if email and key in seen:
+            bad("email", f"duplicate of row {seen[key]}")
+        else:
+            seen[key] = row_no
+        if problems:
+            out.problems.extend(problems)
+            out.rejected_rows.append((row_no, row))
+            continue
+        out.records.append(
+            ContactRecord(
+                row=row_no,
+                city=row["city"],
+                country_code=country,
+                name_native=row["name_native"],
+                name_latin=row["name_latin"],
+                email=email,
+                language=language,
+                title=row.get("title", ""),
+                honorific=row.get("honorific", ""),
+                office=row.get("office", ""),
+                is_opted_out=opted in _YES,
+                note=row.get("note", ""),
+            )
+        )
+    if not header_checked:
+        raise ImportFileError(f"{file}: no rows")
+    return out
+
+
+def anniversary_md(established_on: dt.date | None) -> int | None:
+    """The month-day key the reminder index is built on (see db.models.Tie.anniversary_md)."""
+    if established_on is None:
+        return None
+    return established_on.month * 100 + established_on.day
+
+
+def rejects_csv(
+    columns: list[str], rejected: list[tuple[int, dict[str, str]]], problems: list[Problem]
+) -> str:
+    """The rejected rows as CSV, with their row number and reasons, for the organizer to fix."""
+    reasons: dict[int, list[str]] = {}
+    for p in problems:
+        reasons.setdefault(p.row, []).append(f"{p.column}: {p.reason}")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["row", *columns, "problems"])
+    for row_no, row in rejected:
+        writer.writerow(
+            [row_no, *(row.get(c, "") for c in columns), "; ".join(reasons.get(row_no, []))]
+        )
+    return buf.getvalue()

@@ -1,0 +1,32 @@
+"""The one way a name becomes part of a file name."""
+
+import hashlib
+import re
+import unicodedata
+
+_UNSAFE = re.compile(r"[^\w]+", re.UNICODE)
+_MAX_LEN = 60
+
+
+def slugify(text: str, *, max_len: int = _MAX_LEN) -> str:
+    """Return a safe, readable, collision-resistant file-name part for ``text``.
+
+    Latin text is transliterated to ASCII ("Île-de-France" -> "ile-de-france"); other
+    scripts keep their letters ("東京都" stays readable). Path separators, dots and
+    control characters never survive, and a short hash of the original text is appended
+    whenever the readable part lost information, so "a/b" and "a b" cannot clash.
+    """
+    normalized = unicodedata.normalize("NFKC", text).strip()
+    ascii_form = unicodedata.normalize("NFKD", normalized).encode("ascii", "ignore").decode()
+    base = ascii_form if _letters(ascii_form) >= _letters(normalized) else normalized
+    readable = _UNSAFE.sub("-", base.lower()).strip("-_")[:max_len].strip("-_")
+    if not readable:
+        readable = "x"
+    if readable != normalized.lower():
+        digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:6]
+        return f"{readable}-{digest}"
+    return readable
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalnum() for ch in text)

@@ -1,0 +1,131 @@
+"""Partner records: import partners and contacts from CSV or YAML, all rows or none."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from config.settings import get_settings
+from db.session import session_scope
+from flows.domain.registry import (
+    CONTACT_COLUMNS,
+    CONTACT_OPTIONAL,
+    PARTNER_COLUMNS,
+    PARTNER_OPTIONAL,
+    Problem,
+    read_rows,
+    rejects_csv,
+    validate_contacts,
+    validate_partners,
+)
+from flows.registry_store import upsert_contacts, upsert_partners
+
+
+@dataclass
+class ImportResult:
+    file: str
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    imported: bool = False
+    dry_run: bool = False
+    changes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    rejects_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _rejects_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+def _run_import(path: Path, kind: str, *, skip_invalid: bool, dry_run: bool) -> ImportResult:
+    settings = get_settings()
+    result = ImportResult(file=str(path), kind=kind, dry_run=dry_run)
+    if kind == "partners":
+        validated: Any = validate_partners(path.name, read_rows(path, list_key="partners"))
+        columns = [*PARTNER_COLUMNS, *PARTNER_OPTIONAL]
+    else:
+        validated = validate_contacts(path.name, read_rows(path, list_key="contacts"))
+        columns = [*CONTACT_COLUMNS, *CONTACT_OPTIONAL]
+    result.rows = len(validated.records) + len(validated.rejected_rows)
+    result.rejected = len(validated.rejected_rows)
+    result.problems = [str(p) for p in validated.problems]
+    if validated.problems and not skip_invalid:
+        return result
+    with session_scope() as session:
+        if kind == "partners":
+            summary = upsert_partners(session, settings.home_city, validated.records)
+        else:
+            summary = upsert_contacts(session, validated.records)
+        # problems only the database can see (an unknown city) count like the file's own
+        late = [Problem(path.name, p.row, p.column, p.value, p.reason) for p in summary.problems]
+        if late:
+            result.problems += [str(p) for p in late]
+            result.rejected += len(late)
+            if not skip_invalid:
+                session.rollback()
+                return result
+        if dry_run:
+            session.rollback()
+        result.created, result.updated = summary.created, summary.updated
+        result.unchanged, result.changes = summary.unchanged, summary.changes
+    result.imported = not dry_run
+    if skip_invalid and result.problems and not dry_run:
+        rejects = _rejects_path(path)
+        rejects.write_text(
+            rejects_csv(columns, validated.rejected_rows, validated.problems), encoding="utf-8"
+        )
+        result.rejects_path = str(rejects)
+    return result
+
+
+@task
+def import_file(path: str, kind: str, skip_invalid: bool, dry_run: bool) -> dict[str, Any]:
+    """Validate every row, then upsert all of them in one transaction."""
+    return _run_import(Path(path), kind, skip_invalid=skip_invalid, dry_run=dry_run).to_dict()
+
+
+def _artifact(result: dict[str, Any]) -> None:
+    lines = [
+        f"# Import of `{Path(result['file']).name}` ({result['kind']})",
+        "",
+        "| rows | created | updated | unchanged | rejected | imported |",
+        "|---|---|---|---|---|---|",
+        f"| {result['rows']} | {result['created']} | {result['updated']} | {result['unchanged']} "
+        f"| {result['rejected']} | {'yes' if result['imported'] else 'no'} |",
+    ]
+    if result["changes"]:
+        lines += ["", "## Changes", *(f"- {c}" for c in result["changes"])]
+    if result["problems"]:
+        lines += ["", "## Problems", *(f"- `{p}`" for p in result["problems"])]
+    create_markdown_artifact(
+        markdown="\n".join(lines),
+        key=f"import-{result['kind']}",
+        description="amity import summary",
+    )
+
+
+@flow(name="import partners", flow_run_name="partners import: {path}", log_prints=False)
+def import_partners(path: str, skip_invalid: bool = False, dry_run: bool = False) -> dict[str, Any]:
+    """Import partner cities and their ties from a CSV or YAML file."""
+    result = import_file(path, "partners", skip_invalid, dry_run)
+    _artifact(result)
+    return result
+
+
+@flow(name="import contacts", flow_run_name="contacts import: {path}", log_prints=False)
+def import_contacts(path: str, skip_invalid: bool = False, dry_run: bool = False) -> dict[str, Any]:
+    """Import partner contacts (name, title, form of address, language, e-mail)."""
+    result = import_file(path, "contacts", skip_invalid, dry_run)
+    _artifact(result)
+    return result

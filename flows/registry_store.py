@@ -1,0 +1,259 @@
+"""Writing partner and contact records to the database: upserts that report what changed.
+
+Plain functions that take a session; the import flows call them inside one transaction, so
+a file is imported whole or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from config.settings import HomeCity
+from db.models import City, Contact, Tie
+from flows.domain.registry import (
+    ContactRecord,
+    PartnerRecord,
+    Problem,
+    anniversary_md,
+)
+
+
+@dataclass
+class UpsertSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    #: one line per changed field: "Tokyo: established_on 1979-03-01 -> 1979-03-14"
+    changes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _table(model: type) -> Table:
+    # Core UPDATE ... WHERE id = :b_id with executemany; the ORM's bulk form wants the pk name
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+def ensure_home_city(session: Session, home: HomeCity) -> City:
+    city = session.scalar(select(City).where(City.is_home.is_(True)))
+    if city is None:
+        city = session.scalar(
+            select(City).where(City.name == home.name, City.country_code == home.country_code)
+        )
+    if city is None:
+        city = City(
+            name=home.name,
+            native_name=home.native_name,
+            country_code=home.country_code,
+            timezone=home.timezone,
+            language=home.language,
+            kind="municipality",
+            is_home=True,
+        )
+        session.add(city)
+        session.flush()
+    return city
+
+
+def _diff(label: str, current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    return [
+        f"{label}: {name} {current[name]!r} -> {value!r}"
+        for name, value in wanted.items()
+        if current[name] != value
+    ]
+
+
+def upsert_partners(
+    session: Session, home: HomeCity, records: list[PartnerRecord]
+) -> UpsertSummary:
+    """Create or update each partner city and its tie with the home city (or a home district)."""
+    summary = UpsertSummary()
+    home_city = ensure_home_city(session, home)
+    city_cols = ("native_name", "timezone", "language", "kind")
+    cities = {
+        (row.name, row.country_code): row
+        for row in session.execute(
+            select(City.id, City.name, City.country_code, *(getattr(City, c) for c in city_cols))
+        )
+    }
+    districts = {
+        row.name: row.id
+        for row in session.execute(select(City.id, City.name).where(City.parent_id == home_city.id))
+    }
+    new_cities = []
+    city_updates = []
+    for rec in records:
+        wanted: dict[str, Any] = {
+            "native_name": rec.native_name,
+            "timezone": rec.timezone,
+            "language": rec.language,
+            "kind": rec.city_kind,
+        }
+        existing = cities.get(rec.key)
+        if existing is None:
+            new_cities.append(
+                {
+                    "name": rec.city,
+                    "country_code": rec.country_code,
+                    "is_home": False,
+                    "parent_id": None,
+                    **wanted,
+                }
+            )
+            continue
+        changes = _diff(rec.city, existing._asdict(), wanted)
+        if changes:
+            summary.changes.extend(changes)
+            city_updates.append({"b_id": existing.id, **wanted})
+    if new_cities:
+        session.execute(insert(City), new_cities)
+    if city_updates:
+        session.execute(
+            update(_table(City)).where(_table(City).c.id == bindparam("b_id")),
+            city_updates,
+        )
+    city_ids = {
+        (row.name, row.country_code): row.id
+        for row in session.execute(select(City.id, City.name, City.country_code))
+    }
+
+    tie_cols = ("kind", "established_on", "precision", "status", "source", "note")
+    ties = {
+        (row.home_city_id, row.partner_city_id): row
+        for row in session.execute(
+            select(
+                Tie.id, Tie.home_city_id, Tie.partner_city_id, *(getattr(Tie, c) for c in tie_cols)
+            )
+        )
+    }
+    new_ties = []
+    tie_updates = []
+    changed_rows: set[int] = set()
+    for rec in records:
+        home_id = home_city.id
+        if rec.home_district:
+            district_id = districts.get(rec.home_district)
+            if district_id is None:
+                summary.problems.append(
+                    Problem(
+                        "",
+                        rec.row,
+                        "home_district",
+                        rec.home_district,
+                        f"not a district of {home.name}",
+                    )
+                )
+                continue
+            home_id = district_id
+        partner_id = city_ids[rec.key]
+        wanted = {
+            "kind": rec.kind,
+            "established_on": rec.established_on,
+            "precision": rec.precision,
+            "status": rec.status,
+            "source": rec.source,
+            "note": rec.note,
+        }
+        existing = ties.get((home_id, partner_id))
+        if existing is None:
+            new_ties.append(
+                {
+                    "home_city_id": home_id,
+                    "partner_city_id": partner_id,
+                    "anniversary_md": anniversary_md(rec.established_on),
+                    **wanted,
+                }
+            )
+            summary.created += 1
+            continue
+        changes = _diff(rec.city, existing._asdict(), wanted)
+        if changes:
+            summary.changes.extend(changes)
+            tie_updates.append(
+                {
+                    "b_id": existing.id,
+                    "anniversary_md": anniversary_md(rec.established_on),
+                    **wanted,
+                }
+            )
+            changed_rows.add(rec.row)
+    if new_ties:
+        session.execute(insert(Tie), new_ties)
+    if tie_updates:
+        session.execute(
+            update(_table(Tie)).where(_table(Tie).c.id == bindparam("b_id")),
+            tie_updates,
+        )
+    city_changed = {u["b_id"] for u in city_updates}
+    for rec in records:
+        existing = cities.get(rec.key)
+        if existing is not None and (existing.id in city_changed or rec.row in changed_rows):
+            summary.updated += 1
+    summary.unchanged = len(records) - summary.created - summary.updated - len(summary.problems)
+    return summary
+
+
+def upsert_contacts(session: Session, records: list[ContactRecord]) -> UpsertSummary:
+    """Create or update contacts; each must belong to a city already in the registry."""
+    summary = UpsertSummary()
+    city_ids = {
+        (row.name, row.country_code): row.id
+        for row in session.execute(select(City.id, City.name, City.country_code))
+    }
+    cols = (
+        "name_native",
+        "name_latin",
+        "language",
+        "title",
+        "honorific",
+        "office",
+        "is_opted_out",
+        "note",
+    )
+    contacts = {
+        (row.city_id, row.email): row
+        for row in session.execute(
+            select(Contact.id, Contact.city_id, Contact.email, *(getattr(Contact, c) for c in cols))
+        )
+    }
+    new, updates = [], []
+    for rec in records:
+        city_id = city_ids.get((rec.city, rec.country_code))
+        if city_id is None:
+            summary.problems.append(
+                Problem(
+                    "",
+                    rec.row,
+                    "city",
+                    rec.city,
+                    f"no partner city {rec.city} ({rec.country_code})",
+                )
+            )
+            continue
+        wanted = {c: getattr(rec, c) for c in cols}
+        existing = contacts.get((city_id, rec.email))
+        if existing is None:
+            new.append({"city_id": city_id, "email": rec.email, **wanted})
+            summary.created += 1
+            continue
+        changes = _diff(f"{rec.email}", existing._asdict(), wanted)
+        if changes:
+            summary.changes.extend(changes)
+            updates.append({"b_id": existing.id, **wanted})
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+    if summary.problems:
+        return summary
+    if new:
+        session.execute(insert(Contact), new)
+    if updates:
+        session.execute(
+            update(_table(Contact)).where(_table(Contact).c.id == bindparam("b_id")),
+            updates,
+            execution_options={"synchronize_session": False},
+        )
+    return summary

@@ -1,0 +1,23 @@
+"""Process-wide defaults for running Prefect here; applied before prefect is imported."""
+
+from __future__ import annotations
+
+import os
+
+PREFECT_DEFAULTS = {
+    # machines without internet: no analytics calls on start
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # a new PREFECT_HOME's first start can exceed the 20 s default
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    # a log line per task doubles the per-task cost; the CLI prints its own summary
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # the local API records task runs in batches: 11x shorter catch-up (DESIGN.md)
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "0.5",
+    "PREFECT_UI_ENABLED_FOR_EPHEMERAL": "false",
+}
+
+
+def apply_prefect_defaults() -> None:
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)

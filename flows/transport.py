@@ -1,0 +1,471 @@
+"""Deliver built e-mails: into a Maildir (the embedded default) or through an SMTP server.
+
+Both transports take the finished message bytes and never look inside them. A transport
+holds at most one connection and is not thread-safe: use one per Prefect task (per chunk
+of recipients), as a context manager, so the SMTP connection is reused for the chunk.
+
+Failures the caller must tell apart:
+
+* :class:`PermanentFailure` — the server refused with a 5xx reply (``code``, ``reply``);
+  record it and go on with the next message. ``scope == "connection"`` (bad credentials,
+  no STARTTLS, certificate rejected) means every message will fail the same way.
+* :class:`TransientFailure` — 4xx replies, dropped connections or timeouts that lasted
+  through every retry; leave the message unconfirmed so the next run tries it again.
+
+SMTP cannot be exactly-once: if the connection drops after the message's final dot but
+before the server's answer, the retry may deliver a second copy. The delivery ledger makes
+every other case exactly-once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Protocol, Self, TypeVar
+
+from flows.domain.slug import slugify
+
+__all__ = [
+    "DeliveryError",
+    "MaildirTransport",
+    "PermanentFailure",
+    "SendResult",
+    "SmtpTransport",
+    "TransientFailure",
+    "Transport",
+    "make_transport",
+]
+
+Security = Literal["starttls", "tls", "none"]
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What happened to one message."""
+
+    message_id: str
+    #: "maildir" or "smtp"
+    transport: str
+    #: the Maildir file, or smtp://host:port
+    location: str
+    #: the server's last reply, e.g. "250 2.0.0 Ok: queued as 4XyZ"; empty for Maildir
+    reply: str = ""
+    attempts: int = 1
+    #: the Maildir already held this Message-ID, nothing was written
+    duplicate: bool = False
+    #: recipients the server refused permanently while accepting others: {addr: (code, reply)}
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered."""
+
+    permanent = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        reply: str = "",
+        scope: Literal["message", "connection"] = "message",
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reply = reply
+        self.scope = scope
+        self.attempts = attempts
+
+
+class PermanentFailure(DeliveryError):
+    """Refused for good (5xx); retrying the same message will not help."""
+
+    permanent = True
+
+
+class TransientFailure(DeliveryError):
+    """Temporary trouble (4xx, drop, timeout) that outlasted the retries."""
+
+
+class Transport(Protocol):
+    """Something that delivers finished messages; a context manager around a batch."""
+
+    name: str
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def send(
+        self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class _Batch:
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class MaildirTransport(_Batch):
+    """Write each message as a file in a Maildir (tmp/, new/, cur/) any mail client reads.
+
+    The file name is the slug of the Message-ID, so delivering the same message twice
+    leaves one file: the second ``send`` reports ``duplicate=True``. Files are written in
+    tmp/ and hard-linked into new/ (the Maildir protocol), which is atomic and fails if the
+    name exists — two processes delivering the same message cannot both succeed. A message a
+    client has since moved to cur/ is recognised from the listing taken by ``open()``.
+    """
+
+    name = "maildir"
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.path = Path(path)
+        #: flush each file (and new/) to disk before ``send`` returns, so a confirmed
+        #: message survives a power cut; off only for throw-away output
+        self.fsync = fsync
+        self._delivered: set[str] | None = None
+        self._counter = itertools.count()
+
+    def open(self) -> None:
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._delivered = {
+            name.split(":", 1)[0]
+            for sub in ("new", "cur")
+            for name in os.listdir(self.path / sub)
+            if not name.startswith(".")
+        }
+
+    def close(self) -> None:
+        self._delivered = None
+
+    def key_for(self, message_id: str) -> str:
+        """The Maildir file name (``mailbox.Maildir`` key) a Message-ID is stored under."""
+        return slugify(message_id.strip().strip("<>"), max_len=80)
+
+    def send(
+        self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult:
+        if self._delivered is None:
+            self.open()
+        assert self._delivered is not None
+        key = self.key_for(message_id)
+        target = self.path / "new" / key
+        if key in self._delivered:
+            return SendResult(message_id, self.name, str(target), duplicate=True)
+        # Maildir files use the local line ending; the bytes stay otherwise untouched.
+        data = message.replace(b"\r\n", b"\n")
+        tmp = self.path / "tmp" / f"{key}.{os.getpid()}.{next(self._counter)}"
+        try:
+            with open(tmp, "xb") as handle:
+                handle.write(data)
+                if self.fsync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            try:
+                os.link(tmp, target)
+                duplicate = False
+            except FileExistsError:
+                duplicate = True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if self.fsync and not duplicate:
+            _fsync_dir(target.parent)
+        self._delivered.add(key)
+        return SendResult(message_id, self.name, str(target), duplicate=duplicate)
+
+
+class _Refused(Exception):
+    """A non-success reply inside one SMTP transaction."""
+
+    def __init__(self, code: int, reply: str, stage: str) -> None:
+        super().__init__(f"{stage}: {code} {reply}")
+        self.code = code
+        self.reply = reply
+        self.stage = stage
+
+
+class SmtpTransport(_Batch):
+    """Send through an SMTP server over one reused connection, with retries.
+
+    ``timeout`` is applied to the socket, so connect, every command and the data transfer
+    each give up after that many seconds (Prefect's task timeout cannot interrupt them).
+    Transient failures are retried ``attempts`` times in all, waiting ``base_delay``,
+    then twice that… up to ``max_delay`` seconds; a dropped connection is reopened.
+    """
+
+    name = "smtp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: Security = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        attempts: int = 4,
+        base_delay: float = 2.0,
+        max_delay: float = 60.0,
+        helo_name: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if security not in ("starttls", "tls", "none"):
+            raise ValueError(f"security: {security!r} is not starttls, tls or none")
+        if attempts < 1:
+            raise ValueError("attempts: at least 1")
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.attempts = attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        # smtplib's default EHLO name comes from socket.getfqdn(), a DNS lookup that can
+        # stall for the resolver's timeout on an offline machine.
+        self.helo_name = helo_name or socket.gethostname()
+        self.ssl_context = ssl_context
+        self._conn: smtplib.SMTP | None = None
+
+    @property
+    def location(self) -> str:
+        scheme = "smtps" if self.security == "tls" else "smtp"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def open(self) -> None:
+        """Connect now (otherwise the first ``send`` does), retrying transient trouble."""
+        self._retrying(self._connection)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
+
+    def send(
+        self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult:
+        if not recipients:
+            raise ValueError("recipients: at least one")
+        if message.count(b"\n") != message.count(b"\r\n"):
+            # smtplib sends bytes as they are; SMTP requires CRLF line ends.
+            message = re.sub(rb"\r?\n", b"\r\n", message)
+        pending = list(recipients)
+        refused: dict[str, tuple[int, str]] = {}
+
+        def attempt() -> str:
+            nonlocal pending
+            conn = self._connection()
+            reply, deferred = self._transaction(conn, sender, pending, message, refused)
+            pending = deferred
+            if deferred:
+                code, text = refused.pop(deferred[0])
+                for addr in deferred[1:]:
+                    refused.pop(addr, None)
+                raise _Refused(code, text, "RCPT TO")
+            return reply
+
+        reply, attempts = self._retrying(attempt)
+        return SendResult(
+            message_id, self.name, self.location, reply=reply, attempts=attempts, refused=refused
+        )
+
+    def _retrying(self, action: Callable[[], _T]) -> tuple[_T, int]:
+        for number in range(1, self.attempts + 1):
+            try:
+                return action(), number
+            except _Refused as exc:
+                failure = _classify(exc.code, exc.reply, f"{exc.stage} refused", number)
+                if exc.code == 421:  # the server is closing this connection
+                    self._drop()
+            except smtplib.SMTPNotSupportedError as exc:
+                self._drop()
+                raise PermanentFailure(str(exc), scope="connection", attempts=number) from exc
+            except smtplib.SMTPResponseException as exc:
+                # greeting, EHLO, STARTTLS or AUTH refused: the connection is unusable
+                self._drop()
+                reply = _text(exc.smtp_error)
+                failure = _classify(exc.smtp_code, reply, "connection refused", number)
+                failure.scope = "connection"
+            except ssl.SSLCertVerificationError as exc:
+                self._drop()
+                raise PermanentFailure(str(exc), scope="connection", attempts=number) from exc
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                # OSError covers refused connections, resets and socket timeouts.
+                self._drop()
+                failure = TransientFailure(
+                    f"connection to {self.location} failed: {exc}", attempts=number
+                )
+            if failure.permanent or number == self.attempts:
+                raise failure
+            time.sleep(min(self.max_delay, self.base_delay * 2 ** (number - 1)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._conn is not None:
+            return self._conn
+        context = self.ssl_context or ssl.create_default_context()
+        conn: smtplib.SMTP
+        if self.security == "tls":
+            conn = smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                local_hostname=self.helo_name,
+                timeout=self.timeout,
+                context=context,
+            )
+        else:
+            conn = smtplib.SMTP(
+                self.host, self.port, local_hostname=self.helo_name, timeout=self.timeout
+            )
+        try:
+            conn.ehlo()
+            if self.security == "starttls":
+                conn.starttls(context=context)
+                conn.ehlo()
+            if self.username:
+                conn.login(self.username, self.password or "")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    @staticmethod
+    def _transaction(
+        conn: smtplib.SMTP,
+        sender: str,
+        recipients: Sequence[str],
+        message: bytes,
+        refused: dict[str, tuple[int, str]],
+    ) -> tuple[str, list[str]]:
+        """Run MAIL, RCPT…, DATA; return the final reply and the recipients deferred (4xx)."""
+        code, reply = conn.mail(sender)
+        if code != 250:
+            _reset(conn)
+            raise _Refused(code, _text(reply), "MAIL FROM")
+        accepted: list[str] = []
+        deferred: list[str] = []
+        for rcpt in recipients:
+            code, reply = conn.rcpt(rcpt)
+            if code in (250, 251):
+                accepted.append(rcpt)
+            else:
+                refused[rcpt] = (code, _text(reply))
+                if code < 500:
+                    deferred.append(rcpt)
+        if not accepted:
+            _reset(conn)
+            if deferred:
+                return "", deferred
+            code, text = refused[recipients[0]]
+            raise _Refused(code, text, "RCPT TO")
+        code, reply = conn.data(message)
+        if code != 250:
+            _reset(conn)
+            raise _Refused(code, _text(reply), "DATA")
+        return f"{code} {_text(reply)}", deferred
+
+
+def make_transport(
+    kind: str,
+    *,
+    maildir_path: str | os.PathLike[str] | None = None,
+    fsync: bool = True,
+    host: str = "127.0.0.1",
+    port: int = 25,
+    security: Security = "starttls",
+    username: str | None = None,
+    password: str | None = None,
+    timeout_seconds: float = 30.0,
+    attempts: int = 4,
+    backoff_seconds: float = 2.0,
+) -> Transport:
+    """Build the transport named by settings (``mail_transport`` and the ``smtp`` block)."""
+    if kind == "maildir":
+        if maildir_path is None:
+            raise ValueError("maildir_path: required for the maildir transport")
+        return MaildirTransport(maildir_path, fsync=fsync)
+    if kind == "smtp":
+        return SmtpTransport(
+            host,
+            port,
+            security=security,
+            username=username,
+            password=password,
+            timeout=timeout_seconds,
+            attempts=attempts,
+            base_delay=backoff_seconds,
+        )
+    raise ValueError(f"mail_transport: {kind!r} is not maildir or smtp")
+
+
+def _classify(code: int, reply: str, what: str, attempts: int) -> DeliveryError:
+    cls = PermanentFailure if 500 <= code < 600 else TransientFailure
+    return cls(f"{what}: {code} {reply}", code=code, reply=reply, attempts=attempts)
+
+
+def _reset(conn: smtplib.SMTP) -> None:
+    # RSET so the next transaction on this connection starts clean; a server that hung up
+    # shows up on the next command as SMTPServerDisconnected, which reconnects.
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        conn.rset()
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,108 @@
+"""Fixtures shared by every test: an isolated AMITY_HOME and a migrated database.
+
+The `database_url` fixture runs each test that uses it on SQLite and on PostgreSQL. The
+PostgreSQL server is the one `.ci/setup --test` starts (127.0.0.1:55432), or the one
+named by AMITY_TEST_POSTGRES_URL; without either, the PostgreSQL variants are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from flows.runtime import apply_prefect_defaults
+
+apply_prefect_defaults()
+
+REPO = Path(__file__).resolve().parents[1]
+
+DEFAULT_PG = "postgresql+psycopg://amity@127.0.0.1:55432/postgres"
+
+
+def postgres_admin_url() -> str | None:
+    url = os.environ.get("AMITY_TEST_POSTGRES_URL")
+    if url:
+        return url
+    try:
+        engine = create_engine(DEFAULT_PG, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception:
+        return None
+    return DEFAULT_PG
+
+
+_PG = postgres_admin_url()
+
+
+def _fresh_postgres_database() -> tuple[str, str]:
+    assert _PG is not None
+    name = f"amity_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(_PG).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_postgres_database(name: str) -> None:
+    admin = create_engine(_PG or "", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no tables) on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'amity.db'}"
+        return
+    if _PG is None:
+        pytest.skip("no PostgreSQL server (run `bash .ci/postgres start`)")
+    url, name = _fresh_postgres_database()
+    try:
+        yield url
+    finally:
+        from db.session import get_engine
+
+        get_engine.cache_clear()
+        _drop_postgres_database(name)
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    from db import migrate
+
+    migrate.upgrade(empty_database_url)
+    return empty_database_url
+
+
+@pytest.fixture
+def amity_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private AMITY_HOME (SQLite database, outbox, outputs) for one test."""
+    from config.settings import get_settings
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("AMITY_HOME", str(home))
+    monkeypatch.delenv("AMITY_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def amity_db(amity_home: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """AMITY_HOME plus a migrated database (SQLite and PostgreSQL variants), set in the env."""
+    from config.settings import get_settings
+
+    monkeypatch.setenv("AMITY_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    return database_url

@@ -1,0 +1,363 @@
+"""iMIP e-mails: MIME structure, header safety, determinism and one golden message."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import Message
+
+import pytest
+
+from flows.domain.mail import (
+    MailError,
+    build_imip_message,
+    build_plain_message,
+    make_message_id,
+    sanitize_header_text,
+)
+from tests.goldens import golden
+
+DATE = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+MESSAGE_ID = "<amity.0f1e2d3c4b5a69788796a5b4c3d2e1f0@beijing.example.org>"
+FAKE_PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+ICS = (
+    "BEGIN:VCALENDAR\r\n"
+    "VERSION:2.0\r\n"
+    "PRODID:-//amity//invitations//EN\r\n"
+    "METHOD:REQUEST\r\n"
+    "BEGIN:VEVENT\r\n"
+    "UID:inv-12-tokyo-0001@beijing.example.org\r\n"
+    "DTSTAMP:20250301T093000Z\r\n"
+    "SEQUENCE:0\r\n"
+    "DTSTART:20250916T010000Z\r\n"
+    "DTEND:20250918T090000Z\r\n"
+    "SUMMARY:第12回北京・東京都市シンポジウム\r\n"
+    "LOCATION:Beijing Hotel\\, Dongcheng District\r\n"
+    "ORGANIZER;CN=Foreign Affairs Office:mailto:fao@beijing.example.org\r\n"
+    "ATTENDEE;CN=Tanaka Taro;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:\r\n"
+    " mailto:tanaka@metro.tokyo.example.jp\r\n"
+    "END:VEVENT\r\n"
+    "END:VCALENDAR\r\n"
+).encode()
+TEXT = (
+    "田中太郎様\n\n"
+    "第12回北京・東京都市シンポジウムにご招待申し上げます。\n"
+    "Dear Mr Tanaka, please find the invitation letter attached.\n"
+    ".a line starting with a dot, and one long enough that quoted-printable has to wrap it\n"
+)
+HTML = (
+    '<!doctype html>\n<html lang="ja"><body>\n'
+    "<p>田中太郎様</p>\n<p>第12回北京・東京都市シンポジウムにご招待申し上げます。</p>\n"
+    "</body></html>\n"
+)
+
+
+def build(**overrides: object) -> bytes:
+    args: dict[str, object] = {
+        "from_addr": "fao@beijing.example.org",
+        "from_name": "北京市人民政府外事办公室",
+        "to_addr": "tanaka@metro.tokyo.example.jp",
+        "to_name": "田中 太郎",
+        "subject": "ご招待：第12回北京・東京都市シンポジウム",
+        "text": TEXT,
+        "html": HTML,
+        "ics": ICS,
+        "method": "REQUEST",
+        "attachments": [("invitation-tanaka-taro.pdf", "application/pdf", FAKE_PDF)],
+        "message_id": MESSAGE_ID,
+        "date": DATE,
+    }
+    args.update(overrides)
+    return build_imip_message(**args)  # type: ignore[arg-type]
+
+
+def parse(raw: bytes) -> Message:
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def decoded(value: str) -> str:
+    # The legacy decoder: CPython's modern address parser adds spaces between adjacent
+    # encoded-words in display names (gh-128110), which RFC 2047 says to ignore.
+    return str(make_header(decode_header(value)))
+
+
+def structure(message: Message) -> list[str]:
+    return [part.get_content_type() for part in message.walk()]
+
+
+def head(raw: bytes) -> bytes:
+    return raw.split(b"\r\n\r\n", 1)[0]
+
+
+def test_imip_message_golden() -> None:
+    golden("mail/invitation.eml", build(headers={"Auto-Submitted": "auto-generated"}))
+
+
+def test_imip_message_structure_is_rfc6047() -> None:
+    message = parse(build())
+
+    assert structure(message) == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/calendar",
+        "application/pdf",
+    ]
+    calendar = list(message.walk())[4]
+    assert calendar.get_param("method") == "REQUEST"
+    assert calendar.get_param("charset") == "UTF-8"
+    assert calendar.get_payload(decode=True) == ICS
+
+
+def test_imip_message_parts_round_trip() -> None:
+    parts = list(email.message_from_bytes(build(), policy=email.policy.default).walk())
+
+    # Text travels in its canonical form, CRLF line ends (RFC 2046 §4.1.1).
+    assert parts[2].get_content() == TEXT.replace("\n", "\r\n")
+    assert parts[3].get_content() == HTML.replace("\n", "\r\n")
+    assert parts[5].get_content() == FAKE_PDF
+    assert parts[5].get_filename() == "invitation-tanaka-taro.pdf"
+    assert parts[5].get_content_disposition() == "attachment"
+
+
+def test_imip_message_headers_decode_to_inputs() -> None:
+    message = parse(build())
+
+    assert decoded(message["From"]) == "北京市人民政府外事办公室 <fao@beijing.example.org>"
+    assert decoded(message["To"]) == "田中 太郎 <tanaka@metro.tokyo.example.jp>"
+    assert decoded(message["Subject"]) == "ご招待：第12回北京・東京都市シンポジウム"
+    assert message["Date"] == "Sat, 01 Mar 2025 09:30:00 +0000"
+    assert message["Message-ID"] == MESSAGE_ID
+
+
+def test_imip_message_header_block_is_ascii_and_crlf() -> None:
+    raw = build()
+
+    assert head(raw).isascii()
+    assert raw.count(b"\n") == raw.count(b"\r\n")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+
+
+def test_imip_message_same_inputs_same_bytes() -> None:
+    assert build() == build()
+
+
+def test_imip_message_boundaries_follow_message_id() -> None:
+    other = "<amity.ffff@beijing.example.org>"
+
+    first = parse(build()).get_boundary()
+    second = parse(build(message_id=other)).get_boundary()
+
+    assert first != second
+    assert parse(build(message_id=other)).get_boundary() == second
+
+
+@pytest.mark.parametrize(
+    ("field", "hostile"),
+    [
+        ("to_name", "Tanaka\r\nBcc: victim@evil.example"),
+        ("to_name", "Tanaka\nBcc: victim@evil.example"),
+        ("to_name", "Mayor: of Tokyo\r\n\r\n<script>body</script>"),
+        ("to_name", "田中\r\nBcc: victim@evil.example"),
+        ("from_name", "Office\rReply-To: evil@evil.example"),
+        ("subject", "Invitation\r\nBcc: victim@evil.example"),
+        ("subject", "Invitation\u2028Bcc: victim@evil.example"),
+        ("subject", "招待\nContent-Type: text/html"),
+        ("subject", "Invitation\x00\x0bBcc: victim@evil.example"),
+    ],
+)
+def test_imip_message_hostile_text_adds_no_header(field: str, hostile: str) -> None:
+    message = parse(build(**{field: hostile}))
+
+    assert message.keys() == [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "Content-Type",
+    ]
+    header = {"to_name": "To", "from_name": "From", "subject": "Subject"}[field]
+    assert sanitize_header_text(hostile) in decoded(message[header])
+
+
+def test_imip_message_name_with_colon_and_quotes_is_quoted() -> None:
+    message = parse(build(to_name='Smith, John "Jack": Mayor'))
+
+    assert message["To"] == '"Smith, John \\"Jack\\": Mayor" <tanaka@metro.tokyo.example.jp>'
+    assert email.utils.parseaddr(message["To"]) == (
+        'Smith, John "Jack": Mayor',
+        "tanaka@metro.tokyo.example.jp",
+    )
+
+
+def test_imip_message_long_arabic_name_round_trips() -> None:
+    name = "محمد بن عبد الله بن عبد العزيز آل سعود، رئيس بلدية منطقة الرياض الكبرى"
+
+    raw = build(to_name=name, to_addr="mayor@riyadh.example.sa")
+
+    assert decoded(parse(raw)["To"]) == f"{name} <mayor@riyadh.example.sa>"
+    assert max(len(line) for line in head(raw).split(b"\r\n")) <= 78
+
+
+def test_sanitize_header_text_collapses_breaks_and_controls() -> None:
+    assert sanitize_header_text(" A\r\n\tB\u2028C\x00D\x85E  ") == "A B C D E"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("to_addr", "tanaka@metro.tokyo.example.jp\r\nBcc: victim@evil.example"),
+        ("to_addr", "Tanaka <tanaka@metro.tokyo.example.jp>"),
+        ("to_addr", "no-at-sign"),
+        ("to_addr", " tanaka@metro.tokyo.example.jp"),
+        ("to_addr", "tanaka@-bad-.example"),
+        ("from_addr", "fao@beijing..example.org"),
+    ],
+)
+def test_imip_message_invalid_address_names_field(field: str, value: str) -> None:
+    with pytest.raises(MailError) as caught:
+        build(**{field: value})
+
+    assert caught.value.field == field
+
+
+def test_imip_message_idn_domain_is_punycoded() -> None:
+    message = parse(build(to_addr="info@münchen.example"))
+
+    assert message["To"].endswith("<info@xn--mnchen-3ya.example>")
+
+
+def test_imip_message_method_must_match_calendar() -> None:
+    with pytest.raises(MailError) as caught:
+        build(method="CANCEL")
+
+    assert caught.value.field == "ics"
+
+
+def test_imip_message_unknown_method_is_refused() -> None:
+    with pytest.raises(MailError) as caught:
+        build(method="INVITE")
+
+    assert caught.value.field == "method"
+
+
+def test_imip_message_naive_date_is_refused() -> None:
+    with pytest.raises(MailError) as caught:
+        build(date=datetime(2025, 3, 1, 9, 30))
+
+    assert caught.value.field == "date"
+
+
+def test_imip_message_bad_message_id_is_refused() -> None:
+    with pytest.raises(MailError) as caught:
+        build(message_id="<a\r\nBcc: x@y>")
+
+    assert caught.value.field == "message_id"
+
+
+def test_imip_message_extra_headers_are_sanitized() -> None:
+    message = parse(build(headers={"X-Amity-Event": "12th\r\nBcc: victim@evil.example"}))
+
+    assert message["X-Amity-Event"] == "12th Bcc: victim@evil.example"
+    assert message["Bcc"] is None
+
+
+@pytest.mark.parametrize("name", ["Bcc", "content-type", "From", "X Bad", "X:Bad"])
+def test_imip_message_reserved_or_bad_header_name_is_refused(name: str) -> None:
+    with pytest.raises(MailError) as caught:
+        build(headers={name: "x"})
+
+    assert caught.value.field == "headers"
+
+
+def test_imip_message_attachment_filename_keeps_no_path() -> None:
+    raw = build(attachments=[("../../etc/passwd\r\n.pdf", "application/pdf", FAKE_PDF)])
+
+    assert list(parse(raw).walk())[5].get_filename() == "passwd .pdf"
+
+
+def test_imip_message_non_ascii_attachment_name_round_trips() -> None:
+    raw = build(attachments=[("招待状-東京都.pdf", "application/pdf", FAKE_PDF)])
+
+    part = list(email.message_from_bytes(raw, policy=email.policy.default).walk())[5]
+    assert part.get_filename() == "招待状-東京都.pdf"
+
+
+def test_imip_message_without_attachments_is_alternative() -> None:
+    message = parse(build(attachments=[], html=None))
+
+    assert structure(message) == ["multipart/alternative", "text/plain", "text/calendar"]
+
+
+def test_plain_message_carries_ics_attachments() -> None:
+    anniversary = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+
+    raw = build_plain_message(
+        from_addr="fao@beijing.example.org",
+        from_name="Foreign Affairs Office",
+        to_addr="protocol@beijing.example.org",
+        to_name="Protocol Department",
+        subject="Coming anniversaries: Tokyo 45th, Paris 10th",
+        text="Two anniversaries are coming.\n",
+        html="<p>Two anniversaries are coming.</p>\n",
+        attachments=[
+            ("tokyo-45.ics", "text/calendar", anniversary),
+            ("paris-10.ics", "text/calendar; method=PUBLISH", anniversary),
+        ],
+        message_id="<amity.digest@beijing.example.org>",
+        date=DATE,
+    )
+
+    message = parse(raw)
+    parts = list(message.walk())
+    assert structure(message) == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/calendar",
+        "text/calendar",
+    ]
+    assert [p.get_filename() for p in parts[4:]] == ["tokyo-45.ics", "paris-10.ics"]
+    assert [p.get_param("charset") for p in parts[4:]] == ["UTF-8", "UTF-8"]
+    assert parts[5].get_param("method") == "PUBLISH"
+    assert parts[4].get_payload(decode=True) == anniversary
+
+
+def test_make_message_id_is_stable_and_distinct() -> None:
+    first = make_message_id("event-12", 7, "invitation", domain="beijing.example.org")
+
+    assert first == make_message_id("event-12", 7, "invitation", domain="beijing.example.org")
+    assert first != make_message_id("event-12", 7, "reminder", domain="beijing.example.org")
+    assert first.startswith("<amity.")
+    assert first.endswith("@beijing.example.org>")
+
+
+def test_make_message_id_parts_do_not_run_together() -> None:
+    assert make_message_id("ab", "c", domain="x.example") != make_message_id(
+        "a", "bc", domain="x.example"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a  b", " lead", "trail ", "a\tb", "", "a;b,c", 'text/plain; charset="utf-8"']
+    + ["x" * n for n in range(60, 80)]
+    + [("word " * 20).strip()],
+)
+def test_fast_fold_policy_matches_compat32(value: str) -> None:
+    # The builder skips compat32's Header round trip for short ASCII lines; the bytes
+    # must not change.
+    from email.policy import compat32
+
+    from flows.domain.mail import _POLICY
+
+    slow = compat32.clone(max_line_length=78, linesep="\r\n")
+    fast = _POLICY.clone(linesep="\r\n")
+
+    assert fast.fold_binary("Subject", value) == slow.fold_binary("Subject", value)

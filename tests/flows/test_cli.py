@@ -1,0 +1,61 @@
+"""The `amity` command as a user runs it: a real process, real exit codes, real output."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _amity(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AMITY_HOME": str(home)}
+    env.pop("AMITY_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_cli_help_explains_every_command(tmp_path: Path) -> None:
+    out = _amity(tmp_path, "--help")
+    assert out.returncode == 0
+    for command in ("init", "partners", "contacts", "db"):
+        assert command in out.stdout
+
+
+def test_cli_unknown_command_exits_2(tmp_path: Path) -> None:
+    assert _amity(tmp_path, "frobnicate").returncode == 2
+
+
+def test_cli_import_bad_file_exits_2_with_precise_lines_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "city,native_name,country_code,timezone,language,established_on,precision,source,note\n"
+        "Tokyo,東京都,JP,Asia/Tokyo,ja,1979-03-14,day,,\n"
+        "Lima,Lima,PE,America/Lima,es,1983-11-31,day,,\n",
+        encoding="utf-8",
+    )
+    out = _amity(tmp_path / "home", "partners", "import", str(bad))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr + out.stdout
+    assert (
+        "bad.csv:3: established_on='1983-11-31': not a real date: day is out of range for month"
+        in out.stdout
+    )
+    listed = _amity(tmp_path / "home", "partners", "list", "--json")
+    assert (listed.returncode, json.loads(listed.stdout)) == (0, [])
+
+
+def test_cli_import_missing_file_exits_2(tmp_path: Path) -> None:
+    out = _amity(tmp_path, "partners", "import", str(tmp_path / "nope.csv"))
+    assert (out.returncode, out.stderr.strip()) == (
+        2,
+        f"amity: {tmp_path / 'nope.csv'}: no such file",
+    )
