@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the shared test fixtures
 
-from markupsafe import Markup  # noqa: E402
+from markupsafe import Markup
 
-from flows.domain import letters  # noqa: E402
-from flows.domain.letters import SHIPPED_LANGUAGES, make_environment, render_letter  # noqa: E402
-from tests.flows.domain.letter_fixtures import letter_input, with_recipient  # noqa: E402
+from flows.domain import letters
+from flows.domain.letters import SHIPPED_LANGUAGES, make_environment, render_letter
+from tests.flows.domain.letter_fixtures import letter_input, with_recipient
 
 
 def inputs(n: int) -> list[letters.LetterInput]:
@@ -56,7 +56,7 @@ def main() -> None:
     # contexts for the bare run: one per distinct (language, bilingual) pair, reused
     contexts = []
     for inp in items:
-        requested, lang, _ = letters.letter_language(inp.recipient.language)
+        _, lang, _ = letters.letter_language(inp.recipient.language)
         langs = [lang] + (["zh"] if inp.is_bilingual and lang != "zh" else [])
         versions = [letters._version(inp, code, is_primary=i == 0) for i, code in enumerate(langs)]
         contexts.append({"versions": versions, "primary": versions[0]})
@@ -79,10 +79,14 @@ def main() -> None:
 
     print(f"letters: {n} (9 languages + 1 fallback, a quarter bilingual)")
     print(f"bare jinja2 render        : {t_bare:7.2f} s  {t_bare / n * 1000:6.3f} ms/letter")
-    print(f"render_letter             : {t_full:7.2f} s  {t_full / n * 1000:6.3f} ms/letter"
-          f"  ratio {t_full / t_bare:.2f}x")
-    print(f"render_letter, no time cache: {t_cold / n * 1000:6.3f} ms/letter"
-          f"  ratio {t_cold / t_bare:.2f}x")
+    print(
+        f"render_letter             : {t_full:7.2f} s  {t_full / n * 1000:6.3f} ms/letter"
+        f"  ratio {t_full / t_bare:.2f}x"
+    )
+    print(
+        f"render_letter, no time cache: {t_cold / n * 1000:6.3f} ms/letter"
+        f"  ratio {t_cold / t_bare:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,11 @@ class Office(BaseModel):
     address: str = "No. 2 Zhengyi Road, Dongcheng District, Beijing 100006, China"
     native_address: str = "中国北京市东城区正义路2号 100006"
     email: str = "fao@beijing.example.org"
-    signatory_name: str = "Director-General"
-    signatory_native_name: str = "主任"
+    #: who signs the letters (a fictitious name in the shipped defaults)
+    signatory_name: str = "Li Hua"
+    signatory_native_name: str = "李华"
+    signatory_title: str = "Director-General"
+    signatory_native_title: str = "主任"
     #: where anniversary digests go
     reminder_recipients: list[str] = Field(default_factory=lambda: ["protocol@beijing.example.org"])
     language: str = "zh"
@@ -98,6 +101,8 @@ class Settings(BaseSettings):
     #: recipients per Prefect task; the flow never runs one task per letter
     batch_size: int = 100
     task_workers: int = 4
+    #: processes rendering PDFs; None = one per core
+    pdf_workers: int | None = None
 
     @classmethod
     def settings_customise_sources(

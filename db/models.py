@@ -340,6 +340,10 @@ class Attendance(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
     walk_in_name: Mapped[str | None] = mapped_column(String(200))
     city_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"))
+    #: a walk-in's city and ISO country as written on the sheet: walk-ins often come from
+    #: cities that are not partners (no City row), and the report still names them
+    walk_in_city: Mapped[str | None] = mapped_column(String(200))
+    walk_in_country: Mapped[str | None] = mapped_column(String(2))
     is_attended: Mapped[bool] = mapped_column(Boolean)
     delegation_size: Mapped[int] = mapped_column(Integer, default=1)
     notes: Mapped[str] = mapped_column(Text, default="")

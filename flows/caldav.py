@@ -177,7 +177,9 @@ class CalDavClient:
         try:
             response = self._http.request(method, url, content=body, headers=headers)
         except httpx.HTTPError as error:
-            result.failures.append(Failure(uid, method, url, None, f"{type(error).__name__}: {error}"))
+            result.failures.append(
+                Failure(uid, method, url, None, f"{type(error).__name__}: {error}")
+            )
             return None
         if method == "DELETE" and response.status_code == 404:
             return response  # already gone: the goal is reached

@@ -18,7 +18,12 @@ from flows.runtime import apply_prefect_defaults
 #: modules that add sub-commands: each has `register(subparsers)`
 COMMAND_MODULES = [
     "flows.partners_cli",
+    "flows.reminders_cli",
     "flows.demo_cli",
+    "flows.events_cli",
+    "flows.invitations_cli",
+    "flows.reports_cli",
+    "flows.serve_cli",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -108,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"amity: failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:
+        # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("amity: interrupted", file=sys.stderr)
         return 130

@@ -141,10 +141,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(f"{args.path}: no such file")
     init_database()
     from flows.partners import import_contacts, import_partners
+    from flows.runtime import run_flow
 
     run = import_partners if args.kind == "partners" else import_contacts
     try:
-        result = run(str(args.path), skip_invalid=args.skip_invalid, dry_run=args.dry_run)
+        result = run_flow(run, str(args.path), skip_invalid=args.skip_invalid, dry_run=args.dry_run)
     except ImportFileError as exc:
         raise UserError(str(exc)) from None
     if args.json:

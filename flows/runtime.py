@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PREFECT_DEFAULTS = {
     # machines without internet: no analytics calls on start
@@ -21,3 +26,23 @@ PREFECT_DEFAULTS = {
 def apply_prefect_defaults() -> None:
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+
+
+@contextmanager
+def local_run_settings() -> Iterator[None]:
+    """Settings for flows run in this process (CLI, tests), not by a worker.
+
+    A sync flow otherwise waits ~1 s for its heartbeat thread at the end of every run
+    (measured: 1.3 s -> 0.2 s for a trivial flow); heartbeats matter for runs a worker
+    watches, not for a run whose process is the caller.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a flow in this process with `local_run_settings`."""
+    with local_run_settings():
+        return flow(*args, **kwargs)

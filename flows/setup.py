@@ -31,9 +31,10 @@ def init_database() -> str:
 def load_reference_data() -> list[dict[str, Any]]:
     """Import the shipped partners and the fictitious demo contacts (idempotent)."""
     from flows.partners import import_contacts, import_partners
+    from flows.runtime import run_flow
 
-    results = [import_partners(str(DATA_DIR / name)) for name in REFERENCE_PARTNERS]
-    results.append(import_contacts(str(DATA_DIR / DEMO_CONTACTS)))
+    results = [run_flow(import_partners, str(DATA_DIR / name)) for name in REFERENCE_PARTNERS]
+    results.append(run_flow(import_contacts, str(DATA_DIR / DEMO_CONTACTS)))
     for result in results:
         if result["problems"]:
             raise RuntimeError(f"shipped data has problems: {result['problems'][:3]}")

@@ -20,6 +20,7 @@ every other case exactly-once.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import os
 import re
@@ -37,6 +38,7 @@ from flows.domain.slug import slugify
 
 __all__ = [
     "DeliveryError",
+    "Durability",
     "MaildirTransport",
     "PermanentFailure",
     "SendResult",
@@ -47,6 +49,7 @@ __all__ = [
 ]
 
 Security = Literal["starttls", "tls", "none"]
+Durability = Literal["each", "batch", "off"]
 _T = TypeVar("_T")
 
 
@@ -150,16 +153,25 @@ class MaildirTransport(_Batch):
     tmp/ and hard-linked into new/ (the Maildir protocol), which is atomic and fails if the
     name exists — two processes delivering the same message cannot both succeed. A message a
     client has since moved to cur/ is recognised from the listing taken by ``open()``.
+
+    ``durability`` says when written messages are forced to disk, so that one the ledger
+    confirms survives a power cut (a killed process loses nothing either way):
+
+    * ``"each"`` (default): fsync every file and new/ before ``send`` returns (~1–3 ms);
+    * ``"batch"``: ``sync()`` — called by ``close()``, or by the caller before it confirms
+      a chunk in the ledger — flushes the file system once (~0.3 ms per message);
+    * ``"off"``: never; for --dry-run output and benchmarks.
     """
 
     name = "maildir"
 
-    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, durability: Durability = "each") -> None:
+        if durability not in ("each", "batch", "off"):
+            raise ValueError(f"durability: {durability!r} is not each, batch or off")
         self.path = Path(path)
-        #: flush each file (and new/) to disk before ``send`` returns, so a confirmed
-        #: message survives a power cut; off only for throw-away output
-        self.fsync = fsync
+        self.durability = durability
         self._delivered: set[str] | None = None
+        self._unsynced = False
         self._counter = itertools.count()
 
     def open(self) -> None:
@@ -173,7 +185,14 @@ class MaildirTransport(_Batch):
         }
 
     def close(self) -> None:
+        self.sync()
         self._delivered = None
+
+    def sync(self) -> None:
+        """Force the messages written since the last sync to disk (``"batch"`` mode)."""
+        if self._unsynced:
+            _syncfs(self.path / "new")
+            self._unsynced = False
 
     def key_for(self, message_id: str) -> str:
         """The Maildir file name (``mailbox.Maildir`` key) a Message-ID is stored under."""
@@ -195,7 +214,7 @@ class MaildirTransport(_Batch):
         try:
             with open(tmp, "xb") as handle:
                 handle.write(data)
-                if self.fsync:
+                if self.durability == "each":
                     handle.flush()
                     os.fsync(handle.fileno())
             try:
@@ -206,8 +225,10 @@ class MaildirTransport(_Batch):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        if self.fsync and not duplicate:
+        if self.durability == "each" and not duplicate:
             _fsync_dir(target.parent)
+        elif self.durability == "batch" and not duplicate:
+            self._unsynced = True
         self._delivered.add(key)
         return SendResult(message_id, self.name, str(target), duplicate=duplicate)
 
@@ -407,7 +428,11 @@ class SmtpTransport(_Batch):
                 return "", deferred
             code, text = refused[recipients[0]]
             raise _Refused(code, text, "RCPT TO")
-        code, reply = conn.data(message)
+        try:
+            code, reply = conn.data(message)
+        except smtplib.SMTPDataError as exc:  # the DATA command itself was refused
+            _reset(conn)
+            raise _Refused(exc.smtp_code, _text(exc.smtp_error), "DATA") from exc
         if code != 250:
             _reset(conn)
             raise _Refused(code, _text(reply), "DATA")
@@ -418,7 +443,7 @@ def make_transport(
     kind: str,
     *,
     maildir_path: str | os.PathLike[str] | None = None,
-    fsync: bool = True,
+    durability: Durability = "each",
     host: str = "127.0.0.1",
     port: int = 25,
     security: Security = "starttls",
@@ -432,7 +457,7 @@ def make_transport(
     if kind == "maildir":
         if maildir_path is None:
             raise ValueError("maildir_path: required for the maildir transport")
-        return MaildirTransport(maildir_path, fsync=fsync)
+        return MaildirTransport(maildir_path, durability=durability)
     if kind == "smtp":
         return SmtpTransport(
             host,
@@ -461,6 +486,29 @@ def _reset(conn: smtplib.SMTP) -> None:
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _syncfs(path: Path) -> None:
+    # syncfs(2) flushes one file system in one go, far cheaper than an fsync per file;
+    # os.sync() (every file system) where libc has no syncfs.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _LIBC is None or _LIBC.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syncfs.argtypes = [ctypes.c_int]
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def _fsync_dir(path: Path) -> None:

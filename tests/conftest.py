@@ -20,6 +20,9 @@ from flows.runtime import apply_prefect_defaults
 
 apply_prefect_defaults()
 
+#: the SMTP sink fixture (`smtp_server`) for any test that sends mail
+pytest_plugins = ["tests.smtp_sink"]
+
 REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_PG = "postgresql+psycopg://amity@127.0.0.1:55432/postgres"

@@ -87,9 +87,7 @@ def _physical_lines(data: bytes, problems: list[str]) -> list[tuple[int, str]]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            problems.append(
-                f"line {number}: invalid UTF-8 (a character split by folding?)"
-            )
+            problems.append(f"line {number}: invalid UTF-8 (a character split by folding?)")
             text = raw.decode("utf-8", "replace")
         lines.append((number, text))
     return lines
@@ -159,7 +157,7 @@ def _parse_line(number: int, text: str, problems: list[str]) -> Prop | None:
         problems.append(f"line {number}: malformed content line {text[:40]!r} (no ':')")
         return None
     value = text[pos + 1 :]
-    if any(ord(ch) < 32 and ch != "\t" or ord(ch) == 127 for ch in value):
+    if any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in value):
         problems.append(f"line {number}: {name}: a control character in the value")
     return Prop(name, params, value, number)
 
@@ -274,7 +272,8 @@ class ZoneRules:
 def zone_rules(vtimezone: Comp) -> ZoneRules:
     from dateutil.rrule import rrulestr
 
-    tzid = unescape(vtimezone.one("TZID").value) if vtimezone.one("TZID") else ""
+    tzid_prop = vtimezone.one("TZID")
+    tzid = unescape(tzid_prop.value) if tzid_prop else ""
     transitions: list[tuple[datetime, timedelta]] = []
     first: tuple[datetime, timedelta] | None = None
     for observance in vtimezone.children:
@@ -363,9 +362,9 @@ def ics_problems(data: bytes) -> list[str]:
         for prop in comp.props
         if "TZID" in prop.params
     }
-    for tzid, line in sorted(used_tzids, key=lambda item: item[1]):
-        if tzid not in zones:
-            problems.append(f"line {line}: TZID={tzid} has no VTIMEZONE")
+    for used, line in sorted(used_tzids, key=lambda item: item[1]):
+        if used not in zones:
+            problems.append(f"line {line}: TZID={used} has no VTIMEZONE")
 
     uids: dict[str, int] = {}
     for vevent in cal.walk("VEVENT"):
@@ -431,7 +430,7 @@ def _vevent_problems(vevent: Comp, method: str | None, zones: dict[str, ZoneRule
         elif start is not None:
             if isinstance(start, datetime) != isinstance(end, datetime):
                 found.append(f"{at} DTSTART and DTEND have different value types")
-            elif end <= start:  # type: ignore[operator]
+            elif end <= start:
                 found.append(f"{at} DTEND is not after DTSTART")
 
     if method in ("REQUEST", "CANCEL"):
@@ -475,7 +474,13 @@ def vtimezone_problems(data: bytes) -> list[str]:
             continue
         span = years[tzid_prop.value]
         block = tuple((p.name, p.value) for c in vtimezone.children for p in c.props)
-        key = (tzid_prop.value, min(span), max(span), block, tuple(c.name for c in vtimezone.children))
+        key = (
+            tzid_prop.value,
+            min(span),
+            max(span),
+            block,
+            tuple(c.name for c in vtimezone.children),
+        )
         problems.extend(_offset_disagreements(key, zone_rules(vtimezone)))
     return problems
 
@@ -542,6 +547,10 @@ def _by_uid(data: bytes) -> dict[str, Comp]:
     }
 
 
+#: Properties whose change must raise SEQUENCE (RFC 5546 §2.1.4, plus the place).
+SIGNIFICANT = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "STATUS", "LOCATION")
+
+
 def update_problems(before: bytes, after: bytes) -> list[str]:
     """An update keeps the UIDs, never lowers SEQUENCE, raises it for a significant change,
     and carries a later DTSTAMP."""
@@ -555,13 +564,14 @@ def update_problems(before: bytes, after: bytes) -> list[str]:
         seq_b = int(b.one("SEQUENCE").value) if b.one("SEQUENCE") else 0  # type: ignore[union-attr]
         significant = any(
             [(p.value, p.params) for p in a.all(name)] != [(p.value, p.params) for p in b.all(name)]
-            for name in ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "STATUS")
-            + ("LOCATION",)
+            for name in SIGNIFICANT
         )
         if seq_b < seq_a:
             problems.append(f"{uid}: SEQUENCE went down ({seq_a} -> {seq_b})")
         elif significant and seq_b == seq_a:
-            problems.append(f"{uid}: time/recurrence/status/location changed, SEQUENCE stayed {seq_a}")
+            problems.append(
+                f"{uid}: time/recurrence/status/location changed, SEQUENCE stayed {seq_a}"
+            )
         stamp_a, stamp_b = a.one("DTSTAMP"), b.one("DTSTAMP")
         if stamp_a and stamp_b and not stamp_b.value > stamp_a.value:
             problems.append(f"{uid}: DTSTAMP {stamp_b.value} is not later than {stamp_a.value}")
@@ -600,7 +610,7 @@ def seen_by_icalendar(data: bytes) -> dict[str, Seen]:
             _utc(v.DTSTART),
             _utc(v.DTEND),
         )
-        for v in calendar.walk("VEVENT")
+        for v in calendar.events
     }
 
 

@@ -26,17 +26,18 @@ from __future__ import annotations
 
 import calendar as _calendar
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import icalendar
 from babel import Locale
 from babel.dates import format_date, format_skeleton
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from flows.domain import clock
 
 Precision = Literal["day", "month", "year", "unknown"]
 Feb29Policy = Literal["feb28", "mar1"]
@@ -136,8 +137,9 @@ class Anniversary:
 def office_today(now_utc: datetime, tzid: str) -> date:
     """The office's date: ``now_utc`` seen in the home city's IANA zone, not UTC's date."""
     if now_utc.tzinfo is None:
+        # astimezone() would silently take a naive value as the machine's local time.
         raise ValueError("now_utc must be timezone-aware")
-    return now_utc.astimezone(ZoneInfo(tzid)).date()
+    return clock.office_today(now_utc, tzid)
 
 
 def _check_policy(feb29: str) -> None:
@@ -253,42 +255,52 @@ def due_reminders(
     ``already_done`` holds the (tie_id, milestone, lead_days) keys already in the ledger, in
     any state; ``since`` is the office date of the previous run (None on the first run).
     """
+    _check_policy(feb29)
     due: list[DueReminder] = []
     skipped: list[SkippedReminder] = []
-    leads = sorted(set(lead_days), reverse=True)
+    leads = [(lead, timedelta(days=lead)) for lead in sorted(set(lead_days), reverse=True)]
+    if not leads:
+        return due, skipped
+    # Only anniversaries between the floor and the longest lead ahead can be decided today;
+    # bounding the years first skips most (tie, milestone) pairs without date arithmetic.
+    floor = today if since is None else since
+    latest = today + leads[0][1]
+    wanted = sorted(set(milestones))
     for tie in ties:
-        for milestone in milestones:
-            on = anniversary_date(tie.established_on, tie.precision, milestone, feb29=feb29)
-            if on is None or on - timedelta(days=leads[0] if leads else 0) > today:
+        ref = reference_date(tie.established_on, tie.precision)
+        if ref is None:
+            continue
+        for milestone in wanted:
+            year = ref.year + milestone
+            if year < floor.year or year > latest.year:
                 continue
-            if since is None and on < today:
+            on = _on_day(year, ref.month, ref.day, feb29)
+            if on > latest or (since is None and on < today):
                 continue
             pending = [
-                lead
-                for lead in leads
-                if on - timedelta(days=lead) <= today
-                and (since is None or on - timedelta(days=lead) > since)
+                (lead, on - delta)
+                for lead, delta in leads
+                if on - delta <= today
+                and (since is None or on - delta > since)
                 and (tie.tie_id, milestone, lead) not in already_done
             ]
             if not pending:
                 continue
             if on < today:
                 skipped.extend(
-                    SkippedReminder(
-                        tie.tie_id, milestone, lead, on, on - timedelta(days=lead), "missed"
-                    )
-                    for lead in pending
+                    SkippedReminder(tie.tie_id, milestone, lead, on, lead_on, "missed")
+                    for lead, lead_on in pending
                 )
                 continue
-            urgent, earlier = pending[-1], tuple(pending[:-1])
+            (urgent, urgent_on), earlier = pending[-1], pending[:-1]
             due.append(
-                DueReminder(tie.tie_id, milestone, urgent, on, on - timedelta(days=urgent), earlier)
+                DueReminder(
+                    tie.tie_id, milestone, urgent, on, urgent_on, tuple(lead for lead, _ in earlier)
+                )
             )
             skipped.extend(
-                SkippedReminder(
-                    tie.tie_id, milestone, lead, on, on - timedelta(days=lead), "superseded"
-                )
-                for lead in earlier
+                SkippedReminder(tie.tie_id, milestone, lead, on, lead_on, "superseded")
+                for lead, lead_on in earlier
             )
     due.sort(key=lambda r: (r.anniversary, r.tie_id, r.milestone))
     skipped.sort(key=lambda r: (r.anniversary, r.tie_id, r.milestone, -r.lead_days))
@@ -438,7 +450,6 @@ class DigestInput:
     #: how many undated ties there are in all, when ``undated`` lists only the first few
     undated_total: int | None = None
     feb29: str = DEFAULT_FEB29
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def digest_context(digest: DigestInput, language: str) -> dict[str, Any]:
@@ -491,7 +502,6 @@ def digest_context(digest: DigestInput, language: str) -> dict[str, Any]:
         "missed": missed,
         "undated": undated,
         "undated_more": max(0, (digest.undated_total or len(undated)) - len(undated)),
-        **digest.extra,
     }
 
 
@@ -541,14 +551,23 @@ _ICS_TEXT = {
 }
 
 
-def _rrule(tie: TieRecord, feb29: str) -> dict[str, Any]:
+class _Recur(icalendar.vRecur):
+    # icalendar writes BYMONTHDAY before BYMONTH; RFC 5545 allows any order, and month
+    # first reads the way the policy is stated (and searched for): BYMONTH=2;BYMONTHDAY=-1.
+    canonical_order = (
+        "RSCALE", "FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
+        "BYWEEKDAY", "BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS", "WKST", "SKIP",
+    )  # fmt: skip
+
+
+def _rrule(tie: TieRecord, feb29: str) -> _Recur:
     born = tie.established_on
     if tie.precision == "day" and born is not None and (born.month, born.day) == (2, 29):
         # Last day of February every year, or day 60 of the year (29 Feb / 1 Mar).
         if feb29 == "feb28":
-            return {"FREQ": "YEARLY", "BYMONTH": 2, "BYMONTHDAY": -1}
-        return {"FREQ": "YEARLY", "BYYEARDAY": 60}
-    return {"FREQ": "YEARLY"}
+            return _Recur({"FREQ": "YEARLY", "BYMONTH": 2, "BYMONTHDAY": -1})
+        return _Recur({"FREQ": "YEARLY", "BYYEARDAY": 60})
+    return _Recur({"FREQ": "YEARLY"})
 
 
 def anniversary_event(

@@ -126,7 +126,9 @@ def compute_changes(
         names = _differing(_session_values(old_event, old), _session_values(new_event, new))
         if names:
             changed.append(
-                ComponentChange(key, new.uid, names, _next_sequence(old.sequence, new.sequence, names))
+                ComponentChange(
+                    key, new.uid, names, _next_sequence(old.sequence, new.sequence, names)
+                )
             )
     removed = tuple(
         ComponentChange(key, old_sessions[key].uid, ("status",), old_sessions[key].sequence + 1)

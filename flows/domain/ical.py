@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -116,14 +116,13 @@ def ensure_local_time_exists(local_naive: datetime, tzid: str) -> None:
         raise ValueError(f"{shown} occurs twice in {tzid} (the clocks repeat it at a DST change)")
 
 
-def vtimezone(tzid: str, first_year: int | None = None, last_year: int | None = None) -> Timezone:
+def vtimezone(tzid: str, first_year: int, last_year: int | None = None) -> Timezone:
     """The VTIMEZONE of ``tzid`` covering ``first_year`` to ``last_year`` (cached).
 
     Building one costs milliseconds, so it is built once per zone and span and then shared;
     callers must not modify the returned component.
     """
-    year = first_year if first_year is not None else datetime.now(UTC).year
-    return _vtimezone(tzid, year, last_year if last_year is not None else year)
+    return _vtimezone(tzid, first_year, last_year if last_year is not None else first_year)
 
 
 @lru_cache(maxsize=256)

@@ -781,3 +781,72 @@ def _edition_label(e: EditionFigures, t: Mapping[str, Any], fmt: Formatter) -> s
     if e.edition is not None:
         return str(t["edition"]).format(n=e.edition)
     return fmt.date(e.start_date, "yyyy") if e.start_date else "?"
+
+
+def parse_outcomes(
+    outcomes: Mapping[str, Any],
+) -> tuple[tuple[Agreement, ...], tuple[FollowUp, ...]]:
+    """Agreements and follow-ups from an event's spec (``outcomes:`` in its YAML).
+
+    ``agreements: [{title, partner, kind: agreement|memorandum, signed_on: YYYY-MM-DD}]``,
+    ``follow_ups: [{action, owner, due: YYYY-MM-DD, partner}]``; raises ``ReportError`` naming
+    the entry that is malformed.
+    """
+    agreements: list[Agreement] = []
+    for i, item in enumerate(outcomes.get("agreements") or [], start=1):
+        where = f"outcomes.agreements[{i}]"
+        kind = str(item.get("kind") or "agreement")
+        if kind not in ("agreement", "memorandum"):
+            raise ReportError(f"{where}.kind: {kind!r} is neither 'agreement' nor 'memorandum'")
+        agreements.append(
+            Agreement(
+                title=_required(item, "title", where),
+                partner=_required(item, "partner", where),
+                kind=kind,
+                signed_date=_date_or_none(item.get("signed_on"), f"{where}.signed_on"),
+            )
+        )
+    follow_ups = [
+        FollowUp(
+            action=_required(item, "action", f"outcomes.follow_ups[{i}]"),
+            owner=_required(item, "owner", f"outcomes.follow_ups[{i}]"),
+            due_date=_date_or_none(item.get("due"), f"outcomes.follow_ups[{i}].due"),
+            partner=(str(item["partner"]) if item.get("partner") else None),
+        )
+        for i, item in enumerate(outcomes.get("follow_ups") or [], start=1)
+    ]
+    return tuple(agreements), tuple(follow_ups)
+
+
+def _required(item: Mapping[str, Any], key: str, where: str) -> str:
+    value = item.get(key)
+    if not value:
+        raise ReportError(f"{where}.{key} is missing")
+    return str(value)
+
+
+def _date_or_none(value: object, where: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ReportError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def headline_figures(report: ReportData) -> dict[str, int]:
+    """The figures kept with the Report row, for the next edition's comparison."""
+    f = report.funnel
+    return {
+        "invited": f.invited,
+        "answered": f.answered,
+        "accepted": f.accepted,
+        "attended": f.attended,
+        "people": f.people + report.walk_in_people,
+        "walk_ins": len(report.walk_ins),
+        "partners_present": report.partners_present,
+        "countries_present": report.countries_present,
+        "agreements": len(report.agreements),
+    }

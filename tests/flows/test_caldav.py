@@ -211,21 +211,23 @@ def test_publish_twice_as_new_reports_412_instead_of_overwriting(client: CalDavC
 
 
 def test_publish_into_missing_collection_reports_409(radicale: str) -> None:
-    with CalDavClient(f"{radicale}missing/", USER, PASSWORD, timeout=10) as lost:
-        with pytest.raises(CalDavError) as raised:
-            lost.publish(caldav_objects(_event(), [], STAMP), known={})
+    with (
+        CalDavClient(f"{radicale}missing/", USER, PASSWORD, timeout=10) as lost,
+        pytest.raises(CalDavError) as raised,
+    ):
+        lost.publish(caldav_objects(_event(), [], STAMP), known={})
 
     assert [f.status for f in raised.value.result.failures] == [409]
     assert f"{radicale}missing/event-7-amity-example" in str(raised.value)
 
 
 class _Unavailable(BaseHTTPRequestHandler):
-    def do_PUT(self) -> None:  # noqa: N802 (the name http.server dispatches to)
+    def do_PUT(self) -> None:
         self.send_response(503, "Service Unavailable")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -235,9 +237,11 @@ def test_publish_to_failing_server_reports_5xx() -> None:
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/amity/cal/"
-        with CalDavClient(url, USER, PASSWORD, timeout=5) as failing:
-            with pytest.raises(CalDavError) as raised:
-                failing.publish(caldav_objects(_event(), _sessions()[:1], STAMP), known={})
+        with (
+            CalDavClient(url, USER, PASSWORD, timeout=5) as failing,
+            pytest.raises(CalDavError) as raised,
+        ):
+            failing.publish(caldav_objects(_event(), _sessions()[:1], STAMP), known={})
     finally:
         server.shutdown()
         server.server_close()
@@ -250,9 +254,11 @@ def test_publish_to_failing_server_reports_5xx() -> None:
 
 def test_publish_to_unreachable_server_names_resource() -> None:
     url = f"http://127.0.0.1:{_free_port()}/amity/cal/"
-    with CalDavClient(url, USER, PASSWORD, timeout=2) as offline:
-        with pytest.raises(CalDavError) as raised:
-            offline.publish(caldav_objects(_event(), [], STAMP), known={})
+    with (
+        CalDavClient(url, USER, PASSWORD, timeout=2) as offline,
+        pytest.raises(CalDavError) as raised,
+    ):
+        offline.publish(caldav_objects(_event(), [], STAMP), known={})
 
     failure = raised.value.result.failures[0]
     assert (failure.status, failure.url) == (None, offline.resource_url("event-7@amity.example"))
@@ -269,4 +275,6 @@ def test_publish_known_etag_kept_when_delete_fails(client: CalDavClient) -> None
         client.publish(caldav_objects(_event(), sessions[:2], STAMP), known=stale)
 
     assert [(f.method, f.status) for f in raised.value.result.failures] == [("DELETE", 412)]
-    assert raised.value.result.published["session-6@amity.example"] == stale["session-6@amity.example"]
+    assert (
+        raised.value.result.published["session-6@amity.example"] == stale["session-6@amity.example"]
+    )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import mailbox
 import os
-import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from flows.transport import (
     TransientFailure,
     make_transport,
 )
+from tests.smtp_sink import ScriptedHandler, free_port
 
 SENDER = "fao@beijing.example.org"
 ICS = (
@@ -133,6 +131,23 @@ def test_maildir_message_moved_to_cur_by_a_client_is_not_resent(tmp_path: Path) 
     assert len(os.listdir(tmp_path / "cur")) == 1
 
 
+@pytest.mark.parametrize("durability", ["each", "batch", "off"])
+def test_maildir_each_durability_delivers_every_message(tmp_path: Path, durability: str) -> None:
+    with MaildirTransport(tmp_path, durability=durability) as transport:  # type: ignore[arg-type]
+        for n in range(3):
+            raw, message_id = invitation(n)
+            transport.send(raw, sender=SENDER, recipients=["a@x.example"], message_id=message_id)
+        transport.sync()
+
+    box = mailbox.Maildir(tmp_path, create=False)
+    assert sorted(m["Subject"] for m in box) == ["Invitation 0", "Invitation 1", "Invitation 2"]
+
+
+def test_maildir_unknown_durability_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="durability"):
+        MaildirTransport(tmp_path, durability="sometimes")  # type: ignore[arg-type]
+
+
 def test_maildir_key_is_a_safe_file_name(tmp_path: Path) -> None:
     transport = MaildirTransport(tmp_path)
 
@@ -144,64 +159,6 @@ def test_maildir_key_is_a_safe_file_name(tmp_path: Path) -> None:
 
 
 # --- SMTP ----------------------------------------------------------------------------
-
-
-@dataclass
-class ScriptedHandler:
-    """An aiosmtpd handler that answers from a script, then accepts and records."""
-
-    rcpt_replies: list[str] = field(default_factory=list)
-    data_replies: list[str] = field(default_factory=list)
-    #: drop the connection instead of answering the next N DATA commands
-    drops: int = 0
-    #: stall the next N RCPT commands this many seconds (longer than the client timeout)
-    stalls: int = 0
-    stall_seconds: float = 0.0
-    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    peers: set[tuple[str, int]] = field(default_factory=set)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        if self.stalls:
-            self.stalls -= 1
-            await asyncio.sleep(self.stall_seconds)
-        if self.rcpt_replies:
-            reply = self.rcpt_replies.pop(0)
-            if not reply.startswith("250"):
-                return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.peers.add(session.peer)
-        if self.drops:
-            self.drops -= 1
-            server.transport.close()
-            return "421 gone"
-        if self.data_replies:
-            return self.data_replies.pop(0)
-        self.received.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
-        )
-        return f"250 2.0.0 Ok: queued as Q{len(self.received)}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[ScriptedHandler, int]]:
-    handler = ScriptedHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
 
 
 def smtp(port: int, **options: Any) -> SmtpTransport:
@@ -363,6 +320,20 @@ def test_smtp_dropped_connection_is_retried_on_a_new_one(
     assert len(handler.received) == 1
     assert result.attempts == 2
     assert len(handler.peers) == 2
+
+
+def test_smtp_421_reconnects_and_retries(smtp_server: tuple[ScriptedHandler, int]) -> None:
+    handler, port = smtp_server
+    handler.data_replies = ["421 4.3.2 shutting down"]
+    raw, message_id = invitation()
+
+    with smtp(port) as transport:
+        result = transport.send(
+            raw, sender=SENDER, recipients=["a@x.example"], message_id=message_id
+        )
+
+    assert len(handler.received) == 1
+    assert (result.attempts, len(handler.peers)) == (2, 2)
 
 
 def test_smtp_socket_timeout_is_retried(smtp_server: tuple[ScriptedHandler, int]) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 08:29:03.119550
+Create Date: 2026-11-28 08:35:56.545330
 """
 
 from collections.abc import Sequence
@@ -153,6 +153,8 @@ def upgrade() -> None:
         sa.Column("contact_id", sa.Integer(), nullable=True),
         sa.Column("walk_in_name", sa.String(length=200), nullable=True),
         sa.Column("city_id", sa.Integer(), nullable=True),
+        sa.Column("walk_in_city", sa.String(length=200), nullable=True),
+        sa.Column("walk_in_country", sa.String(length=2), nullable=True),
         sa.Column("is_attended", sa.Boolean(), nullable=False),
         sa.Column("delegation_size", sa.Integer(), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),

@@ -52,14 +52,14 @@ def test_compute_changes_same_snapshot_is_empty() -> None:
 
 
 def test_compute_changes_moved_session_bumps_only_that_session() -> None:
-    moved = replace(PANEL, start=PANEL.start + timedelta(hours=1), end=PANEL.end + timedelta(hours=1))
+    moved = replace(
+        PANEL, start=PANEL.start + timedelta(hours=1), end=PANEL.end + timedelta(hours=1)
+    )
 
     changes = compute_changes(EVENT, SESSIONS, EVENT, {**SESSIONS, "panel": moved})
 
     assert changes.event is None
-    assert changes.sessions == (
-        ComponentChange("panel", PANEL.uid, ("time",), sequence=1),
-    )
+    assert changes.sessions == (ComponentChange("panel", PANEL.uid, ("time",), sequence=1),)
     assert changes.sessions[0].bump is True
 
 
@@ -96,13 +96,13 @@ def test_compute_changes_cancelled_event() -> None:
 
     assert (changes.cancelled, changes.postponed) == (True, False)
     assert changes.event == ComponentChange("event", EVENT.uid, ("status",), sequence=4)
-    assert summarize_changes(changes, "fr") == [
-        "12th Beijing–Tokyo Urban Symposium est annulé."
-    ]
+    assert summarize_changes(changes, "fr") == ["12th Beijing–Tokyo Urban Symposium est annulé."]
 
 
 def test_compute_changes_postponed_event() -> None:
-    later = replace(EVENT, start=EVENT.start + timedelta(days=30), end=EVENT.end + timedelta(days=30))
+    later = replace(
+        EVENT, start=EVENT.start + timedelta(days=30), end=EVENT.end + timedelta(days=30)
+    )
 
     changes = compute_changes(EVENT, SESSIONS, later, SESSIONS)
 
@@ -124,11 +124,19 @@ def test_apply_sequences_sets_bumped_values() -> None:
 
 
 def test_summarize_changes_english_digest() -> None:
-    moved = replace(PANEL, start=PANEL.start + timedelta(hours=1), end=PANEL.end + timedelta(hours=1),
-                    room="Hall C")
-    closing = replace(PANEL, uid="session-3@amity.example", summary="Closing",
-                      start=datetime(2026, 10, 22, 7, 0, tzinfo=UTC),
-                      end=datetime(2026, 10, 22, 8, 0, tzinfo=UTC))
+    moved = replace(
+        PANEL,
+        start=PANEL.start + timedelta(hours=1),
+        end=PANEL.end + timedelta(hours=1),
+        room="Hall C",
+    )
+    closing = replace(
+        PANEL,
+        uid="session-3@amity.example",
+        summary="Closing",
+        start=datetime(2026, 10, 22, 7, 0, tzinfo=UTC),
+        end=datetime(2026, 10, 22, 8, 0, tzinfo=UTC),
+    )
     changes = compute_changes(EVENT, SESSIONS, EVENT, {"panel": moved, "closing": closing})
 
     assert summarize_changes(changes, "en") == [
@@ -169,7 +177,8 @@ def test_summarize_changes_dates_in_the_readers_locale() -> None:
     ]
 
 
-@pytest.mark.parametrize(("lang", "expected"), [("zh_CN", "zh"), ("zh-Hant-TW", "zh"),
-                                                ("pt", "en"), ("AR", "ar")])
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("zh_CN", "zh"), ("zh-Hant-TW", "zh"), ("pt", "en"), ("AR", "ar")]
+)
 def test_summary_language_falls_back_to_english(lang: str, expected: str) -> None:
     assert summary_language(lang) == expected

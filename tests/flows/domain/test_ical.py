@@ -80,34 +80,50 @@ CONCERTS = [
 
 
 def _builds() -> dict[str, bytes]:
-    moved = replace(SYMPOSIUM, sequence=1, start=SYMPOSIUM.start + timedelta(days=7),
-                    end=SYMPOSIUM.end + timedelta(days=7))
+    moved = replace(
+        SYMPOSIUM,
+        sequence=1,
+        start=SYMPOSIUM.start + timedelta(days=7),
+        end=SYMPOSIUM.end + timedelta(days=7),
+    )
     hostile_event = replace(MUSIC_WEEK, summary=HOSTILE, location=HOSTILE, description=HOSTILE)
-    hostile_session = replace(CONCERTS[0], summary=HOSTILE, room=HOSTILE, topic=HOSTILE,
-                              speakers=(HOSTILE,), categories=("a,b", "c;d"))
+    hostile_session = replace(
+        CONCERTS[0],
+        summary=HOSTILE,
+        room=HOSTILE,
+        topic=HOSTILE,
+        speakers=(HOSTILE,),
+        categories=("a,b", "c;d"),
+    )
     return {
         "invitation.ics": invitation_ics(
-            SYMPOSIUM, organizer=OFFICE, attendee=TAKAHASHI, stamp=STAMP,
+            SYMPOSIUM,
+            organizer=OFFICE,
+            attendee=TAKAHASHI,
+            stamp=STAMP,
             alarm_before=timedelta(days=1),
         ),
         "update.ics": invitation_ics(
             moved, organizer=OFFICE, attendee=TAKAHASHI, stamp=STAMP + timedelta(days=2)
         ),
         "cancel.ics": cancel_ics(
-            replace(moved, sequence=2), organizer=OFFICE,
+            replace(moved, sequence=2),
+            organizer=OFFICE,
             attendees=[TAKAHASHI, Person("sato@tokyo.example", "Sato, Hanako")],
             stamp=STAMP + timedelta(days=3),
         ),
         "session_cancel.ics": session_cancel_ics(
-            MUSIC_WEEK, replace(CONCERTS[1], sequence=2), organizer=OFFICE,
-            attendees=[TAKAHASHI], stamp=STAMP,
+            MUSIC_WEEK,
+            replace(CONCERTS[1], sequence=2),
+            organizer=OFFICE,
+            attendees=[TAKAHASHI],
+            stamp=STAMP,
         ),
         "feed.ics": feed_ics(MUSIC_WEEK, CONCERTS, name="Music Week 2026", stamp=STAMP),
-        "hostile_feed.ics": feed_ics(
-            hostile_event, [hostile_session], name=HOSTILE, stamp=STAMP
-        ),
+        "hostile_feed.ics": feed_ics(hostile_event, [hostile_session], name=HOSTILE, stamp=STAMP),
         "hostile_invitation.ics": invitation_ics(
-            hostile_event, organizer=OFFICE,
+            hostile_event,
+            organizer=OFFICE,
             attendee=Person("x@example.org", 'Dr. "Quote", Name: with; specials\r\nBcc: x'),
             stamp=STAMP,
         ),
@@ -153,12 +169,17 @@ def test_invitation_attendee_and_organizer_parameters() -> None:
     assert "X-WR-CALNAME" not in calendar and "NAME" not in calendar
     assert str(attendee) == "mailto:takahashi@tokyo.example"
     assert dict(attendee.params) == {
-        "CN": "高橋 一郎", "CUTYPE": "INDIVIDUAL", "PARTSTAT": "NEEDS-ACTION",
-        "ROLE": "REQ-PARTICIPANT", "RSVP": "TRUE",
+        "CN": "高橋 一郎",
+        "CUTYPE": "INDIVIDUAL",
+        "PARTSTAT": "NEEDS-ACTION",
+        "ROLE": "REQ-PARTICIPANT",
+        "RSVP": "TRUE",
     }
     assert str(vevent["ORGANIZER"]) == "mailto:foreign-affairs@city.example"
-    assert vevent.DTSTART == datetime(2026, 10, 20, 10, 0, tzinfo=vevent.DTSTART.tzinfo)
-    assert vevent.DTSTART.tzinfo is not None and str(vevent["DTSTART"].params["TZID"]) == "Asia/Tokyo"
+    assert datetime(2026, 10, 20, 10, 0, tzinfo=vevent.DTSTART.tzinfo) == vevent.DTSTART
+    assert (
+        vevent.DTSTART.tzinfo is not None and str(vevent["DTSTART"].params["TZID"]) == "Asia/Tokyo"
+    )
 
 
 def test_invitation_cn_loses_quotes_and_line_breaks() -> None:
@@ -173,8 +194,9 @@ def test_update_keeps_uid_and_raises_sequence() -> None:
 
 def test_update_without_sequence_bump_is_reported() -> None:
     moved = replace(SYMPOSIUM, start=SYMPOSIUM.start + timedelta(hours=1))
-    same_sequence = invitation_ics(moved, organizer=OFFICE, attendee=TAKAHASHI,
-                                   stamp=STAMP + timedelta(days=1))
+    same_sequence = invitation_ics(
+        moved, organizer=OFFICE, attendee=TAKAHASHI, stamp=STAMP + timedelta(days=1)
+    )
 
     assert update_problems(BUILDS["invitation.ics"], same_sequence) == [
         "event-12-symposium@amity.example: time/recurrence/status/location changed, "
@@ -188,7 +210,8 @@ def test_cancel_lists_attendees_without_alarm() -> None:
 
     assert (calendar["METHOD"], vevent["STATUS"], vevent["SEQUENCE"]) == ("CANCEL", "CANCELLED", 2)
     assert [str(a) for a in vevent["ATTENDEE"]] == [
-        "mailto:takahashi@tokyo.example", "mailto:sato@tokyo.example"
+        "mailto:takahashi@tokyo.example",
+        "mailto:sato@tokyo.example",
     ]
     assert vevent.subcomponents == []
     assert update_problems(BUILDS["update.ics"], BUILDS["cancel.ics"]) == []
@@ -201,7 +224,9 @@ def test_feed_has_event_and_sessions_with_place_and_speakers() -> None:
     assert "METHOD" not in calendar
     assert str(calendar["X-WR-CALNAME"]) == "Music Week 2026"
     assert [str(e["UID"]) for e in events] == [
-        MUSIC_WEEK.uid, "session-31@amity.example", "session-32@amity.example"
+        MUSIC_WEEK.uid,
+        "session-31@amity.example",
+        "session-32@amity.example",
     ]
     assert str(events[2]["LOCATION"]) == "Kleiner Saal, Konzerthaus Berlin, Gendarmenmarkt"
     assert str(events[2]["DESCRIPTION"]) == "Quartets from Tokyo and Cairo\n\n山田 花子, أحمد حسن"
@@ -227,8 +252,11 @@ def test_hostile_text_round_trips_through_both_parsers() -> None:
 
 def test_subset_feed_equals_feed_of_chosen_sessions() -> None:
     feeds = subset_feeds(
-        MUSIC_WEEK, CONCERTS, {"tokyo": {"session-32@amity.example"}, "none": set()},
-        name="Music Week 2026", stamp=STAMP,
+        MUSIC_WEEK,
+        CONCERTS,
+        {"tokyo": {"session-32@amity.example"}, "none": set()},
+        name="Music Week 2026",
+        stamp=STAMP,
     )
 
     assert feeds == {
@@ -245,19 +273,34 @@ def test_caldav_objects_one_vevent_each_without_method_or_name() -> None:
         calendar = icalendar.Calendar.from_ical(data)
         assert [str(e["UID"]) for e in calendar.events] == [uid]
         assert ("METHOD" in calendar, "X-WR-CALNAME" in calendar, "NAME" in calendar) == (
-            False, False, False
+            False,
+            False,
+            False,
         )
         assert ics_problems(data) == []
 
 
 @pytest.mark.parametrize(
     "tzid",
-    ["Europe/Berlin", "America/New_York", "America/Santiago", "Australia/Lord_Howe",
-     "Africa/Casablanca", "Europe/Dublin", "Asia/Tokyo", "Pacific/Chatham", "Asia/Tehran"],
+    [
+        "Europe/Berlin",
+        "America/New_York",
+        "America/Santiago",
+        "Australia/Lord_Howe",
+        "Africa/Casablanca",
+        "Europe/Dublin",
+        "Asia/Tokyo",
+        "Pacific/Chatham",
+        "Asia/Tehran",
+    ],
 )
 def test_vtimezone_offsets_agree_with_zoneinfo(tzid: str) -> None:
-    event = replace(SYMPOSIUM, tzid=tzid, start=datetime(2026, 1, 5, tzinfo=UTC),
-                    end=datetime(2027, 12, 20, tzinfo=UTC))
+    event = replace(
+        SYMPOSIUM,
+        tzid=tzid,
+        start=datetime(2026, 1, 5, tzinfo=UTC),
+        end=datetime(2027, 12, 20, tzinfo=UTC),
+    )
 
     data = invitation_ics(event, organizer=OFFICE, attendee=TAKAHASHI, stamp=STAMP)
 
@@ -332,8 +375,13 @@ BROKEN = {
     "bare_lf": (GOOD.replace(b"\r\n", b"\n"), "bare LF"),
     "no_final_crlf": (GOOD[:-2], "does not end with CRLF"),
     "long_line": (_sub(b"DESCRIPTION:Urban", b"DESCRIPTION:" + b"x" * 80 + b"Urban"), "octets"),
-    "utf8_split": (_sub("高橋".encode(), "高".encode() + b"\r\n " + "橋".encode()[:1]
-                        + b"\r\n " + "橋".encode()[1:]), "invalid UTF-8"),
+    "utf8_split": (
+        _sub(
+            "高橋".encode(),
+            "高".encode() + b"\r\n " + "橋".encode()[:1] + b"\r\n " + "橋".encode()[1:],
+        ),
+        "invalid UTF-8",
+    ),
     "no_version": (_sub(b"VERSION:2.0\r\n", b""), "exactly one VERSION"),
     "no_prodid": (_sub(b"PRODID:-//amity//amity calendar 1.0//EN\r\n", b""), "exactly one PRODID"),
     "two_vcalendars": (GOOD + GOOD, "exactly one VCALENDAR"),
@@ -341,52 +389,82 @@ BROKEN = {
     "no_uid": (_sub(b"UID:event-12-symposium@amity.example\r\n", b""), "exactly one UID"),
     "two_uids": (_sub(b"SEQUENCE:0\r\n", b"SEQUENCE:0\r\nUID:other\r\n"), "exactly one UID"),
     "no_dtstamp": (_sub(b"DTSTAMP:20260504T030000Z\r\n", b""), "exactly one DTSTAMP"),
-    "local_dtstamp": (_sub(b"DTSTAMP:20260504T030000Z", b"DTSTAMP:20260504T030000"),
-                      "is not a UTC date-time"),
+    "local_dtstamp": (
+        _sub(b"DTSTAMP:20260504T030000Z", b"DTSTAMP:20260504T030000"),
+        "is not a UTC date-time",
+    ),
     "duplicate_uid": (
-        _sub(b"END:VCALENDAR", BUILDS["invitation.ics"].split(b"END:VTIMEZONE\r\n")[1]
-             .split(b"END:VCALENDAR")[0] + b"END:VCALENDAR"),
+        _sub(
+            b"END:VCALENDAR",
+            BUILDS["invitation.ics"].split(b"END:VTIMEZONE\r\n")[1].split(b"END:VCALENDAR")[0]
+            + b"END:VCALENDAR",
+        ),
         "is not unique",
     ),
     "tzid_without_vtimezone": (_drop_block(b"VTIMEZONE"), "has no VTIMEZONE"),
-    "dtend_before_dtstart": (_sub(b"DTEND;TZID=Asia/Tokyo:20261022T180000",
-                                  b"DTEND;TZID=Asia/Tokyo:20261019T180000"), "not after DTSTART"),
-    "dtend_and_duration": (_sub(b"SEQUENCE:0\r\n", b"SEQUENCE:0\r\nDURATION:PT1H\r\n"),
-                           "both DTEND and DURATION"),
-    "unescaped_comma": (_sub(b"DESCRIPTION:Urban construction\\,",
-                             b"DESCRIPTION:Urban construction,"), "unescaped ','"),
+    "dtend_before_dtstart": (
+        _sub(b"DTEND;TZID=Asia/Tokyo:20261022T180000", b"DTEND;TZID=Asia/Tokyo:20261019T180000"),
+        "not after DTSTART",
+    ),
+    "dtend_and_duration": (
+        _sub(b"SEQUENCE:0\r\n", b"SEQUENCE:0\r\nDURATION:PT1H\r\n"),
+        "both DTEND and DURATION",
+    ),
+    "unescaped_comma": (
+        _sub(b"DESCRIPTION:Urban construction\\,", b"DESCRIPTION:Urban construction,"),
+        "unescaped ','",
+    ),
     "unescaped_semicolon": (_sub(b"SUMMARY:12th", b"SUMMARY:12th;"), "unescaped ';'"),
     "bad_escape": (_sub(b"SUMMARY:12th", b"SUMMARY:12th \\x"), "invalid escape"),
-    "raw_newline": (_sub(b"SUMMARY:12th", b"SUMMARY:first\r\nsecond 12th"),
-                    "malformed content line"),
-    "unquoted_colon_param": (_sub(b"CN=\"Foreign Affairs Office\"", b"CN=Office: Foreign"),
-                             "is not a mailto: address"),
-    "unquoted_comma_param": (_sub(b"CN=\"Foreign Affairs Office\"", b"CN=Office, Foreign"),
-                             "has several values"),
-    "unquoted_semicolon_param": (_sub(b"CN=\"Foreign Affairs Office\"", b"CN=Office; Foreign"),
-                                 "malformed parameter"),
+    "raw_newline": (
+        _sub(b"SUMMARY:12th", b"SUMMARY:first\r\nsecond 12th"),
+        "malformed content line",
+    ),
+    "unquoted_colon_param": (
+        _sub(b'CN="Foreign Affairs Office"', b"CN=Office: Foreign"),
+        "is not a mailto: address",
+    ),
+    "unquoted_comma_param": (
+        _sub(b'CN="Foreign Affairs Office"', b"CN=Office, Foreign"),
+        "has several values",
+    ),
+    "unquoted_semicolon_param": (
+        _sub(b'CN="Foreign Affairs Office"', b"CN=Office; Foreign"),
+        "malformed parameter",
+    ),
     "valarm_without_trigger": (_sub(b"TRIGGER:-P1D\r\n", b""), "exactly one TRIGGER"),
     "valarm_without_action": (_sub(b"ACTION:DISPLAY\r\n", b""), "exactly one ACTION"),
     "request_without_attendee": (
         GOOD.replace(GOOD[GOOD.index(b"ATTENDEE") : GOOD.index(b"CATEGORIES")], b""),
         "needs at least one ATTENDEE",
     ),
-    "calname_in_request": (_sub(b"METHOD:REQUEST\r\n", b"METHOD:REQUEST\r\nX-WR-CALNAME:x\r\n"),
-                           "must not carry a calendar name"),
-    "cancel_without_status": (_sub(b"STATUS:CANCELLED\r\n", b"", GOOD_CANCEL),
-                              "needs STATUS:CANCELLED"),
+    "calname_in_request": (
+        _sub(b"METHOD:REQUEST\r\n", b"METHOD:REQUEST\r\nX-WR-CALNAME:x\r\n"),
+        "must not carry a calendar name",
+    ),
+    "cancel_without_status": (
+        _sub(b"STATUS:CANCELLED\r\n", b"", GOOD_CANCEL),
+        "needs STATUS:CANCELLED",
+    ),
     "cancel_without_sequence": (_sub(b"SEQUENCE:2\r\n", b"", GOOD_CANCEL), "needs a SEQUENCE"),
     "cancel_with_valarm": (
-        _sub(b"END:VEVENT", b"BEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:-PT5M\r\nEND:VALARM\r\n"
-             b"END:VEVENT", GOOD_CANCEL),
+        _sub(
+            b"END:VEVENT",
+            b"BEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:-PT5M\r\nEND:VALARM\r\nEND:VEVENT",
+            GOOD_CANCEL,
+        ),
         "must not carry a VALARM",
     ),
     "wrong_vtimezone_offset": (
-        _sub(b"TZOFFSETTO:+0900", b"TZOFFSETTO:+0800"), "zoneinfo says 9:00:00"
+        _sub(b"TZOFFSETTO:+0900", b"TZOFFSETTO:+0800"),
+        "zoneinfo says 9:00:00",
     ),
     "nonexistent_local_time": (
-        _sub(b"DTSTART;TZID=Europe/Berlin:20261023T180000",
-             b"DTSTART;TZID=Europe/Berlin:20260329T023000", BUILDS["feed.ics"]),
+        _sub(
+            b"DTSTART;TZID=Europe/Berlin:20261023T180000",
+            b"DTSTART;TZID=Europe/Berlin:20260329T023000",
+            BUILDS["feed.ics"],
+        ),
         "does not exist",
     ),
 }

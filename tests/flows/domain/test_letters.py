@@ -187,7 +187,7 @@ def test_render_letter_html_in_fields_is_shown_as_text() -> None:
 
 
 def test_render_letter_naive_datetime_is_refused() -> None:
-    event = dataclasses.replace(EVENT, start=datetime(2025, 10, 14, 9, 30))  # noqa: DTZ001
+    event = dataclasses.replace(EVENT, start=datetime(2025, 10, 14, 9, 30))
 
     with pytest.raises(ValueError, match="timezone-aware"):
         render_letter(letter_input("en", event=event))

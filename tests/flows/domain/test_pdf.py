@@ -50,17 +50,17 @@ def test_html_to_pdf_defaults_to_a4(tmp_path: Path) -> None:
     [
         (
             "ja",
-            ["Noto-Serif-CJK-JP", "Noto-Serif-CJK-JP-Bold"],
+            ["Noto-Serif-CJK-JP"],
             ["拝啓", "東京都知事", "敬具", "第12回北京・東京都市シンポジウムへのご招待"],
         ),
         (
             "zh",
-            ["Noto-Serif-CJK-SC", "Noto-Serif-CJK-SC-Bold"],
+            ["Noto-Serif-CJK-SC"],
             ["邀请函", "尊敬的李明市长先生", "此致", "敬礼"],
         ),
         (
             "ko",
-            ["Noto-Serif-CJK-KR", "Noto-Serif-CJK-KR-Bold"],
+            ["Noto-Serif-CJK-KR"],
             ["초청장", "존경하는 김민준 서울특별시장님께"],
         ),
     ],

@@ -1,0 +1,182 @@
+"""The delivery ledger: every message is claimed before it is sent and confirmed after.
+
+One row per (purpose, recipient, occurrence), unique in the database, so that
+
+- a second run skips what was confirmed (state ``sent``);
+- two runs at once cannot both claim a message: the INSERT of one of them conflicts;
+- a run killed between claim and confirm leaves a ``claimed`` row whose owner is dead; the
+  next run takes it over (same host and the owner's process is gone, or the claim is older
+  than the lease) and sends it again. The Maildir transport recognises the Message-ID, so
+  the re-send does not duplicate; over SMTP a crash after the server accepted the message
+  and before the confirm can, in that narrow window, deliver twice (at-least-once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from db.models import OutboxMessage
+from flows.transport import Transport, make_transport
+
+#: a claim older than this is taken over even if its owner may be alive elsewhere
+CLAIM_LEASE = dt.timedelta(minutes=15)
+
+
+#: tokens of the runs in progress in this process (a run may share its process with others)
+_LIVE_TOKENS: set[str] = set()
+
+
+def new_claim_token() -> str:
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    _LIVE_TOKENS.add(token)
+    return token
+
+
+def release_claim_token(token: str) -> None:
+    _LIVE_TOKENS.discard(token)
+
+
+def _owner_is_dead(token: str) -> bool:
+    host, _, rest = token.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        # left over by an earlier run in this process unless that run is still going
+        return token not in _LIVE_TOKENS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message to send: this run holds the ledger row ``ledger_id``."""
+
+    ledger_id: int
+    key: tuple[str, str, str]
+
+
+def claim(
+    session: Session,
+    items: Sequence[tuple[str, str, str, str]],
+    *,
+    token: str,
+    now: dt.datetime,
+    event_id: int | None = None,
+) -> tuple[list[Claim], list[tuple[str, str, str]]]:
+    """Claim (purpose, recipient, occurrence, message_id) items; return (claimed, already sent).
+
+    Items claimed by another live run are in neither list: that run sends them.
+    """
+    if not items:
+        return [], []
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "purpose": purpose,
+            "recipient": recipient.lower(),
+            "occurrence": occurrence,
+            "message_id": message_id,
+            "state": "claimed",
+            "claim_token": token,
+            "claimed_dt": now,
+            "attempts": 0,
+            "event_id": event_id,
+        }
+        for purpose, recipient, occurrence, message_id in items
+    ]
+    session.execute(insert_fn(OutboxMessage).on_conflict_do_nothing(), rows)
+    keys = {(p, r.lower(), o) for p, r, o, _ in items}
+    purposes = {k[0] for k in keys}
+    occurrences = {k[2] for k in keys}
+    existing = session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.purpose,
+            OutboxMessage.recipient,
+            OutboxMessage.occurrence,
+            OutboxMessage.state,
+            OutboxMessage.claim_token,
+            OutboxMessage.claimed_dt,
+        ).where(OutboxMessage.purpose.in_(purposes), OutboxMessage.occurrence.in_(occurrences))
+    ).all()
+    claimed, sent = [], []
+    for row in existing:
+        key = (row.purpose, row.recipient, row.occurrence)
+        if key not in keys:
+            continue
+        if row.state == "sent":
+            sent.append(key)
+            continue
+        if row.claim_token == token:
+            claimed.append(Claim(row.id, key))
+            continue
+        stale = row.state == "failed" or _owner_is_dead(row.claim_token) or (
+            now - row.claimed_dt > CLAIM_LEASE
+        )
+        if stale:
+            taken = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.claim_token == row.claim_token)
+                .values(claim_token=token, claimed_dt=now, state="claimed", error=None)
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(Claim(row.id, key))
+    claimed.sort(key=lambda c: c.ledger_id)
+    return claimed, sent
+
+
+def confirm(session: Session, claim: Claim, *, token: str, now: dt.datetime, path: str | None,
+            attempts: int) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == claim.ledger_id, OutboxMessage.claim_token == token)
+        .values(state="sent", sent_dt=now, path=path, attempts=attempts)
+    )
+
+
+def record_failure(session: Session, claim: Claim, *, token: str, error: str, attempts: int) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == claim.ledger_id, OutboxMessage.claim_token == token)
+        .values(state="failed", error=error, attempts=attempts)
+    )
+
+
+def transport_from_settings(settings: Settings) -> Transport:
+    """The transport settings name: the Maildir under AMITY_HOME, or SMTP."""
+    smtp = settings.smtp
+    password = smtp.password.get_secret_value() if smtp.password else None
+    if password is None and smtp.password_block:
+        from prefect.blocks.system import Secret
+
+        password = str(Secret.load(smtp.password_block).get())
+    return make_transport(
+        settings.mail_transport,
+        maildir_path=settings.outbox_dir,
+        host=smtp.host,
+        port=smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=password,
+        timeout_seconds=smtp.timeout_seconds,
+        attempts=smtp.attempts,
+        backoff_seconds=smtp.backoff_seconds,
+    )

@@ -1,0 +1,303 @@
+"""amity's deployments: one list, served by `amity serve` and written out as prefect.yaml.
+
+Each deployment names a flow by module and function, its typed parameters (a pydantic
+model: the defaults a run starts from, checked against the flow's signature by the tests,
+which is what Prefect turns into the UI's form) and its schedule. Only the reminders run on
+a clock, daily at 08:00 in the home city's time zone; everything else runs on demand.
+
+Flow modules that do not import (not written yet, or a missing extra) are left out with a
+note, so serving and `prefect.yaml` always cover exactly the flows that exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+if TYPE_CHECKING:
+    from prefect import Flow
+    from prefect.deployments.runner import RunnerDeployment
+
+REPO = Path(__file__).resolve().parents[1]
+PREFECT_YAML = REPO / "prefect.yaml"
+#: the process work pool the README creates and prefect.yaml deploys to
+WORK_POOL = "amity"
+TAGS = ("amity",)
+DAILY_AT_8 = "0 8 * * *"
+
+
+class Parameters(BaseModel):
+    """A deployment's parameters; unknown names are refused, like the flow would."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImportParameters(Parameters):
+    path: str
+    skip_invalid: bool = False
+    dry_run: bool = False
+
+
+class RemindParameters(Parameters):
+    #: the office day to decide reminders for; empty means today in the home time zone
+    on: date | None = None
+
+
+class InvitationParameters(Parameters):
+    event: str
+    #: contact e-mails (or ids) to invite; empty means every contact the event invites
+    only: list[str] | None = None
+    dry_run: bool = False
+    remind_pending: bool = False
+
+
+class EventParameters(Parameters):
+    event: str
+
+
+class ReportParameters(Parameters):
+    event: str
+    lang: str = "zh"
+
+
+class AttendanceParameters(Parameters):
+    event: str
+    path: str
+    skip_invalid: bool = False
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """One deployment: which flow, with which parameters, on which schedule."""
+
+    name: str
+    module: str
+    function: str
+    params: type[Parameters]
+    #: values for fields the model requires that have a sensible value in a deployment
+    preset: Mapping[str, Any] = field(default_factory=dict)
+    #: cron in the home city's time zone; None runs on demand only
+    cron: str | None = None
+    tags: tuple[str, ...] = TAGS
+    #: preset values that are paths relative to the repository (shipped data)
+    repo_paths: tuple[str, ...] = ()
+
+    @property
+    def entrypoint(self) -> str:
+        """The file-path entrypoint prefect.yaml uses (relative to the repository)."""
+        return f"{self.module.replace('.', '/')}.py:{self.function}"
+
+    def parameter_values(self) -> dict[str, Any]:
+        """Every default plus the preset values, validated, JSON-ready.
+
+        A required field without a preset stays out: each run must give it (the form asks).
+        """
+        values: dict[str, Any] = {}
+        for name, info in self.params.model_fields.items():
+            if name in self.preset:
+                value = self.preset[name]
+            elif info.is_required():
+                continue
+            else:
+                value = info.get_default(call_default_factory=True)
+            adapter: TypeAdapter[Any] = TypeAdapter(info.annotation)
+            values[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
+        unknown = set(self.preset) - set(self.params.model_fields)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown parameters {sorted(unknown)}")
+        return values
+
+    def required_at_run(self) -> list[str]:
+        fields = self.params.model_fields
+        return [n for n, f in fields.items() if f.is_required() and n not in self.preset]
+
+
+#: every deployment amity knows of, whether or not its module exists yet
+SPECS: tuple[DeploymentSpec, ...] = (
+    DeploymentSpec(
+        "import-partners",
+        "flows.partners",
+        "import_partners",
+        ImportParameters,
+        preset={"path": "config/data/beijing_partners.csv"},
+        repo_paths=("path",),
+    ),
+    DeploymentSpec(
+        "import-contacts",
+        "flows.partners",
+        "import_contacts",
+        ImportParameters,
+        preset={"path": "config/data/demo_contacts.csv"},
+        repo_paths=("path",),
+    ),
+    DeploymentSpec(
+        "daily-reminders", "flows.reminders", "remind", RemindParameters, cron=DAILY_AT_8
+    ),
+    DeploymentSpec(
+        "send-invitations", "flows.invitations", "send_invitations", InvitationParameters
+    ),
+    DeploymentSpec("publish-schedule", "flows.schedule", "publish_schedule", EventParameters),
+    DeploymentSpec("import-attendance", "flows.reports", "import_attendance", AttendanceParameters),
+    DeploymentSpec("report-event", "flows.reports", "report_event", ReportParameters),
+    DeploymentSpec("event-lifecycle", "flows.lifecycle", "event_lifecycle", EventParameters),
+)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    spec: DeploymentSpec
+    flow: Flow[Any, Any]
+
+
+def load_flows(specs: tuple[DeploymentSpec, ...] = SPECS) -> tuple[list[Loaded], list[str]]:
+    """The specs whose flow imports, and one note per spec left out (and why)."""
+    from prefect import Flow
+
+    loaded: list[Loaded] = []
+    notes: list[str] = []
+    for spec in specs:
+        try:
+            module = importlib.import_module(spec.module)
+        except ImportError as exc:
+            notes.append(f"{spec.name}: skipped, {spec.module} does not import ({exc})")
+            continue
+        flow = getattr(module, spec.function, None)
+        if not isinstance(flow, Flow):
+            notes.append(f"{spec.name}: skipped, {spec.module}.{spec.function} is not a flow")
+            continue
+        loaded.append(Loaded(spec, flow))
+    return loaded, notes
+
+
+def timezone() -> str:
+    from config.settings import get_settings
+
+    return get_settings().home_city.timezone
+
+
+def to_runner_deployment(item: Loaded) -> RunnerDeployment:
+    """The deployment `amity serve` serves (module entrypoint: works from any folder)."""
+    from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
+
+    spec = item.spec
+    schedule = Cron(spec.cron, timezone=timezone()) if spec.cron else None
+    parameters = spec.parameter_values()
+    # served from this checkout: the shipped files are found wherever the server was started
+    for name in spec.repo_paths:
+        if name in parameters:
+            parameters[name] = str(REPO / parameters[name])
+    return item.flow.to_deployment(
+        spec.name,
+        schedule=schedule,
+        parameters=parameters,
+        tags=list(spec.tags),
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+def serve_all(*, limit: int | None = None) -> None:
+    """Serve every available deployment from this process until interrupted.
+
+    `pause_on_shutdown=False`: stopping the server process (SIGTERM from systemd or a
+    container) must not pause the daily schedule for whoever serves next.
+    """
+    from prefect import serve
+
+    loaded, notes = load_flows()
+    for note in notes:
+        print(f"amity serve: {note}")
+    serve(*[to_runner_deployment(item) for item in loaded], pause_on_shutdown=False, limit=limit)
+
+
+# ------------------------------------------------------------------- prefect.yaml
+
+YAML_HEADER = """\
+# amity's deployments for a Prefect server with a process work pool (README: "Beyond one machine").
+# Generated from flows/deployments.py by `amity deploy --write-yaml`; edit that file, not this one
+# (tests/flows/test_deployments.py fails when the two differ).
+#
+#   prefect work-pool create {pool} --type process
+#   prefect deploy --all          # from this folder, with PREFECT_API_URL set
+#   AMITY_REPO=$PWD prefect worker start --pool {pool}   # on each machine, in its checkout
+name: amity
+prefect-version: "{prefect_version}"
+
+# the code is already on each worker machine (a checkout with amity installed): nothing to build
+build: null
+push: null
+pull:
+  # AMITY_REPO is read on the worker when a run starts: the checkout whose relative paths
+  # (the default ./var home, config/data/...) the run uses
+  - prefect.deployments.steps.set_working_directory:
+      directory: "{{{{ $AMITY_REPO }}}}"
+
+definitions:
+  work_pools:
+    amity: &amity_pool
+      name: {pool}
+      work_queue_name: default
+      job_variables: {{}}
+  tags: &amity_tags {tags}
+  schedules:
+    daily_at_8: &daily_at_8
+      cron: "{cron}"
+      timezone: {timezone}
+      active: true
+
+deployments:
+"""
+
+
+def _flow_description(item: Loaded) -> str:
+    return (item.flow.description or "").strip().splitlines()[0] if item.flow.description else ""
+
+
+def render_prefect_yaml(loaded: list[Loaded], *, tz: str, prefect_version: str) -> str:
+    """prefect.yaml for these deployments; the reminders' schedule carries an explicit zone."""
+    text = YAML_HEADER.format(
+        pool=WORK_POOL,
+        prefect_version=prefect_version,
+        tags=json.dumps(list(TAGS)),
+        cron=DAILY_AT_8,
+        timezone=json.dumps(tz),
+    )
+    for item in loaded:
+        spec = item.spec
+        schedules = "\n    schedules:\n      - *daily_at_8" if spec.cron else "\n    schedules: []"
+        params = "".join(
+            f"\n      {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}"
+            for key, value in spec.parameter_values().items()
+        )
+        required = spec.required_at_run()
+        note = (
+            f"\n    # given at each run (the UI's form asks): {', '.join(required)}"
+            if required
+            else ""
+        )
+        text += (
+            f"  - name: {spec.name}\n"
+            f"    description: {json.dumps(_flow_description(item), ensure_ascii=False)}\n"
+            f"    entrypoint: {spec.entrypoint}\n"
+            f"    tags: *amity_tags\n"
+            f"    work_pool: *amity_pool"
+            f"{schedules}{note}\n"
+            f"    parameters:{params or ' {}'}\n"
+        )
+    return text
+
+
+def current_prefect_yaml() -> str:
+    """prefect.yaml as it should read for the flows that import here and now."""
+    import prefect
+
+    loaded, _ = load_flows()
+    version = ".".join(prefect.__version__.split(".")[:2])
+    return render_prefect_yaml(loaded, tz=timezone(), prefect_version=version)

@@ -1,0 +1,302 @@
+"""Event specs: the YAML an organizer writes, checked field by field (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows.domain.clock import LocalTimeError, local_to_utc, zone
+from flows.domain.slug import slugify
+
+EVENT_KINDS = ("conference", "symposium", "festival", "delegation_visit", "other")
+TIE_KINDS = ("friendship_city", "sister_city", "friendly_exchange")
+
+
+class SpecError(ValueError):
+    """One or more problems with a spec, each naming its field."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    key: str
+    title: str
+    start_dt: dt.datetime
+    end_dt: dt.datetime
+    room: str = ""
+    topic: str = ""
+    speakers: tuple[str, ...] = ()
+    #: cities whose delegations take part; empty = everyone
+    cities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who is invited: ties of some kinds or all, named cities, and the districts' partners."""
+
+    ties: str | None = None  # "all", a tie kind, or None
+    cities: tuple[str, ...] = ()
+    districts: bool = False
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    slug: str
+    titles: dict[str, str]
+    kind: str
+    series: str | None
+    edition: int | None
+    host_city: str
+    venue: str
+    venue_address: str
+    timezone: str
+    start_dt: dt.datetime
+    end_dt: dt.datetime
+    is_bilingual: bool
+    audience: Audience
+    sessions: tuple[SessionSpec, ...]
+    rsvp_by: dt.date | None = None
+    #: hosts taking turns edition by edition, for `events next-edition`
+    series_hosts: tuple[str, ...] = ()
+    outcomes: dict[str, Any] = field(default_factory=dict)
+    #: non-fatal findings, e.g. two sessions in one room at once
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as stored on the event (for computing what changed on the next apply)."""
+        return {
+            "slug": self.slug,
+            "titles": self.titles,
+            "kind": self.kind,
+            "series": self.series,
+            "edition": self.edition,
+            "host_city": self.host_city,
+            "venue": self.venue,
+            "venue_address": self.venue_address,
+            "timezone": self.timezone,
+            "start": self.start_dt.isoformat(),
+            "end": self.end_dt.isoformat(),
+            "bilingual": self.is_bilingual,
+            "rsvp_by": self.rsvp_by.isoformat() if self.rsvp_by else None,
+            "invite": {
+                "ties": self.audience.ties,
+                "cities": list(self.audience.cities),
+                "districts": self.audience.districts,
+            },
+            "series_hosts": list(self.series_hosts),
+            "outcomes": self.outcomes,
+            "sessions": [
+                {
+                    "key": s.key,
+                    "title": s.title,
+                    "start": s.start_dt.isoformat(),
+                    "end": s.end_dt.isoformat(),
+                    "room": s.room,
+                    "topic": s.topic,
+                    "speakers": list(s.speakers),
+                    "cities": list(s.cities),
+                }
+                for s in self.sessions
+            ],
+        }
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _local(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else None
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is None else None
+    return None
+
+
+def parse_event_spec(
+    source: str,
+    data: Mapping[str, Any],
+    *,
+    known_cities: Iterable[str],
+) -> EventSpec:
+    """Check a spec and return it with times in UTC; raise SpecError naming every bad field.
+
+    Times in the spec are local wall-clock times in the event's ``timezone``
+    (``2027-04-20T09:00``); a time a DST change skips or repeats is refused.
+    """
+    problems: list[str] = []
+    warnings: list[str] = []
+    cities = set(known_cities)
+    if not isinstance(data, Mapping):
+        raise SpecError(source, ["the file must hold a mapping of fields"])
+
+    titles_raw = data.get("title")
+    titles: dict[str, str] = {}
+    if isinstance(titles_raw, str) and titles_raw.strip():
+        titles = {"en": titles_raw.strip()}
+    elif isinstance(titles_raw, Mapping):
+        titles = {str(k): _text(v) for k, v in titles_raw.items() if _text(v)}
+    if "en" not in titles:
+        problems.append("title: required, with an 'en' entry at least")
+
+    kind = _text(data.get("kind"))
+    if kind not in EVENT_KINDS:
+        problems.append(f"kind: {kind!r} is not one of {', '.join(EVENT_KINDS)}")
+
+    series = _text(data.get("series")) or None
+    edition = data.get("edition")
+    if edition is not None and (not isinstance(edition, int) or edition < 1):
+        problems.append(f"edition: {edition!r} must be a positive whole number")
+        edition = None
+
+    host = _text(data.get("host_city"))
+    if not host:
+        problems.append("host_city: required")
+    elif host not in cities:
+        problems.append(f"host_city: unknown city {host!r}")
+
+    tzid = _text(data.get("timezone"))
+    try:
+        zone(tzid)
+    except Exception:
+        problems.append(f"timezone: {tzid!r} is not an IANA time zone")
+        tzid = ""
+
+    def when(field_name: str, value: Any) -> dt.datetime | None:
+        local = _local(value)
+        if local is None:
+            problems.append(f"{field_name}: {value!r} is not a local date-time like 2027-04-20T09:00")
+            return None
+        if not tzid:
+            return None
+        try:
+            return local_to_utc(local, tzid)
+        except LocalTimeError as exc:
+            problems.append(f"{field_name}: {exc}")
+            return None
+
+    start = when("start", data.get("start"))
+    end = when("end", data.get("end"))
+    if start and end and end <= start:
+        problems.append("end: must be after start")
+
+    rsvp_by = data.get("rsvp_by")
+    if rsvp_by is not None and not isinstance(rsvp_by, dt.date):
+        try:
+            rsvp_by = dt.date.fromisoformat(str(rsvp_by))
+        except ValueError:
+            problems.append(f"rsvp_by: {rsvp_by!r} is not a date like 2027-03-20")
+            rsvp_by = None
+
+    invite = data.get("invite") or {}
+    audience = Audience()
+    if not isinstance(invite, Mapping):
+        problems.append("invite: must be a mapping (ties, cities, districts)")
+    else:
+        ties = invite.get("ties")
+        ties = _text(ties) or None
+        if ties is not None and ties != "all" and ties not in TIE_KINDS:
+            problems.append(f"invite.ties: {ties!r} must be 'all' or one of {', '.join(TIE_KINDS)}")
+        invited = tuple(_text(c) for c in invite.get("cities") or ())
+        for n, name in enumerate(invited):
+            if name not in cities:
+                problems.append(f"invite.cities[{n}]: unknown city {name!r}")
+        if ties is None and not invited:
+            problems.append("invite: name the ties ('all' or a kind) or a list of cities")
+        audience = Audience(ties=ties, cities=invited, districts=bool(invite.get("districts")))
+
+    sessions: list[SessionSpec] = []
+    seen_keys: set[str] = set()
+    for n, raw in enumerate(data.get("sessions") or ()):
+        where = f"sessions[{n}]"
+        if not isinstance(raw, Mapping):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        title = _text(raw.get("title"))
+        if not title:
+            problems.append(f"{where}.title: required")
+        key = _text(raw.get("key")) or slugify(title or str(n))
+        if key in seen_keys:
+            problems.append(f"{where}.key: {key!r} is used twice")
+        seen_keys.add(key)
+        s_start = when(f"{where}.start", raw.get("start"))
+        s_end = when(f"{where}.end", raw.get("end"))
+        if s_start and s_end and s_end <= s_start:
+            problems.append(f"{where}.end: must be after its start")
+        if s_start and s_end and start and end and (s_start < start or s_end > end):
+            problems.append(f"{where}: {title!r} lies outside the event's start and end")
+        s_cities = tuple(_text(c) for c in raw.get("cities") or ())
+        for c in s_cities:
+            if c not in cities:
+                problems.append(f"{where}.cities: unknown city {c!r}")
+        if s_start and s_end:
+            sessions.append(
+                SessionSpec(
+                    key=key,
+                    title=title,
+                    start_dt=s_start,
+                    end_dt=s_end,
+                    room=_text(raw.get("room")),
+                    topic=_text(raw.get("topic")),
+                    speakers=tuple(_text(s) for s in raw.get("speakers") or ()),
+                    cities=s_cities,
+                )
+            )
+    by_room: dict[str, list[SessionSpec]] = {}
+    for s in sessions:
+        if s.room:
+            by_room.setdefault(s.room, []).append(s)
+    for room, items in by_room.items():
+        items.sort(key=lambda s: s.start_dt)
+        for a, b in zip(items, items[1:], strict=False):
+            if b.start_dt < a.end_dt:
+                warnings.append(f"sessions {a.key!r} and {b.key!r} overlap in room {room!r}")
+
+    series_hosts = tuple(_text(c) for c in data.get("series_hosts") or ())
+    for c in series_hosts:
+        if c not in cities:
+            problems.append(f"series_hosts: unknown city {c!r}")
+
+    outcomes = data.get("outcomes") or {}
+    if not isinstance(outcomes, Mapping):
+        problems.append("outcomes: must be a mapping (agreements, follow_ups)")
+        outcomes = {}
+
+    if problems:
+        raise SpecError(source, problems)
+    assert start is not None and end is not None
+    slug = _text(data.get("slug")) or slugify(
+        titles["en"] if edition is None else f"{series or titles['en']} {edition}"
+    )
+    if slug != slugify(slug):
+        raise SpecError(source, [f"slug: {slug!r} must be lower-case letters, digits and dashes"])
+    return EventSpec(
+        slug=slug,
+        titles=titles,
+        kind=kind,
+        series=series,
+        edition=edition,
+        host_city=host,
+        venue=_text(data.get("venue")),
+        venue_address=_text(data.get("venue_address")),
+        timezone=tzid,
+        start_dt=start,
+        end_dt=end,
+        is_bilingual=bool(data.get("bilingual")),
+        audience=audience,
+        sessions=tuple(sessions),
+        rsvp_by=rsvp_by,
+        series_hosts=series_hosts,
+        outcomes=dict(outcomes),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,249 @@
+"""Events in the database: applying specs, finding events, resolving who is invited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from db.models import City, Contact, Event, EventSession, EventTransition, Tie
+from flows.domain.events import EventSpec, SpecError, parse_event_spec
+from flows.registry_store import ensure_home_city
+
+
+class EventNotFound(LookupError):
+    pass
+
+
+@dataclass
+class ApplyResult:
+    event_id: int
+    slug: str
+    created: bool
+    #: what changed, one line each ("start 2027-04-20 09:00 -> 2027-04-21 09:00")
+    changes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: ids of sessions removed by this apply (cancelled, kept for their calendar UID)
+    removed_sessions: list[int] = field(default_factory=list)
+    #: True when something a calendar shows (time, place, status, sessions) changed
+    is_significant: bool = False
+
+
+def read_spec(path: Path, session: Session) -> EventSpec:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(str(path), ["no such file"]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), [f"not valid YAML: {exc}"]) from None
+    known = session.scalars(select(City.name)).all()
+    return parse_event_spec(str(path), data, known_cities=known)
+
+
+def event_uid(slug: str, domain: str) -> str:
+    return f"event-{slug}@{domain}"
+
+
+def session_uid(slug: str, key: str, domain: str) -> str:
+    return f"session-{slug}-{key}@{domain}"
+
+
+def invitation_uid(slug: str, contact_id: int, domain: str) -> str:
+    return f"invitation-{slug}-{contact_id}@{domain}"
+
+
+def find_event(session: Session, ref: str) -> Event:
+    """An event by slug or numeric id."""
+    clauses = [Event.slug == ref]
+    if ref.isdigit():
+        clauses.append(Event.id == int(ref))
+    event = session.scalar(select(Event).where(or_(*clauses)))
+    if event is None:
+        raise EventNotFound(f"no event {ref!r} (see `amity events list`)")
+    return event
+
+
+def record_transition(session: Session, event: Event, to_status: str, now: dt.datetime, note: str = "") -> None:
+    if event.status == to_status:
+        return
+    session.add(
+        EventTransition(
+            event_id=event.id, from_status=event.status, to_status=to_status, at_dt=now, note=note
+        )
+    )
+    event.status = to_status
+
+
+def _city_id(session: Session, name: str) -> int:
+    city_id = session.scalar(select(City.id).where(City.name == name))
+    if city_id is None:
+        raise SpecError("spec", [f"unknown city {name!r}"])
+    return city_id
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes")
+    return repr(value)
+
+
+def apply_spec(
+    session: Session, spec: EventSpec, settings: Settings, *, now: dt.datetime, force: bool = False
+) -> ApplyResult:
+    """Create the event, or update it and say what changed; SEQUENCE goes up on significant changes.
+
+    A change to an event that has already ended is refused unless ``force``.
+    """
+    ensure_home_city(session, settings.home_city)
+    domain = settings.office.mail_domain
+    event = session.scalar(select(Event).where(Event.slug == spec.slug))
+    host_id = _city_id(session, spec.host_city)
+    created = event is None
+    result = ApplyResult(event_id=0, slug=spec.slug, created=created, warnings=list(spec.warnings))
+    if event is None:
+        event = Event(
+            slug=spec.slug,
+            uid=event_uid(spec.slug, domain),
+            sequence=0,
+            status="draft",
+            created_dt=now,
+            titles=spec.titles,
+            kind=spec.kind,
+            host_city_id=host_id,
+            timezone=spec.timezone,
+            start_dt=spec.start_dt,
+            end_dt=spec.end_dt,
+            updated_dt=now,
+        )
+        session.add(event)
+    else:
+        if event.end_dt < now and not force:
+            raise SpecError(spec.slug, ["the event is over; changing it needs --force"])
+        if event.status == "cancelled":
+            raise SpecError(spec.slug, ["the event is cancelled; it cannot be changed"])
+    significant = {
+        "start_dt": spec.start_dt,
+        "end_dt": spec.end_dt,
+        "venue": spec.venue,
+        "venue_address": spec.venue_address,
+        "timezone": spec.timezone,
+    }
+    other = {
+        "titles": spec.titles,
+        "kind": spec.kind,
+        "series": spec.series,
+        "edition": spec.edition,
+        "host_city_id": host_id,
+        "is_bilingual": spec.is_bilingual,
+        "audience": spec.to_json()["invite"],
+        "outcomes": spec.outcomes,
+    }
+    bump = False
+    for name, value in {**significant, **other}.items():
+        old = getattr(event, name, None)
+        if not created and old != value:
+            result.changes.append(f"{name}: {_fmt(old)} -> {_fmt(value)}")
+            bump = bump or name in significant
+        setattr(event, name, value)
+    event.spec = spec.to_json()
+    event.updated_dt = now
+    session.flush()
+
+    existing = {s.key: s for s in event.sessions}
+    wanted = {s.key for s in spec.sessions}
+    for s in spec.sessions:
+        row = existing.get(s.key)
+        values = {
+            "title": s.title,
+            "start_dt": s.start_dt,
+            "end_dt": s.end_dt,
+            "room": s.room,
+            "topic": s.topic,
+            "speakers": list(s.speakers),
+            "cities": list(s.cities),
+            "is_cancelled": False,
+        }
+        if row is None:
+            event.sessions.append(
+                EventSession(key=s.key, uid=session_uid(spec.slug, s.key, domain), sequence=0, **values)
+            )
+            if not created:
+                result.changes.append(f"session added: {s.title}")
+                bump = True
+            continue
+        session_bump = False
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                result.changes.append(f"session {s.key} {name}: {_fmt(getattr(row, name))} -> {_fmt(value)}")
+                if name in ("start_dt", "end_dt", "room", "is_cancelled"):
+                    session_bump = True
+            setattr(row, name, value)
+        if session_bump:
+            row.sequence += 1
+            bump = True
+    for key, row in existing.items():
+        if key not in wanted and not row.is_cancelled:
+            row.is_cancelled = True
+            row.sequence += 1
+            result.removed_sessions.append(row.id)
+            result.changes.append(f"session removed: {row.title}")
+            bump = True
+    if bump:
+        event.sequence += 1
+    result.is_significant = bump
+    session.flush()
+    result.event_id = event.id
+    return result
+
+
+def cancel_event(session: Session, event: Event, *, now: dt.datetime, note: str = "") -> bool:
+    """Mark the event cancelled (SEQUENCE up); False when it already was."""
+    if event.status == "cancelled":
+        return False
+    record_transition(session, event, "cancelled", now, note)
+    event.sequence += 1
+    event.updated_dt = now
+    return True
+
+
+def invited_contacts(session: Session, event: Event) -> list[Contact]:
+    """Contacts of every partner the event's audience names (opted-out ones included)."""
+    home = ensure_home_city_id(session)
+    audience = event.audience or {}
+    home_ids = [home]
+    if audience.get("districts"):
+        home_ids += list(session.scalars(select(City.id).where(City.parent_id == home)))
+    city_ids: set[int] = set()
+    ties = audience.get("ties")
+    if ties:
+        query = select(Tie.partner_city_id).where(
+            Tie.home_city_id.in_(home_ids), Tie.status == "active"
+        )
+        if ties != "all":
+            query = query.where(Tie.kind == ties)
+        city_ids.update(session.scalars(query))
+    names = audience.get("cities") or []
+    if names:
+        city_ids.update(session.scalars(select(City.id).where(City.name.in_(names))))
+    if not city_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Contact)
+            .where(Contact.city_id.in_(city_ids))
+            .order_by(Contact.city_id, Contact.email)
+        )
+    )
+
+
+def ensure_home_city_id(session: Session) -> int:
+    home = session.scalar(select(City.id).where(City.is_home.is_(True)))
+    if home is None:
+        raise EventNotFound("no home city in the database: run `amity init`")
+    return home

@@ -1,0 +1,140 @@
+"""`amity events apply|list|show|cancel`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from flows.cli import EXIT_OK, UserError, add_command, add_json_flag, emit_json, table
+
+
+def register(sub: Any) -> None:
+    events = add_command(sub, "events", _need_sub, "events: apply specs, list, show, cancel")
+    group = events.add_subparsers(dest="events_command", metavar="ACTION")
+    p = add_command(
+        group, "apply", cmd_apply, "create or update an event from a YAML spec",
+        description="Create or update an event from a YAML spec (see config/events/ for examples).\n"
+        "Times are local wall-clock times in the spec's `timezone`. Bad specs are refused\n"
+        "with every bad field named. Applying a changed spec to an event whose invitations\n"
+        "went out sends each invited contact one update.",
+    )
+    p.add_argument("path", type=Path, help="the event's YAML spec")
+    p.add_argument("--force", action="store_true", help="allow changing an event that is over")
+    add_json_flag(p)
+    p = add_command(group, "list", cmd_list, "list events")
+    add_json_flag(p)
+    p = add_command(group, "show", cmd_show, "show one event with its programme")
+    p.add_argument("event", help="slug or id")
+    add_json_flag(p)
+    p = add_command(group, "cancel", cmd_cancel, "cancel an event (sends cancellations)")
+    p.add_argument("event", help="slug or id")
+    p.add_argument("--note", default="", help="reason, recorded with the transition")
+    add_json_flag(p)
+
+
+def _need_sub(args: argparse.Namespace) -> int:
+    raise UserError("missing ACTION; see --help")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from config.settings import get_settings
+    from db.session import session_scope
+    from flows.domain.events import SpecError
+    from flows.events import apply_spec, read_spec
+    from flows.setup import init_database
+
+    init_database()
+    settings = get_settings()
+    try:
+        with session_scope() as session:
+            spec = read_spec(args.path, session)
+            result = apply_spec(session, spec, settings, now=_now(), force=args.force)
+    except SpecError as exc:
+        raise UserError(*(f"{exc.source}: {p}" for p in exc.problems)) from None
+    notified = None
+    if result.is_significant and not result.created:
+        notified = _notify_change(result.slug)
+    if args.json:
+        emit_json({**result.__dict__, "notified": notified})
+        return EXIT_OK
+    verb = "created" if result.created else ("updated" if result.changes else "unchanged")
+    print(f"{verb}: {result.slug} (id {result.event_id})")
+    for change in result.changes:
+        print(f"  {change}")
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
+    if notified:
+        print(f"  updates: {notified}")
+    return EXIT_OK
+
+
+def _notify_change(slug: str) -> Any:
+    """Send updates for a changed event whose invitations went out (the schedule flow)."""
+    try:
+        from flows.schedule import send_changes
+    except ImportError:
+        return None
+    return send_changes(slug)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from flows.events_view import list_events
+
+    rows = list_events()
+    if args.json:
+        emit_json(rows)
+        return EXIT_OK
+    print(table(
+        ["id", "slug", "title", "starts (local)", "status", "invited"],
+        [[r["id"], r["slug"], r["title"], r["start_local"], r["status"], r["invitations"]] for r in rows],
+    ))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from flows.events import EventNotFound
+    from flows.events_view import show_event
+
+    try:
+        data = show_event(args.event)
+    except EventNotFound as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        emit_json(data)
+        return EXIT_OK
+    print(f"{data['title']}  [{data['slug']}, id {data['id']}, {data['status']}]")
+    print(f"  {data['start_local']} – {data['end_local']} ({data['timezone']})")
+    print(f"  {data['venue']}, {data['venue_address']}")
+    print(f"  invited: {data['audience']}   SEQUENCE {data['sequence']}   UID {data['uid']}")
+    print()
+    print(table(["key", "session", "start", "end", "room"],
+                [[s["key"], s["title"], s["start_local"], s["end_local"], s["room"]]
+                 for s in data["sessions"]]))
+    return EXIT_OK
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from db.session import session_scope
+    from flows.events import EventNotFound, cancel_event, find_event
+
+    try:
+        with session_scope() as session:
+            event = find_event(session, args.event)
+            changed = cancel_event(session, event, now=_now(), note=args.note)
+            slug = event.slug
+    except EventNotFound as exc:
+        raise UserError(str(exc)) from None
+    notified = _notify_change(slug) if changed else None
+    if args.json:
+        emit_json({"slug": slug, "cancelled": changed, "notified": notified})
+    else:
+        print(f"{slug}: {'cancelled' if changed else 'was already cancelled'}")
+        if notified:
+            print(f"  cancellations: {notified}")
+    return EXIT_OK

@@ -1,0 +1,445 @@
+"""Invitations: a letter (HTML + PDF) and an iMIP e-mail for every invited contact.
+
+The flow renders everything first (preflight: a template error, a missing field or a bad
+address stops the run before a single message goes out), then sends in chunks through the
+delivery ledger, so a re-run, a crash or two runs at once never send a message twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.artifacts import create_table_artifact
+from sqlalchemy import select
+
+from config.settings import Settings, get_settings
+from db.models import City, Contact, Event, Invitation, Tie
+from db.session import session_scope
+from flows.delivery import (
+    claim,
+    confirm,
+    new_claim_token,
+    record_failure,
+    release_claim_token,
+    transport_from_settings,
+)
+from flows.domain.ical import CalEvent, Person, invitation_ics
+from flows.domain.letters import (
+    EventInfo,
+    Host,
+    LetterInput,
+    Recipient,
+    Session,
+    event_title,
+    render_letter,
+)
+from flows.domain.mail import MailError, build_imip_message, make_message_id
+from flows.domain.pdf import htmls_to_pdfs
+from flows.domain.slug import slugify
+from flows.events import find_event, invitation_uid, invited_contacts, record_transition
+from flows.transport import DeliveryError, PermanentFailure
+
+
+class PreflightError(Exception):
+    """Something would be wrong in a letter or message: nothing has been sent."""
+
+
+@dataclass
+class InvitationSummary:
+    event: str
+    dry_run: bool
+    invited: int = 0
+    sent: int = 0
+    already_sent: int = 0
+    skipped_opted_out: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    fallbacks: list[dict[str, str]] = field(default_factory=list)
+    out_dir: str = ""
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def host_from_settings(settings: Settings) -> Host:
+    office = settings.office
+    return Host(
+        office=office.native_name,
+        office_en=office.name,
+        address=office.native_address,
+        address_en=office.address,
+        city=settings.home_city.name,
+        city_native=settings.home_city.native_name,
+        language=settings.home_city.language,
+        signatory_name=office.signatory_native_name,
+        signatory_title=office.signatory_native_title,
+        signatory_name_latin=office.signatory_name,
+        signatory_title_en=office.signatory_title,
+    )
+
+
+def event_info(event: Event) -> EventInfo:
+    return EventInfo(
+        titles=dict(event.titles),
+        kind=event.kind,
+        series=event.series,
+        edition=event.edition,
+        venue=event.venue,
+        venue_address=event.venue_address,
+        timezone=event.timezone,
+        start=event.start_dt,
+        end=event.end_dt,
+        sessions=tuple(
+            Session(title=s.title, start=s.start_dt, end=s.end_dt, room=s.room)
+            for s in event.sessions
+            if not s.is_cancelled
+        ),
+    )
+
+
+def cal_event(event: Event, *, uid: str, sequence: int, lang: str, status: str = "CONFIRMED") -> CalEvent:
+    info = event_info(event)
+    programme = "\n".join(
+        f"{s.start.astimezone(_zone(event.timezone)):%Y-%m-%d %H:%M} {s.title}" for s in info.sessions
+    )
+    return CalEvent(
+        uid=uid,
+        sequence=sequence,
+        summary=event_title(info, lang),
+        start=event.start_dt,
+        end=event.end_dt,
+        tzid=event.timezone,
+        description=programme,
+        location=", ".join(p for p in (event.venue, event.venue_address) if p),
+        categories=(event.kind.upper(),),
+        status=status,
+    )
+
+
+def _zone(tzid: str) -> Any:
+    from flows.domain.clock import zone
+
+    return zone(tzid)
+
+
+def _recipient_rows(event: Event, contacts: list[Contact], session: Any) -> list[dict[str, Any]]:
+    """Plain data for rendering: contact, city, tie date (passed between tasks, never ORM)."""
+    ties = {
+        row.partner_city_id: (row.established_on, row.precision)
+        for row in session.execute(select(Tie.partner_city_id, Tie.established_on, Tie.precision))
+    }
+    cities = {c.id: c for c in session.scalars(select(City))}
+    rows = []
+    for contact in contacts:
+        city = cities[contact.city_id]
+        established, precision = ties.get(city.id, (None, "unknown"))
+        rows.append(
+            {
+                "contact_id": contact.id,
+                "email": contact.email,
+                "name_native": contact.name_native,
+                "name_latin": contact.name_latin,
+                "title": contact.title,
+                "honorific": contact.honorific,
+                "office": contact.office,
+                "language": contact.language,
+                "is_opted_out": contact.is_opted_out,
+                "city": city.name,
+                "city_native": city.native_name,
+                "timezone": city.timezone,
+                "established_on": established,
+                "precision": precision,
+            }
+        )
+    return rows
+
+
+@task
+def plan_invitations(event_ref: str, only: list[str] | None, dry_run: bool, now: dt.datetime) -> dict[str, Any]:
+    """Who gets what: the invited contacts (opted-out ones set aside) with their invitation UIDs."""
+    settings = get_settings()
+    domain = settings.office.mail_domain
+    with session_scope() as session:
+        event = find_event(session, event_ref)
+        if event.status == "cancelled":
+            raise PreflightError(f"{event.slug} is cancelled; nothing to invite to")
+        contacts = invited_contacts(session, event)
+        if only:
+            unknown = sorted(set(only) - {c.city.name for c in contacts})
+            if unknown:
+                raise PreflightError(f"--only: not among the invited cities: {', '.join(unknown)}")
+            contacts = [c for c in contacts if c.city.name in only]
+        rows = _recipient_rows(event, contacts, session)
+        existing = {
+            inv.contact_id: inv
+            for inv in session.scalars(select(Invitation).where(Invitation.event_id == event.id))
+        }
+        for row in rows:
+            inv = existing.get(row["contact_id"])
+            row["uid"] = inv.uid if inv else invitation_uid(event.slug, row["contact_id"], domain)
+            row["sequence"] = inv.sequence if inv else event.sequence
+            row["rsvp_state"] = inv.rsvp_state if inv else "needs-action"
+            if not dry_run and inv is None and not row["is_opted_out"]:
+                session.add(
+                    Invitation(
+                        event_id=event.id,
+                        contact_id=row["contact_id"],
+                        uid=row["uid"],
+                        sequence=row["sequence"],
+                        created_dt=now,
+                    )
+                )
+        if not dry_run and event.status == "draft":
+            record_transition(session, event, "inviting", now, "invitations sent")
+        return {"event_id": event.id, "slug": event.slug, "recipients": rows}
+
+
+def _letter_input(event: Event, row: dict[str, Any], host: Host, now: dt.datetime) -> LetterInput:
+    rsvp = event.spec.get("rsvp_by") if event.spec else None
+    return LetterInput(
+        recipient=Recipient(
+            name=row["name_native"],
+            name_latin=row["name_latin"],
+            title=row["title"],
+            honorific=row["honorific"],
+            office=row["office"],
+            city=row["city"],
+            city_native=row["city_native"],
+            timezone=row["timezone"],
+            language=row["language"],
+        ),
+        host=host,
+        event=event_info(event),
+        letter_date=now.astimezone(_zone(event.timezone)).date(),
+        reference=f"{event.slug}/{row['contact_id']}",
+        is_bilingual=event.is_bilingual,
+        established_on=row["established_on"],
+        precision=row["precision"],
+        rsvp_by=dt.date.fromisoformat(rsvp) if rsvp else None,
+    )
+
+
+def invitation_dir(settings: Settings, slug: str) -> Path:
+    return settings.out_dir / slugify(slug) / "invitations"
+
+
+def render_one(event: Event, row: dict[str, Any], settings: Settings, now: dt.datetime, *,
+               purpose: str = "invitation") -> dict[str, Any]:
+    """The letter, .ics and e-mail of one recipient, all in memory (the PDF comes later)."""
+    from flows.domain.letters import make_environment
+
+    env = make_environment(settings.letter_template_dir)
+    who = f"{row['email']} ({row['city']})"
+    try:
+        letter = render_letter(_letter_input(event, row, host_from_settings(settings), now), env=env)
+    except Exception as exc:  # a template error or missing field: name the contact
+        raise PreflightError(f"letter for {who}: {type(exc).__name__}: {exc}") from exc
+    organizer = Person(settings.office.email, settings.office.name)
+    attendee = Person(row["email"], row["name_latin"] or row["name_native"])
+    ics = invitation_ics(
+        cal_event(event, uid=row["uid"], sequence=row["sequence"], lang=letter.language),
+        organizer=organizer,
+        attendee=attendee,
+        stamp=now,
+    )
+    base = f"{slugify(row['city'])}/{slugify(row['name_latin'] or row['email'])}-{row['contact_id']}"
+    return {
+        "row": row,
+        "letter": letter,
+        "ics": ics,
+        "base": base,
+        "message_id": make_message_id(
+            row["uid"], row["sequence"], purpose, domain=settings.office.mail_domain
+        ),
+    }
+
+
+def _build_message(item: dict[str, Any], pdf: bytes, settings: Settings, now: dt.datetime) -> bytes:
+    row, letter = item["row"], item["letter"]
+    try:
+        return build_imip_message(
+            from_addr=settings.office.email,
+            from_name=settings.office.name,
+            to_addr=row["email"],
+            to_name=row["name_latin"] or row["name_native"],
+            subject=letter.subject,
+            text=letter.text,
+            html=letter.html_fragment,
+            ics=item["ics"],
+            method="REQUEST",
+            attachments=[(f"{Path(item['base']).name}.pdf", "application/pdf", pdf)],
+            message_id=item["message_id"],
+            date=now,
+        )
+    except MailError as exc:
+        raise PreflightError(f"e-mail to {row['email']} ({row['city']}): {exc}") from exc
+
+
+@task
+def render_chunk(event_id: int, rows: list[dict[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
+    """Render letters (HTML, PDF), .ics and .eml for a chunk and write them to the output folder."""
+    settings = get_settings()
+    with session_scope() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        items = [render_one(event, row, settings, now) for row in rows]
+        slug = event.slug
+    pdfs = htmls_to_pdfs([i["letter"].html for i in items], workers=settings.pdf_workers)
+    out = invitation_dir(settings, slug)
+    manifest = []
+    for item, pdf in zip(items, pdfs, strict=True):
+        message = _build_message(item, pdf, settings, now)
+        base = out / item["base"]
+        base.parent.mkdir(parents=True, exist_ok=True)
+        letter = item["letter"]
+        base.with_suffix(".html").write_text(letter.html, encoding="utf-8")
+        base.with_suffix(".pdf").write_bytes(pdf)
+        base.with_suffix(".ics").write_bytes(item["ics"])
+        base.with_suffix(".eml").write_bytes(message)
+        manifest.append(
+            {
+                "contact_id": item["row"]["contact_id"],
+                "email": item["row"]["email"],
+                "city": item["row"]["city"],
+                "uid": item["row"]["uid"],
+                "sequence": item["row"]["sequence"],
+                "message_id": item["message_id"],
+                "eml": str(base.with_suffix(".eml")),
+                "language": letter.language,
+                "is_fallback": letter.is_fallback,
+                "requested_language": letter.requested_language,
+            }
+        )
+    return manifest
+
+
+@task(retries=1, retry_delay_seconds=2)
+def send_chunk(event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str,
+               now: dt.datetime) -> dict[str, Any]:
+    """Claim, send and confirm each message of a chunk; permanent failures do not stop the rest."""
+    settings = get_settings()
+    token = new_claim_token()
+    by_key = {(purpose, m["email"].lower(), f"{m['uid']}:{m['sequence']}:{occurrence}"): m for m in manifest}
+    result: dict[str, Any] = {"sent": 0, "already_sent": 0, "failed": []}
+    try:
+        with session_scope() as session:
+            claims, sent = claim(
+                session,
+                [(*key, m["message_id"]) for key, m in by_key.items()],
+                token=token,
+                now=now,
+                event_id=event_id,
+            )
+        result["already_sent"] = len(sent)
+        if not claims:
+            return result
+        transport = transport_from_settings(settings)
+        with transport:
+            for c in claims:
+                m = by_key[c.key]
+                message = Path(m["eml"]).read_bytes()
+                try:
+                    sent_result = transport.send(
+                        message, sender=settings.office.email, recipients=[m["email"]],
+                        message_id=m["message_id"],
+                    )
+                except PermanentFailure as exc:
+                    with session_scope() as session:
+                        record_failure(session, c, token=token, error=str(exc), attempts=1)
+                    result["failed"].append({"email": m["email"], "city": m["city"], "reason": str(exc)})
+                    continue
+                except DeliveryError as exc:
+                    with session_scope() as session:
+                        record_failure(session, c, token=token, error=str(exc), attempts=1)
+                    result["failed"].append({"email": m["email"], "city": m["city"], "reason": str(exc)})
+                    continue
+                with session_scope() as session:
+                    confirm(session, c, token=token, now=now, path=sent_result.location,
+                            attempts=sent_result.attempts)
+                    inv = session.scalar(
+                        select(Invitation).where(
+                            Invitation.event_id == event_id, Invitation.contact_id == m["contact_id"]
+                        )
+                    )
+                    if inv is not None:
+                        inv.sequence = m["sequence"]
+                        inv.letter_language = m["language"]
+                        inv.is_fallback = m["is_fallback"]
+                result["sent"] += 1
+    finally:
+        release_claim_token(token)
+    return result
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@flow(
+    name="send invitations",
+    flow_run_name="invitations: {event}",
+    # chunks, never a task per letter; PDFs of a chunk use a process per core already
+    task_runner=ThreadPoolTaskRunner(max_workers=2),
+)
+def send_invitations(
+    event: str,
+    only: list[str] | None = None,
+    dry_run: bool = False,
+    remind_pending: bool = False,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Write and send each invited contact a letter in their language and a calendar invitation."""
+    now = now or dt.datetime.now(dt.UTC)
+    settings = get_settings()
+    plan = plan_invitations(event, only, dry_run, now)
+    summary = InvitationSummary(event=plan["slug"], dry_run=dry_run)
+    summary.skipped_opted_out = [r["email"] for r in plan["recipients"] if r["is_opted_out"]]
+    recipients = [r for r in plan["recipients"] if not r["is_opted_out"]]
+    if remind_pending:
+        recipients = [r for r in recipients if r["rsvp_state"] == "needs-action"]
+    summary.invited = len(recipients)
+    summary.out_dir = str(invitation_dir(settings, plan["slug"]))
+    chunks = _chunks(recipients, settings.batch_size)
+    # preflight: every chunk renders before anything is sent; one failure fails the run
+    futures = [render_chunk.submit(plan["event_id"], chunk, now) for chunk in chunks]
+    manifests = [f.result() for f in futures]
+    for manifest in manifests:
+        for m in manifest:
+            summary.files.append(m["eml"])
+            if m["is_fallback"]:
+                summary.fallbacks.append(
+                    {"email": m["email"], "city": m["city"], "wanted": m["requested_language"],
+                     "got": m["language"]}
+                )
+    if not dry_run:
+        purpose = "reminder" if remind_pending else "invitation"
+        occurrence = now.date().isoformat() if remind_pending else "invite"
+        sends = [send_chunk.submit(plan["event_id"], m, purpose, occurrence, now) for m in manifests]
+        for future in sends:
+            r = future.result()
+            summary.sent += r["sent"]
+            summary.already_sent += r["already_sent"]
+            summary.failed += r["failed"]
+    _artifact(summary)
+    return summary.to_dict()
+
+
+def _artifact(summary: InvitationSummary) -> None:
+    rows = [
+        {"what": "invited", "count": summary.invited},
+        {"what": "sent now", "count": summary.sent},
+        {"what": "sent before (skipped)", "count": summary.already_sent},
+        {"what": "opted out (skipped)", "count": len(summary.skipped_opted_out)},
+        {"what": "failed", "count": len(summary.failed)},
+        {"what": "letter in English instead of the contact's language", "count": len(summary.fallbacks)},
+    ]
+    create_table_artifact(
+        table=rows,
+        key=f"invitations-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
+        description=f"Invitations for {summary.event}" + (" (dry run)" if summary.dry_run else ""),
+    )

@@ -1,0 +1,95 @@
+"""`amity invite` and `amity rsvp import`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from flows.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UserError,
+    add_command,
+    add_json_flag,
+    emit_json,
+)
+
+
+def register(sub: Any) -> None:
+    p = add_command(
+        sub, "invite", cmd_invite, "write and send the invitations of an event",
+        description="For each invited contact: a formal letter (HTML + PDF) in the contact's\n"
+        "language (with the host's language alongside for bilingual events) and an iMIP\n"
+        "e-mail whose calendar part shows Accept/Decline. Everything is rendered first;\n"
+        "a problem stops the run before anything is sent. Safe to re-run and to interrupt:\n"
+        "the delivery ledger never sends a message twice. Files go to\n"
+        "AMITY_HOME/out/EVENT/invitations/.",
+    )
+    p.add_argument("event", help="event slug or id")
+    p.add_argument("--only", nargs="+", metavar="CITY", help="only the contacts of these cities")
+    p.add_argument("--dry-run", action="store_true", help="write letters, .ics and .eml; send nothing")
+    p.add_argument("--remind-pending", action="store_true",
+                   help="re-send the same invitation to contacts who have not answered")
+    add_json_flag(p)
+
+    rsvp = add_command(sub, "rsvp", _need_sub, "replies to invitations").add_subparsers(
+        dest="rsvp_command", metavar="ACTION")
+    p = add_command(rsvp, "import", cmd_rsvp_import, "record iMIP replies (.eml, .ics, Maildir)",
+                    description="Read iMIP REPLY messages (.eml files, Maildir folders, bare .ics) and\n"
+                    "record each attendee's answer. Unknown UIDs or attendees and stale replies\n"
+                    "are reported, not fatal.")
+    p.add_argument("paths", nargs="+", help="files or folders")
+    add_json_flag(p)
+
+
+def _need_sub(args: argparse.Namespace) -> int:
+    raise UserError("missing ACTION; see --help")
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    from flows.events import EventNotFound
+    from flows.invitations import PreflightError, send_invitations
+    from flows.runtime import run_flow
+    from flows.setup import init_database
+
+    init_database()
+    try:
+        summary = run_flow(send_invitations, args.event, only=args.only, dry_run=args.dry_run,
+                           remind_pending=args.remind_pending)
+    except (EventNotFound, PreflightError) as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        emit_json(summary)
+    else:
+        mode = " (dry run: nothing sent)" if summary["dry_run"] else ""
+        print(f"invitations for {summary['event']}{mode}")
+        print(f"  invited {summary['invited']}, sent now {summary['sent']}, "
+              f"sent before {summary['already_sent']}, opted out {len(summary['skipped_opted_out'])}, "
+              f"failed {len(summary['failed'])}")
+        for f in summary["failed"]:
+            print(f"  failed: {f['email']} ({f['city']}): {f['reason']}")
+        for f in summary["fallbacks"]:
+            print(f"  letter in {f['got']} instead of {f['wanted']}: {f['email']} ({f['city']})")
+        print(f"  letters, .ics and .eml: {summary['out_dir']}")
+    return EXIT_FAILED if summary["failed"] else EXIT_OK
+
+
+def cmd_rsvp_import(args: argparse.Namespace) -> int:
+    from flows.rsvp import import_replies, reply_files
+    from flows.runtime import run_flow
+
+    try:
+        reply_files(args.paths)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    summary = run_flow(import_replies, args.paths)
+    if args.json:
+        emit_json(summary)
+        return EXIT_OK
+    print(f"{summary['files']} file(s): {summary['recorded']} answer(s) recorded, "
+          f"{summary['stale']} stale")
+    for line in summary["unknown"]:
+        print(f"  unknown invitation or attendee: {line}")
+    for line in summary["invalid"]:
+        print(f"  not a reply: {line}")
+    return EXIT_OK

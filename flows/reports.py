@@ -1,0 +1,520 @@
+"""Post-event report and attendance import: fetch from the database, call the domain, write.
+
+``report_event`` gathers the event's facts in a handful of queries, lets
+``flows.domain.report`` compute and render them, writes HTML, PDF, Markdown and CSV to
+``<home>/out/<event>/report/<lang>/``, publishes the Markdown as a Prefect artifact, records
+the Report row and moves the event to ``reported``. ``import_attendance`` reads an attendance
+sheet with ``flows.domain.attendance`` and upserts it: all rows or none.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from config.settings import get_settings
+from db.models import (
+    Attendance,
+    City,
+    Contact,
+    Event,
+    EventTransition,
+    Invitation,
+    OutboxMessage,
+    Report,
+    Tie,
+)
+from db.session import session_scope
+from flows.domain.attendance import AttendanceSheet, parse_attendance_csv
+from flows.domain.report import (
+    LANGUAGES,
+    AttendanceFact,
+    EditionFigures,
+    EventFacts,
+    InvitationFact,
+    ReportData,
+    ReportInput,
+    SessionFact,
+    WalkIn,
+    compute_report,
+    headline_figures,
+    parse_outcomes,
+    render_pdf,
+    render_report,
+)
+from flows.domain.slug import slugify
+
+#: outbox purposes that carry an event's invitation to a contact
+INVITATION_PURPOSES = ("invitation",)
+#: an event in these states has not happened: there is nothing to report
+NOT_REPORTABLE = ("draft", "inviting", "cancelled")
+OUTPUT_FILES = {
+    "html": "report.html",
+    "pdf": "report.pdf",
+    "md": "report.md",
+    "csv": "contacts.csv",
+}
+
+
+class ReportRefused(ValueError):
+    """The event cannot be reported on (unknown, or not held yet)."""
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def find_event(session: Session, ref: str) -> Event:
+    """The event whose slug (or numeric id) is ``ref``."""
+    query = select(Event).where(
+        or_(Event.slug == ref, Event.id == int(ref)) if ref.isdigit() else Event.slug == ref
+    )
+    found = session.scalars(query).one_or_none()
+    if found is None:
+        raise ReportRefused(f"no event {ref!r} (give its slug or id)")
+    return found
+
+
+def event_title(event: Event, lang: str) -> str:
+    return event.titles.get(lang) or event.titles.get("en") or event.slug
+
+
+def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
+    """Everything the report needs about ``event``, as plain data, in six queries."""
+    rows = session.execute(
+        select(
+            Invitation.contact_id,
+            Invitation.rsvp_state,
+            Invitation.rsvp_dt,
+            Invitation.sequence,
+            Invitation.created_dt,
+            Contact.name_latin,
+            Contact.name_native,
+            Contact.email,
+            Contact.language,
+            City.id,
+            City.name,
+            City.country_code,
+        )
+        .join(Contact, Invitation.contact_id == Contact.id)
+        .join(City, Contact.city_id == City.id)
+        .where(Invitation.event_id == event.id)
+        .order_by(Invitation.contact_id)
+    ).all()
+    ties = _tie_precisions(session, event.host_city_id)
+    sent = _sent_times(session, event.id)
+    invitations = [
+        InvitationFact(
+            contact_id=r.contact_id,
+            name=r.name_latin or r.name_native,
+            email=r.email or None,
+            city=r.name,
+            country=r.country_code,
+            language=r.language or None,
+            rsvp=r.rsvp_state,
+            # Without ledger rows for this event (invitations recorded by hand, or imported),
+            # the invitation row's creation is the best known sending time.
+            sent_dt=sent.get((r.email or "").casefold()) if sent else r.created_dt,
+            rsvp_dt=r.rsvp_dt,
+            sequence=r.sequence,
+            tie_precision=ties.get(r.id),
+        )
+        for r in rows
+    ]
+    attendance: list[AttendanceFact] = []
+    walk_ins: list[WalkIn] = []
+    for a, city_name, country in session.execute(
+        select(Attendance, City.name, City.country_code)
+        .outerjoin(City, Attendance.city_id == City.id)
+        .where(Attendance.event_id == event.id)
+        .order_by(Attendance.id)
+    ).all():
+        if a.contact_id is not None:
+            size = a.delegation_size if a.is_attended else 0
+            attendance.append(AttendanceFact(a.contact_id, a.is_attended, size, a.notes))
+        elif a.is_attended:
+            walk_ins.append(
+                WalkIn(
+                    name=a.walk_in_name or "",
+                    city=city_name or a.walk_in_city,
+                    country=country or a.walk_in_country,
+                    delegation_size=a.delegation_size,
+                    notes=a.notes,
+                )
+            )
+    agreements, follow_ups = parse_outcomes(event.outcomes or {})
+    return ReportInput(
+        event=EventFacts(
+            slug=event.slug,
+            title=event_title(event, lang),
+            kind=event.kind,
+            series=event.series,
+            edition=event.edition,
+            host_city=event.host_city.name,
+            venue=event.venue or None,
+            timezone=event.timezone,
+            start_dt=event.start_dt,
+            end_dt=event.end_dt,
+        ),
+        invitations=invitations,
+        attendance=attendance,
+        walk_ins=walk_ins,
+        sessions=[
+            SessionFact(s.title, s.start_dt, s.end_dt, s.room or None)
+            for s in event.sessions
+            if not s.is_cancelled
+        ],
+        agreements=agreements,
+        follow_ups=follow_ups,
+        earlier_editions=earlier_editions(session, event),
+    )
+
+
+def _tie_precisions(session: Session, host_city_id: int) -> dict[int, str]:
+    """Partner city id -> precision of its tie; the host city's own tie wins over others."""
+    out: dict[int, str] = {}
+    for partner, home, precision in session.execute(
+        select(Tie.partner_city_id, Tie.home_city_id, Tie.precision).order_by(Tie.id)
+    ):
+        if partner not in out or home == host_city_id:
+            out[partner] = precision
+    return out
+
+
+def _sent_times(session: Session, event_id: int) -> dict[str, datetime]:
+    """Lower-cased recipient -> when the event's first invitation to them went out."""
+    return {
+        recipient: sent
+        for recipient, sent in session.execute(
+            select(OutboxMessage.recipient, func.min(OutboxMessage.sent_dt))
+            .where(
+                OutboxMessage.event_id == event_id,
+                OutboxMessage.purpose.in_(INVITATION_PURPOSES),
+                OutboxMessage.sent_dt.is_not(None),
+            )
+            .group_by(OutboxMessage.recipient)
+        )
+        if sent is not None
+    }
+
+
+def earlier_editions(session: Session, event: Event) -> list[EditionFigures]:
+    """Figures of the series' earlier editions, from their invitations and attendance."""
+    if not event.series:
+        return []
+    earlier = select(Event).where(
+        Event.series == event.series, Event.id != event.id, Event.status != "cancelled"
+    )
+    if event.edition is not None:
+        earlier = earlier.where(
+            or_(Event.edition < event.edition, Event.edition.is_(None)),
+            Event.start_dt < event.start_dt,
+        )
+    else:
+        earlier = earlier.where(Event.start_dt < event.start_dt)
+    events = session.scalars(earlier).all()
+    if not events:
+        return []
+    ids = [e.id for e in events]
+    invited = {
+        event_id: (n, accepted)
+        for event_id, n, accepted in session.execute(
+            select(
+                Invitation.event_id,
+                func.count(),
+                func.sum(case((Invitation.rsvp_state == "accepted", 1), else_=0)),
+            )
+            .where(Invitation.event_id.in_(ids))
+            .group_by(Invitation.event_id)
+        )
+    }
+    present = {
+        event_id: (n, cities)
+        for event_id, n, cities in session.execute(
+            select(Attendance.event_id, func.count(), func.count(func.distinct(Contact.city_id)))
+            .join(Contact, Attendance.contact_id == Contact.id)
+            .where(Attendance.event_id.in_(ids), Attendance.is_attended.is_(True))
+            .group_by(Attendance.event_id)
+        )
+    }
+    stored = {
+        r.event_id: r.figures
+        for r in session.scalars(select(Report).where(Report.event_id.in_(ids)).order_by(Report.id))
+    }
+    out = []
+    for e in events:
+        n_invited, n_accepted = invited.get(e.id, (0, 0))
+        n_attended, n_cities = present.get(e.id, (0, 0))
+        if not n_invited and e.id in stored:
+            # editions held before amity kept only their headline figures
+            fig = stored[e.id]
+            n_invited, n_accepted = fig.get("invited", 0), fig.get("accepted", 0)
+            n_attended, n_cities = fig.get("attended", 0), fig.get("partners_present", 0)
+        start = e.start_dt.astimezone(_zone(e.timezone)).date()
+        out.append(
+            EditionFigures(e.edition, start, n_invited, int(n_accepted or 0), n_attended, n_cities)
+        )
+    return out
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def report_dir(event_slug: str, lang: str) -> Path:
+    return get_settings().out_dir / slugify(event_slug) / "report" / lang
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # a reader (or a crash) never sees half a report: write aside, then rename over
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_outputs(report: ReportData, lang: str, generated_dt: datetime) -> dict[str, str]:
+    """Render the four outputs of ``report`` and write them; returns kind -> path."""
+    rendered = render_report(report, lang=lang, generated_dt=generated_dt)
+    folder = report_dir(report.event.slug, lang)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "html": rendered.html.encode("utf-8"),
+        "pdf": render_pdf(rendered),
+        "md": rendered.markdown.encode("utf-8"),
+        "csv": rendered.csv.encode("utf-8"),
+    }
+    paths = {}
+    for kind, name in OUTPUT_FILES.items():
+        _write_atomically(folder / name, data[kind])
+        paths[kind] = str(folder / name)
+    return paths
+
+
+def record_report(
+    session: Session, event: Event, lang: str, folder: str, figures: dict[str, int], now: datetime
+) -> None:
+    """Upsert the Report row and move the event to ``reported`` (logged as a transition)."""
+    row = session.scalars(
+        select(Report).where(Report.event_id == event.id, Report.language == lang)
+    ).one_or_none()
+    if row is None:
+        session.add(
+            Report(event_id=event.id, language=lang, generated_dt=now, path=folder, figures=figures)
+        )
+    else:
+        row.generated_dt, row.path, row.figures = now, folder, figures
+    if event.status != "reported":
+        session.add(
+            EventTransition(
+                event_id=event.id,
+                from_status=event.status,
+                to_status="reported",
+                at_dt=now,
+                note=f"report ({lang}) written to {folder}",
+            )
+        )
+        event.status = "reported"
+        event.updated_dt = now
+
+
+# --- the report flow -------------------------------------------------------------------------
+
+
+@task
+def build_report(event: str, lang: str, now: datetime) -> dict[str, Any]:
+    """Fetch the event's facts, compute the report, write its four files, record it."""
+    with session_scope() as session:
+        ev = find_event(session, event)
+        if ev.status in NOT_REPORTABLE:
+            raise ReportRefused(f"event {ev.slug!r} is {ev.status}: nothing to report yet")
+        data = load_report_input(session, ev, lang)
+        report = compute_report(data, now=now)
+        paths = write_outputs(report, lang, now)
+        figures = headline_figures(report)
+        folder = str(Path(paths["html"]).parent)
+        record_report(session, ev, lang, folder, figures, now)
+        markdown = Path(paths["md"]).read_text(encoding="utf-8")
+        return {
+            "event": ev.slug,
+            "language": lang,
+            "status": ev.status,
+            "folder": folder,
+            "files": paths,
+            "figures": figures,
+            "markdown": markdown,
+        }
+
+
+@flow(name="post-event report", flow_run_name="report: {event} ({lang})", log_prints=False)
+def report_event(event: str, lang: str = "zh", now: datetime | None = None) -> dict[str, Any]:
+    """Write the post-event report (HTML, PDF, Markdown, CSV) and mark the event reported."""
+    if lang not in LANGUAGES:
+        raise ReportRefused(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    result = build_report(event, lang, now or datetime.now(UTC))
+    create_markdown_artifact(
+        markdown=result.pop("markdown"),
+        key=_artifact_key(f"report-{result['event']}-{lang}"),
+        description=f"Post-event report: {result['event']} ({lang})",
+    )
+    return result
+
+
+def _artifact_key(text: str) -> str:
+    # Prefect artifact keys allow lower-case letters, digits and dashes only
+    return re.sub(r"[^a-z0-9-]+", "-", slugify(text).lower()).strip("-") or "report"
+
+
+# --- attendance import -----------------------------------------------------------------------
+
+
+@dataclass
+class AttendanceImport:
+    event: str
+    file: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    walk_ins: int = 0
+    rejected: int = 0
+    imported: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def apply_attendance(
+    session: Session, event: Event, sheet: AttendanceSheet
+) -> tuple[int, int, int]:
+    """Upsert the sheet's rows for ``event``; returns (created, updated, unchanged).
+
+    Rows absent from the sheet are kept: a sheet completes what is recorded, it does not
+    replace it.
+    """
+    existing = {
+        a.contact_id: a
+        for a in session.scalars(
+            select(Attendance).where(
+                Attendance.event_id == event.id, Attendance.contact_id.is_not(None)
+            )
+        )
+    }
+    walk_ins = {
+        ((a.walk_in_name or "").casefold(), (a.walk_in_city or "").casefold()): a
+        for a in session.scalars(
+            select(Attendance).where(
+                Attendance.event_id == event.id, Attendance.contact_id.is_(None)
+            )
+        )
+    }
+    cities = {
+        (name.casefold(), country): city_id
+        for city_id, name, country in session.execute(select(City.id, City.name, City.country_code))
+    }
+    created = updated = unchanged = 0
+    for r in sheet.records:
+        values = {"is_attended": r.attended, "delegation_size": r.delegation_size, "notes": r.notes}
+        row = existing.get(r.contact_id)
+        if row is None:
+            session.add(Attendance(event_id=event.id, contact_id=r.contact_id, **values))
+            created += 1
+        elif _update(row, values):
+            updated += 1
+        else:
+            unchanged += 1
+    for w in sheet.walk_ins:
+        city_id = cities.get((w.city.casefold(), w.country)) if w.country else None
+        if city_id is None and w.country is None:
+            matches = [cid for (name, _), cid in cities.items() if name == w.city.casefold()]
+            city_id = matches[0] if len(matches) == 1 else None
+        values = {
+            "is_attended": True,
+            "delegation_size": w.delegation_size,
+            "notes": w.notes,
+            "city_id": city_id,
+            "walk_in_city": w.city,
+            "walk_in_country": w.country,
+        }
+        found = walk_ins.get((w.name.casefold(), w.city.casefold()))
+        if found is None:
+            session.add(Attendance(event_id=event.id, walk_in_name=w.name, **values))
+            created += 1
+        elif _update(found, values):
+            updated += 1
+        else:
+            unchanged += 1
+    return created, updated, unchanged
+
+
+def _update(row: Attendance, values: dict[str, Any]) -> bool:
+    changed = False
+    for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+            changed = True
+    return changed
+
+
+@task
+def import_attendance_file(event: str, path: str, skip_invalid: bool) -> dict[str, Any]:
+    """Check every row against the event's invitees, then upsert all of them (or none)."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    with session_scope() as session:
+        ev = find_event(session, event)
+        result = AttendanceImport(event=ev.slug, file=path)
+        invitees = session.execute(
+            select(Contact.id, Contact.email)
+            .join(Invitation, Invitation.contact_id == Contact.id)
+            .where(Invitation.event_id == ev.id)
+        ).all()
+        sheet = parse_attendance_csv(
+            text,
+            invitees_by_email={(email or "").casefold(): cid for cid, email in invitees if email},
+            invitee_ids={cid for cid, _ in invitees},
+        )
+        result.rows = len(sheet.records) + len(sheet.walk_ins) + len({e.row for e in sheet.errors})
+        result.rejected = len({e.row for e in sheet.errors})
+        result.problems = [f"{Path(path).name}:{e}" for e in sheet.errors]
+        result.walk_ins = len(sheet.walk_ins)
+        if sheet.errors and not skip_invalid:
+            return result.to_dict()
+        result.created, result.updated, result.unchanged = apply_attendance(session, ev, sheet)
+        result.imported = True
+    return result.to_dict()
+
+
+@flow(name="import attendance", flow_run_name="attendance import: {event}", log_prints=False)
+def import_attendance(event: str, path: str, skip_invalid: bool = False) -> dict[str, Any]:
+    """Import who attended an event (and walk-ins) from a CSV sheet."""
+    result = import_attendance_file(event, path, skip_invalid)
+    lines = [
+        f"# Attendance of `{result['event']}` from `{Path(path).name}`",
+        "",
+        "| rows | created | updated | unchanged | walk-ins | rejected | imported |",
+        "|---|---|---|---|---|---|---|",
+        f"| {result['rows']} | {result['created']} | {result['updated']} "
+        f"| {result['unchanged']} | {result['walk_ins']} | {result['rejected']} "
+        f"| {'yes' if result['imported'] else 'no'} |",
+    ]
+    if result["problems"]:
+        lines += ["", "## Problems", *(f"- `{p}`" for p in result["problems"])]
+    create_markdown_artifact(
+        markdown="\n".join(lines),
+        key=_artifact_key(f"attendance-{result['event']}"),
+        description="amity attendance import",
+    )
+    return result

@@ -1,0 +1,211 @@
+"""The invitation flow end to end: real Prefect API, both databases, Maildir and a real SMTP server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import mailbox
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from config.settings import get_settings
+from db.models import Contact, Invitation, OutboxMessage
+from db.session import session_scope
+from flows.events import apply_spec, read_spec
+from flows.invitations import PreflightError, send_invitations
+from flows.setup import load_reference_data
+from tests.ics_rules import ics_problems, parser_disagreements
+from tests.smtp_sink import ScriptedHandler
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "config" / "events"
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
+CONFERENCE = "friendship-cities-conference-2027"
+
+
+def _apply(name: str) -> None:
+    with session_scope() as session:
+        apply_spec(session, read_spec(EVENTS / f"{name}.yaml", session), get_settings(), now=NOW)
+
+
+@pytest.fixture
+def registry(amity_db: str) -> None:
+    load_reference_data()
+    _apply(SYMPOSIUM)
+    _apply(CONFERENCE)
+
+
+def _outbox() -> list[email.message.Message]:
+    if not get_settings().outbox_dir.exists():
+        return []
+    box = mailbox.Maildir(get_settings().outbox_dir, create=False)
+    return [email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in box]
+
+
+def _calendar_part(message: email.message.Message) -> bytes:
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            return part.get_payload(decode=True)
+    raise AssertionError("no text/calendar part")
+
+
+def test_invite_sends_one_imip_message_per_contact(registry: None) -> None:
+    summary = send_invitations(SYMPOSIUM, now=NOW)
+    assert (summary["invited"], summary["sent"], summary["failed"]) == (2, 2, [])
+    messages = _outbox()
+    assert sorted(m["To"].addresses[0].addr_spec for m in messages) == [
+        "hanako.yamada@tokyo.example.org",
+        "ken.sato@tokyo.example.org",
+    ]
+    for message in messages:
+        assert [p.get_content_type() for p in message.walk()] == [
+            "multipart/mixed", "multipart/alternative", "text/plain", "text/html",
+            "text/calendar", "application/pdf",
+        ]
+        assert message["From"].addresses[0].addr_spec == "fao@beijing.example.org"
+        ics = _calendar_part(message)
+        assert ics_problems(ics) == []
+        assert parser_disagreements(ics) == []
+        assert b"METHOD:REQUEST" in ics and b"RSVP=TRUE" in ics and b"X-WR-CALNAME" not in ics
+    with session_scope() as session:
+        invitations = session.scalars(select(Invitation)).all()
+        assert sorted((i.letter_language, i.sequence) for i in invitations) == [("ja", 0), ("ja", 0)]
+
+
+def test_invite_twice_sends_nothing_the_second_time(registry: None) -> None:
+    send_invitations(SYMPOSIUM, now=NOW)
+    again = send_invitations(SYMPOSIUM, now=NOW + dt.timedelta(hours=1))
+    assert (again["sent"], again["already_sent"]) == (0, 2)
+    assert len(_outbox()) == 2
+
+
+def test_invite_dry_run_writes_files_and_sends_nothing(registry: None) -> None:
+    summary = send_invitations(SYMPOSIUM, dry_run=True, now=NOW)
+    assert summary["sent"] == 0
+    assert _outbox() == []
+    files = sorted(p.suffix for p in Path(summary["out_dir"]).rglob("*.*"))
+    assert files == [".eml", ".eml", ".html", ".html", ".ics", ".ics", ".pdf", ".pdf"]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Invitation)) == 0
+
+
+def test_invite_skips_opted_out_and_reports_fallback(registry: None) -> None:
+    summary = send_invitations(CONFERENCE, only=["Canberra", "Dublin", "Cairo"], now=NOW)
+    assert summary["skipped_opted_out"] == ["olivia.brown@canberra.example.org"]
+    assert summary["fallbacks"] == [
+        {"email": "siobhan.murphy@dublin.example.org", "city": "Dublin", "wanted": "ga", "got": "en"}
+    ]
+    assert summary["sent"] == 2
+
+
+def test_invite_invalid_address_stops_before_sending_and_names_contact(registry: None) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(Contact).where(Contact.email == "ken.sato@tokyo.example.org").values(email="ken@@tokyo")
+        )
+    with pytest.raises(PreflightError, match=r"e-mail to ken@@tokyo \(Tokyo\): to_addr"):
+        send_invitations(SYMPOSIUM, now=NOW)
+    assert _outbox() == []
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_invite_hostile_name_adds_no_header_and_shows_html_as_text(registry: None) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(Contact)
+            .where(Contact.email == "jane.doe@nyc.example.org")
+            .values(name_latin="Jane\r\nBcc: spy@evil.example", title="<script>alert(1)</script>")
+        )
+    summary = send_invitations(CONFERENCE, only=["New York City"], now=NOW)
+    assert summary["sent"] == 1
+    (message,) = _outbox()
+    assert message["Bcc"] is None
+    html = next(Path(summary["out_dir"]).rglob("*.html")).read_text("utf-8")
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_invite_over_smtp_records_permanent_refusal_and_sends_the_rest(
+    registry: None, smtp_server: tuple[ScriptedHandler, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, port = smtp_server
+    handler.rcpt_replies = ["250 OK", "550 5.1.1 mailbox unavailable"]
+    monkeypatch.setenv("AMITY_MAIL_TRANSPORT", "smtp")
+    monkeypatch.setenv("AMITY_SMTP__PORT", str(port))
+    monkeypatch.setenv("AMITY_SMTP__SECURITY", "none")
+    monkeypatch.setenv("AMITY_SMTP__BACKOFF_SECONDS", "0.01")
+    get_settings.cache_clear()
+    summary = send_invitations(SYMPOSIUM, now=NOW)
+    assert summary["sent"] == 1
+    assert len(summary["failed"]) == 1 and "550" in summary["failed"][0]["reason"]
+    assert len(handler.received) == 1
+    with session_scope() as session:
+        states = sorted(session.scalars(select(OutboxMessage.state)))
+    assert states == ["failed", "sent"]
+
+
+# --- crash and concurrency, with real processes ------------------------------------------
+
+
+def _amity_process(home: Path, db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    full_env = {**os.environ, "AMITY_HOME": str(home), "AMITY_DATABASE_URL": db_url, **(env or {})}
+    full_env.pop("PREFECT_API_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows", *args],
+        cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+
+
+def _sent_ledger() -> list[str]:
+    with session_scope() as session:
+        return sorted(session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.state == "sent")))
+
+
+@pytest.mark.slow
+def test_invite_killed_midway_and_rerun_sends_each_exactly_once(registry: None, amity_db: str) -> None:
+    home = get_settings().home
+    proc = _amity_process(home, amity_db, "invite", CONFERENCE, env={"AMITY_BATCH_SIZE": "4"})
+    new = home / "outbox" / "new"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if new.is_dir() and len(list(new.iterdir())) >= 5:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = len(list(new.iterdir()))
+    assert 5 <= partial < 38
+    rerun = _amity_process(home, amity_db, "invite", CONFERENCE)
+    output, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output
+    recipients = [m["To"].addresses[0].addr_spec for m in _outbox()]
+    assert len(recipients) == len(set(recipients)) == 38
+    assert len(_sent_ledger()) == 38
+
+
+@pytest.mark.slow
+def test_invite_two_runs_at_once_never_send_twice(
+    registry: None, amity_db: str, smtp_server: tuple[ScriptedHandler, int]
+) -> None:
+    handler, port = smtp_server
+    home = get_settings().home
+    env = {"AMITY_MAIL_TRANSPORT": "smtp", "AMITY_SMTP__PORT": str(port), "AMITY_SMTP__SECURITY": "none",
+           "AMITY_BATCH_SIZE": "5"}
+    procs = [_amity_process(home, amity_db, "invite", CONFERENCE, env=env) for _ in range(2)]
+    outputs = [p.communicate(timeout=400)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    recipients = [rcpt for _, rcpts, _ in handler.received for rcpt in rcpts]
+    assert len(recipients) == len(set(recipients)) == 38
