@@ -617,13 +617,19 @@ def bare_report(url: str, slug: str, lang: str) -> dict[str, int]:
     return R.headline_figures(data)
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
+def interleaved(
+    a: Callable[[], Any], b: Callable[[], Any], repeat: int
+) -> tuple[list[float], Any, list[float], Any]:
+    """Run a, b, a, b, ...; alternating keeps a busy machine's load from favouring one side."""
+    times_a, times_b, result_a, result_b = [], [], None, None
     for _ in range(repeat):
         t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, result
+        result_a = a()
+        times_a.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        result_b = b()
+        times_b.append(time.perf_counter() - t)
+    return times_a, result_a, times_b, result_b
 
 
 def run(invitations: int, repeat: int, lang: str) -> tuple[float, float]:
@@ -643,14 +649,22 @@ def run(invitations: int, repeat: int, lang: str) -> tuple[float, float]:
     print(
         f"  seeded {invitations:,} invitations, {EARLIER} x {EARLIER_SIZE:,} earlier ({took:.1f} s)"
     )
-    bare_s, bare_fig = timed(lambda: bare_report(url, slug, lang), repeat)
-    flow_s, result = timed(lambda: report_event(slug, lang, now=NOW), repeat)
+    bare_t, bare_fig, flow_t, result = interleaved(
+        lambda: bare_report(url, slug, lang), lambda: report_event(slug, lang, now=NOW), repeat
+    )
+    bare_s, flow_s = min(bare_t), min(flow_t)
     if {k: result["figures"][k] for k in bare_fig} != bare_fig:
         raise SystemExit(f"figures differ: flow {result['figures']} vs bare {bare_fig}")
     sizes = {k: Path(p).stat().st_size for k, p in result["files"].items()}
     print(f"  figures agree: {bare_fig}")
     print("  outputs: " + ", ".join(f"{k} {v / 1024:,.0f} KiB" for k, v in sizes.items()))
-    print(f"  bare {bare_s:.2f} s   flow {flow_s:.2f} s   ratio {flow_s / bare_s:.2f}")
+    print(
+        "  runs (s): bare "
+        + " ".join(f"{x:.2f}" for x in bare_t)
+        + " | flow "
+        + " ".join(f"{x:.2f}" for x in flow_t)
+    )
+    print(f"  best: bare {bare_s:.2f} s   flow {flow_s:.2f} s   ratio {flow_s / bare_s:.2f}")
     return bare_s, flow_s
 
 

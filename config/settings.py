@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     #: recipients per Prefect task; the flow never runs one task per letter
     batch_size: int = 100
     task_workers: int = 4
+    #: attach the PDF letter to invitation e-mails (the PDF is written to the output folder
+    #: when this is on; off gives HTML letters only, for very large mailings)
+    attach_pdf: bool = True
     #: processes rendering PDFs; None = one per core
     pdf_workers: int | None = None
 

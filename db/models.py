@@ -378,4 +378,43 @@ class EventTransition(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class CaldavResource(Base):
+    """One calendar object amity put on a CalDAV server: kept to update or delete it safely."""
+
+    __tablename__ = "caldav_resource"
+    __table_args__ = (UniqueConstraint("calendar_url", "uid"),)
+
+    id: Mapped[intpk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    #: the collection the object lives in (a publish to another server starts afresh)
+    calendar_url: Mapped[str] = mapped_column(String(1000))
+    #: UID of the VEVENT (the event's or one session's)
+    uid: Mapped[str] = mapped_column(String(200))
+    href: Mapped[str] = mapped_column(String(1000))
+    #: the server's ETag, sent back as If-Match so a change made on the server is not overwritten
+    etag: Mapped[str] = mapped_column(String(200))
+    #: sha256 of the bytes last uploaded: equal bytes are not uploaded again
+    digest: Mapped[str] = mapped_column(String(64))
+    published_dt: Mapped[utc_datetime]
+
+
+class CalendarSnapshot(Base):
+    """The event's calendar as it stood when a SEQUENCE was sent to invitees.
+
+    An update says what changed since the version the contact holds (Invitation.sequence),
+    so the state at each sent SEQUENCE is kept: language-neutral data, not rendered .ics.
+    """
+
+    __tablename__ = "calendar_snapshot"
+    __table_args__ = (UniqueConstraint("event_id", "sequence"),)
+
+    id: Mapped[intpk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    #: Event.sequence at the time of the snapshot
+    sequence: Mapped[int] = mapped_column(Integer)
+    #: {"event": {...times, venue, titles, status}, "sessions": {key: {...}}}
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    taken_dt: Mapped[utc_datetime]
+
+
 Index("ix_tie_partner_city_id", Tie.partner_city_id)

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "flows.demo_cli",
     "flows.events_cli",
     "flows.invitations_cli",
+    "flows.schedule_cli",
     "flows.reports_cli",
     "flows.serve_cli",
 ]

@@ -62,6 +62,14 @@ class EventParameters(Parameters):
     event: str
 
 
+class ScheduleParameters(Parameters):
+    event: str
+    #: folder for the .ics files; empty means amity's output folder
+    out: str | None = None
+    #: a CalDAV collection URL; empty means the configured one (AMITY_CALDAV__URL), if any
+    publish: str | None = None
+
+
 class ReportParameters(Parameters):
     event: str
     lang: str = "zh"
@@ -107,6 +115,7 @@ class DeploymentSpec:
                 continue
             else:
                 value = info.get_default(call_default_factory=True)
+            assert info.annotation is not None  # every model field is annotated
             adapter: TypeAdapter[Any] = TypeAdapter(info.annotation)
             values[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
         unknown = set(self.preset) - set(self.params.model_fields)
@@ -143,7 +152,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         "send-invitations", "flows.invitations", "send_invitations", InvitationParameters
     ),
-    DeploymentSpec("publish-schedule", "flows.schedule", "publish_schedule", EventParameters),
+    DeploymentSpec("publish-schedule", "flows.schedule", "publish_schedule", ScheduleParameters),
     DeploymentSpec("import-attendance", "flows.reports", "import_attendance", AttendanceParameters),
     DeploymentSpec("report-event", "flows.reports", "report_event", ReportParameters),
     DeploymentSpec("event-lifecycle", "flows.lifecycle", "event_lifecycle", EventParameters),
@@ -184,7 +193,7 @@ def timezone() -> str:
 
 def to_runner_deployment(item: Loaded) -> RunnerDeployment:
     """The deployment `amity serve` serves (module entrypoint: works from any folder)."""
-    from prefect.deployments.runner import EntrypointType
+    from prefect.deployments.runner import EntrypointType, RunnerDeployment
     from prefect.schedules import Cron
 
     spec = item.spec
@@ -194,13 +203,16 @@ def to_runner_deployment(item: Loaded) -> RunnerDeployment:
     for name in spec.repo_paths:
         if name in parameters:
             parameters[name] = str(REPO / parameters[name])
-    return item.flow.to_deployment(
+    deployment = item.flow.to_deployment(
         spec.name,
         schedule=schedule,
         parameters=parameters,
         tags=list(spec.tags),
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
+    # sync-compatible: called outside an event loop it returns the deployment itself
+    assert isinstance(deployment, RunnerDeployment)
+    return deployment
 
 
 def serve_all(*, limit: int | None = None) -> None:

@@ -70,17 +70,35 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"  warning: {warning}")
     if notified:
-        print(f"  updates: {notified}")
+        _print_notified(notified)
     return EXIT_OK
 
 
 def _notify_change(slug: str) -> Any:
     """Send updates for a changed event whose invitations went out (the schedule flow)."""
     try:
-        from flows.schedule import send_changes
+        from flows.schedule import ScheduleError, send_changes
     except ImportError:
         return None
-    return send_changes(slug)
+    from flows.cli import RunFailed
+    from flows.runtime import run_flow
+
+    try:
+        return run_flow(send_changes, slug)
+    except ScheduleError as exc:
+        raise RunFailed(
+            f"{exc}\nThe change is saved; nothing was sent. Fix the problem, then send the "
+            f"updates with `amity calendar {slug} --send-changes`."
+        ) from None
+
+
+def _print_notified(notified: Any) -> None:
+    from flows.schedule import iter_failures, summary_text
+
+    what = "cancellations" if notified["method"] == "CANCEL" else "updates"
+    print(f"  {what}: {summary_text(notified)}")
+    for line in iter_failures(notified):
+        print(f"  failed: {line}")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -136,5 +154,5 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     else:
         print(f"{slug}: {'cancelled' if changed else 'was already cancelled'}")
         if notified:
-            print(f"  cancellations: {notified}")
+            _print_notified(notified)
     return EXIT_OK

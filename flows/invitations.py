@@ -15,14 +15,14 @@ from typing import Any
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.artifacts import create_table_artifact
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from config.settings import Settings, get_settings
 from db.models import City, Contact, Event, Invitation, Tie
 from db.session import session_scope
 from flows.delivery import (
     claim,
-    confirm,
+    confirm_many,
     new_claim_token,
     record_failure,
     release_claim_token,
@@ -42,7 +42,7 @@ from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
 from flows.domain.slug import slugify
 from flows.events import find_event, invitation_uid, invited_contacts, record_transition
-from flows.transport import DeliveryError, PermanentFailure
+from flows.transport import DeliveryError
 
 
 class PreflightError(Exception):
@@ -259,7 +259,7 @@ def render_one(event: Event, row: dict[str, Any], settings: Settings, now: dt.da
     }
 
 
-def _build_message(item: dict[str, Any], pdf: bytes, settings: Settings, now: dt.datetime) -> bytes:
+def _build_message(item: dict[str, Any], pdf: bytes | None, settings: Settings, now: dt.datetime) -> bytes:
     row, letter = item["row"], item["letter"]
     try:
         return build_imip_message(
@@ -272,7 +272,7 @@ def _build_message(item: dict[str, Any], pdf: bytes, settings: Settings, now: dt
             html=letter.html_fragment,
             ics=item["ics"],
             method="REQUEST",
-            attachments=[(f"{Path(item['base']).name}.pdf", "application/pdf", pdf)],
+            attachments=[(f"{Path(item['base']).name}.pdf", "application/pdf", pdf)] if pdf else [],
             message_id=item["message_id"],
             date=now,
         )
@@ -289,7 +289,12 @@ def render_chunk(event_id: int, rows: list[dict[str, Any]], now: dt.datetime) ->
         assert event is not None
         items = [render_one(event, row, settings, now) for row in rows]
         slug = event.slug
-    pdfs = htmls_to_pdfs([i["letter"].html for i in items], workers=settings.pdf_workers)
+    if settings.attach_pdf:
+        pdfs: list[bytes | None] = list(
+            htmls_to_pdfs([i["letter"].html for i in items], workers=settings.pdf_workers)
+        )
+    else:
+        pdfs = [None] * len(items)
     out = invitation_dir(settings, slug)
     manifest = []
     for item, pdf in zip(items, pdfs, strict=True):
@@ -298,7 +303,8 @@ def render_chunk(event_id: int, rows: list[dict[str, Any]], now: dt.datetime) ->
         base.parent.mkdir(parents=True, exist_ok=True)
         letter = item["letter"]
         base.with_suffix(".html").write_text(letter.html, encoding="utf-8")
-        base.with_suffix(".pdf").write_bytes(pdf)
+        if pdf is not None:
+            base.with_suffix(".pdf").write_bytes(pdf)
         base.with_suffix(".ics").write_bytes(item["ics"])
         base.with_suffix(".eml").write_bytes(message)
         manifest.append(
@@ -321,11 +327,17 @@ def render_chunk(event_id: int, rows: list[dict[str, Any]], now: dt.datetime) ->
 @task(retries=1, retry_delay_seconds=2)
 def send_chunk(event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str,
                now: dt.datetime) -> dict[str, Any]:
-    """Claim, send and confirm each message of a chunk; permanent failures do not stop the rest."""
+    """Claim, send and confirm each message of a chunk; permanent failures do not stop the rest.
+
+    Over SMTP each send is confirmed at once (a crash can then repeat at most the message in
+    flight); the Maildir recognises a re-sent Message-ID, so its confirms go in one batch.
+    """
     settings = get_settings()
     token = new_claim_token()
     by_key = {(purpose, m["email"].lower(), f"{m['uid']}:{m['sequence']}:{occurrence}"): m for m in manifest}
     result: dict[str, Any] = {"sent": 0, "already_sent": 0, "failed": []}
+    confirm_each = settings.mail_transport != "maildir"
+    done: list[tuple[Any, str | None, int]] = []
     try:
         with session_scope() as session:
             claims, sent = claim(
@@ -338,42 +350,50 @@ def send_chunk(event_id: int, manifest: list[dict[str, Any]], purpose: str, occu
         result["already_sent"] = len(sent)
         if not claims:
             return result
-        transport = transport_from_settings(settings)
-        with transport:
+        # the Maildir is synced when the transport closes, before the batch is confirmed
+        with transport_from_settings(settings, durability="batch") as transport:
             for c in claims:
                 m = by_key[c.key]
-                message = Path(m["eml"]).read_bytes()
                 try:
                     sent_result = transport.send(
-                        message, sender=settings.office.email, recipients=[m["email"]],
-                        message_id=m["message_id"],
+                        Path(m["eml"]).read_bytes(), sender=settings.office.email,
+                        recipients=[m["email"]], message_id=m["message_id"],
                     )
-                except PermanentFailure as exc:
+                except DeliveryError as exc:  # permanent, or transient after every retry
                     with session_scope() as session:
                         record_failure(session, c, token=token, error=str(exc), attempts=1)
                     result["failed"].append({"email": m["email"], "city": m["city"], "reason": str(exc)})
                     continue
-                except DeliveryError as exc:
-                    with session_scope() as session:
-                        record_failure(session, c, token=token, error=str(exc), attempts=1)
-                    result["failed"].append({"email": m["email"], "city": m["city"], "reason": str(exc)})
-                    continue
-                with session_scope() as session:
-                    confirm(session, c, token=token, now=now, path=sent_result.location,
-                            attempts=sent_result.attempts)
-                    inv = session.scalar(
-                        select(Invitation).where(
-                            Invitation.event_id == event_id, Invitation.contact_id == m["contact_id"]
-                        )
-                    )
-                    if inv is not None:
-                        inv.sequence = m["sequence"]
-                        inv.letter_language = m["language"]
-                        inv.is_fallback = m["is_fallback"]
+                done.append((c, sent_result.location, sent_result.attempts))
+                if confirm_each:
+                    _confirm(event_id, done, by_key, token, now)
+                    done = []
                 result["sent"] += 1
+        _confirm(event_id, done, by_key, token, now)
     finally:
         release_claim_token(token)
     return result
+
+
+def _confirm(event_id: int, done: list[tuple[Any, str | None, int]], by_key: dict[Any, dict[str, Any]],
+             token: str, now: dt.datetime) -> None:
+    """Mark sends confirmed in the ledger and remember what each contact was sent."""
+    if not done:
+        return
+    table = Invitation.__table__
+    with session_scope() as session:
+        confirm_many(session, done, token=token, now=now)
+        session.execute(
+            update(table)  # type: ignore[arg-type]
+            .where(table.c.event_id == event_id, table.c.contact_id == bindparam("b_contact"))
+            .values(sequence=bindparam("b_seq"), letter_language=bindparam("b_lang"),
+                    is_fallback=bindparam("b_fallback")),
+            [
+                {"b_contact": m["contact_id"], "b_seq": m["sequence"], "b_lang": m["language"],
+                 "b_fallback": m["is_fallback"]}
+                for m in (by_key[c.key] for c, _, _ in done)
+            ],
+        )
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

@@ -59,16 +59,21 @@ def office_day(on: date | None, settings: Settings, now: datetime) -> date:
 
 
 def previous_run_day(session: Session, today: date) -> date | None:
-    """The last office day that decided reminders; at most yesterday, so a second run the
-    same day re-examines today's lead dates (a tie imported since then is not lost)."""
+    """The last office day whose digest step stamped ledger rows (None: the first run).
+
+    At most yesterday, so a second run the same day re-examines today's lead dates and a
+    tie imported in between is not lost. Days when nothing was decided leave no trace, which
+    only widens the next window; the ledger still keeps every reminder to one decision.
+    """
     last = session.scalar(select(func.max(Reminder.digest_date)))
     if last is None:
         return None
     return min(last, today - timedelta(days=1))
 
 
-def establishment_dates(keys: frozenset[int], years: frozenset[int], feb29: str) -> set[date]:
-    """Exact establishment dates for (month-day, year) pairs; the index then finds them."""
+def establishment_dates(keys: frozenset[int], years: frozenset[int]) -> set[date]:
+    """Every date with one of the month-day ``keys`` in one of the ``years``: with the
+    month-day index, the query reads only ties made on a day that can have a milestone."""
     out: set[date] = set()
     for key in keys:
         month, day = divmod(key, 100)
@@ -95,7 +100,7 @@ def candidate_ties_query(
     query = select(Tie.id, Tie.established_on, Tie.precision).where(
         Tie.anniversary_md.in_(sorted(keys)), Tie.status == "active"
     )
-    dates = establishment_dates(keys, years, feb29)
+    dates = establishment_dates(keys, years)
     if len(dates) <= MAX_EXACT_DATES:
         query = query.where(Tie.established_on.in_(sorted(dates)))
     elif years:

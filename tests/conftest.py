@@ -20,8 +20,9 @@ from flows.runtime import apply_prefect_defaults
 
 apply_prefect_defaults()
 
-#: the SMTP sink fixture (`smtp_server`) for any test that sends mail
-pytest_plugins = ["tests.smtp_sink"]
+#: the SMTP sink fixture (`smtp_server`) for any test that sends mail, and a Radicale
+#: CalDAV server (`radicale`) for the tests that publish calendars
+pytest_plugins = ["tests.smtp_sink", "tests.radicale_server"]
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -36,10 +36,12 @@ NO_ANSWER = "needs-action"
 LANGUAGES = ("en", "zh")
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "reports"
 
-#: Above this many invited contacts the PDF lists partner cities instead of every contact:
-#: a 5,000-row table is 100+ pages nobody reads on paper, and it dominates the PDF's cost.
-#: The CSV always has every row.
-PDF_CONTACT_ROWS = 200
+#: Above this many invited contacts the PDF lists partner cities instead of every contact,
+#: and lists (delegations, partners to chase, data quality...) stop after PRINT_LIST_ROWS rows:
+#: paper is for reading, and WeasyPrint's cost grows with every table row (a 700-row PDF
+#: took ~30 s on the loaded 2-core machine). The HTML and the CSV always have every row.
+PDF_CONTACT_ROWS = 100
+PRINT_LIST_ROWS = 40
 
 #: Upper bounds (hours) of the response-time buckets; the last bucket is open-ended.
 RESPONSE_BUCKETS_H = (24, 72, 168, 336)
@@ -766,7 +768,7 @@ def _context(
             "mean": (sum(sizes) / len(sizes)) if sizes else 0.0,
         },
         "bucket_labels": t["response"]["buckets"],
-        "pdf_contact_rows": PDF_CONTACT_ROWS,
+        "print_list_rows": PRINT_LIST_ROWS,
         "contacts_in_print": len(report.contacts) <= PDF_CONTACT_ROWS,
     }
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,34 +57,36 @@ class PrefectServer:
         return env
 
 
-def start_group(args: Sequence[str], *, env: Mapping[str, str], log: Path, cwd: Path = REPO) -> subprocess.Popen[bytes]:
+def start_group(
+    args: Sequence[str], *, env: Mapping[str, str], log: Path, cwd: Path = REPO
+) -> subprocess.Popen[bytes]:
     """A process in its own process group (so stopping it stops its children too)."""
     out = log.open("ab")
     try:
         return subprocess.Popen(
-            list(args), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+            list(args),
+            env=dict(env),
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     finally:
         out.close()
 
 
-def stop_group(process: subprocess.Popen[bytes], *, first: int = signal.SIGTERM, grace: float = 15) -> None:
+def stop_group(
+    process: subprocess.Popen[bytes], *, first: int = signal.SIGTERM, grace: float = 15
+) -> None:
     """Signal the process group started by `start_group`, then kill what is left of it."""
     if process.poll() is None:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(process.pid, first)
-        except ProcessLookupError:
-            pass
-        try:
+        with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
     # the leader may be gone while a child (a flow run, the UI server) is not
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=30)
 
 
@@ -94,10 +96,17 @@ def tail(log: Path, lines: int = 40) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def run_cli(args: Sequence[str], *, env: Mapping[str, str], cwd: Path = REPO, timeout: float = 300) -> str:
+def run_cli(
+    args: Sequence[str], *, env: Mapping[str, str], cwd: Path = REPO, timeout: float = 300
+) -> str:
     """Run a command to completion; a failure shows its output."""
     done = subprocess.run(
-        list(args), env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        list(args),
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, (
@@ -106,7 +115,9 @@ def run_cli(args: Sequence[str], *, env: Mapping[str, str], cwd: Path = REPO, ti
     return done.stdout
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_until_healthy(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -49,7 +49,9 @@ class Office:
 
 
 @pytest.fixture(scope="module")
-def office(prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+def office(
+    prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Office]:
     """The README's steps: database, work pool, `prefect deploy --all`, a worker."""
     if _PG is None:
         pytest.skip("no PostgreSQL server (run `bash .ci/postgres start`)")
@@ -107,7 +109,7 @@ def runs_of(office: Office, name: str) -> list[str]:
     return sorted(str(r.id) for r in runs)
 
 
-def artifact_markdown(office: Office, flow_run_id: Any, key: str) -> str:
+def artifact_of(office: Office, flow_run_id: Any, key: str) -> Any:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         ArtifactFilter,
@@ -123,7 +125,7 @@ def artifact_markdown(office: Office, flow_run_id: Any, key: str) -> str:
             )
         )
     assert len(artifacts) == 1
-    return str(artifacts[0].data)
+    return artifacts[0]
 
 
 def scalar(office: Office, query: Any) -> Any:
@@ -161,7 +163,7 @@ def test_import_deployment_runs_once_per_idempotency_key(office: Office) -> None
     assert again.id == first.id
     assert runs_of(office, IMPORT) == [str(first.id)]
     assert scalar(office, select(func.count()).select_from(Tie)) >= 27  # (38 with later ones)
-    markdown = artifact_markdown(office, first.id, "import-partners")
+    markdown = str(artifact_of(office, first.id, "import-partners").data)
     assert markdown.splitlines()[0] == "# Import of `beijing_partners.csv` (partners)"
     assert "| 27 | 27 | 0 | 0 | 0 | yes |" in markdown.splitlines()
 
@@ -171,7 +173,9 @@ def test_invitation_deployment_sends_once_per_idempotency_key(office: Office) ->
         pytest.skip("flows/invitations.py is not there yet")
     trigger(office, IMPORT, IMPORT_KEY)  # the partners (the same run if it ran already)
     # the later ties too: the demo contacts include people there
-    run_cli([*AMITY, "partners", "import", "config/data/beijing_partners_later.csv"], env=office.env)
+    run_cli(
+        [*AMITY, "partners", "import", "config/data/beijing_partners_later.csv"], env=office.env
+    )
     run_cli([*AMITY, "contacts", "import", "config/data/demo_contacts.csv"], env=office.env)
     run_cli([*AMITY, "events", "apply", f"config/events/{EVENT}.yaml"], env=office.env)
 
@@ -210,6 +214,7 @@ def test_prefect_ui_shows_deployments_form_and_artifact(office: Office, tmp_path
     from prefect.client.orchestration import get_client
 
     run = trigger(office, IMPORT, IMPORT_KEY)  # the import's finished run, whoever ran it
+    artifact = artifact_of(office, run.id, "import-partners")
     with api_of(office.server), get_client(sync_client=True) as client:
         reminders_id = client.read_deployment_by_name("anniversary reminders/daily-reminders").id
     ui = office.server.url
@@ -233,7 +238,8 @@ def test_prefect_ui_shows_deployments_form_and_artifact(office: Office, tmp_path
             page.screenshot(path=tmp_path / "reminders-form.png", full_page=True)
 
             page.goto(f"{ui}/artifacts/key/import-partners")
-            page.get_by_role("link", name=str(run.id)[:8]).click()
+            # the key's history lists each artifact by the first characters of its id
+            page.get_by_role("link", name=str(artifact.id)[:8]).click()
             page.get_by_text("Import of beijing_partners.csv (partners)").wait_for()
             page.screenshot(path=tmp_path / "artifact.png", full_page=True)
             body = page.inner_text("body")

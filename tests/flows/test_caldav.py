@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,61 +14,10 @@ import pytest
 from flows.caldav import CalDavClient, CalDavError, Published, resource_name
 from flows.domain.ical import CalEvent, CalSession, caldav_objects
 from tests.ics_rules import ics_problems
+from tests.radicale_server import PASSWORD, USER
+from tests.radicale_server import free_port as _free_port
 
-USER, PASSWORD = "amity", "secret"
 STAMP = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Radicale server with its own storage folder; yields its base URL."""
-    root = tmp_path_factory.mktemp("radicale")
-    port = _free_port()
-    (root / "users").write_text(f"{USER}:{PASSWORD}\n")
-    config = root / "config"
-    config.write_text(
-        f"""[server]
-hosts = 127.0.0.1:{port}
-[auth]
-type = htpasswd
-htpasswd_filename = {root / "users"}
-htpasswd_encryption = plain
-[storage]
-filesystem_folder = {root / "collections"}
-[rights]
-type = owner_only
-[logging]
-level = warning
-"""
-    )
-    log = (root / "radicale.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", str(config)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HOME": str(root)},
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((root / "radicale.log").read_text()) from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/{USER}/"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture

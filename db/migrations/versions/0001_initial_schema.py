@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 08:35:56.545330
+Create Date: 2026-11-28 09:05:50.338217
 """
 
 from collections.abc import Sequence
@@ -186,6 +186,48 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "caldav_resource",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("calendar_url", sa.String(length=1000), nullable=False),
+        sa.Column("uid", sa.String(length=200), nullable=False),
+        sa.Column("href", sa.String(length=1000), nullable=False),
+        sa.Column("etag", sa.String(length=200), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("published_dt", db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["event.id"],
+            name=op.f("fk_caldav_resource_event_id_event"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_caldav_resource")),
+        sa.UniqueConstraint(
+            "calendar_url", "uid", name=op.f("uq_caldav_resource_calendar_url_uid")
+        ),
+    )
+    with op.batch_alter_table("caldav_resource", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_caldav_resource_event_id"), ["event_id"], unique=False)
+
+    op.create_table(
+        "calendar_snapshot",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("taken_dt", db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["event.id"],
+            name=op.f("fk_calendar_snapshot_event_id_event"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_snapshot")),
+        sa.UniqueConstraint(
+            "event_id", "sequence", name=op.f("uq_calendar_snapshot_event_id_sequence")
+        ),
+    )
+    op.create_table(
         "event_session",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -359,6 +401,11 @@ def downgrade() -> None:
 
     op.drop_table("event_transition")
     op.drop_table("event_session")
+    op.drop_table("calendar_snapshot")
+    with op.batch_alter_table("caldav_resource", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_caldav_resource_event_id"))
+
+    op.drop_table("caldav_resource")
     op.drop_table("attendance")
     with op.batch_alter_table("tie", schema=None) as batch_op:
         batch_op.drop_index("ix_tie_partner_city_id")

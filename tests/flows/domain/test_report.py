@@ -17,6 +17,7 @@ import pytest
 from flows.domain.report import (
     CSV_COLUMNS,
     PDF_CONTACT_ROWS,
+    PRINT_LIST_ROWS,
     Agreement,
     AttendanceFact,
     EditionFigures,
@@ -344,7 +345,10 @@ def test_render_report_print_summarises_long_contact_list() -> None:
     rendered = render_report(compute_report(data, now=NOW), lang="en", generated_dt=GENERATED)
 
     assert ("Guest 7<" in rendered.html, "Guest 7<" in rendered.print_html) == (True, False)
-    assert "The 215 invited contacts are listed one by one in the CSV file" in rendered.print_html
+    assert (
+        f"The {15 + PDF_CONTACT_ROWS} invited contacts are listed one by one in the CSV file"
+        in rendered.print_html
+    )
 
 
 def test_render_report_print_cuts_long_chase_list() -> None:
@@ -359,9 +363,11 @@ def test_render_report_print_cuts_long_chase_list() -> None:
 
     assert (rendered.html.count("<td>Guest "), rendered.print_html.count("<td>Guest ")) == (
         PDF_CONTACT_ROWS * 2,  # the chase list and the contact table
-        PDF_CONTACT_ROWS,  # the chase list up to the limit; the guests sort first
+        PRINT_LIST_ROWS,  # the chase list up to the limit; the guests sort first
     )
-    assert "… and 3 more in the HTML report." in rendered.print_html
+    more = f"… and {PDF_CONTACT_ROWS + 3 - PRINT_LIST_ROWS} more in the HTML report."
+    assert (more in rendered.print_html, more in rendered.markdown) == (True, True)
+    assert rendered.markdown.count("| Guest ") == PRINT_LIST_ROWS
 
 
 def test_render_report_unknown_language_raises() -> None:

@@ -1,0 +1,145 @@
+"""Invitations for 10,000 contacts: (a) a bare loop over the domain functions vs (b) the Prefect flow.
+
+    .venv/bin/python bench/bench_invitations.py [--contacts 10000]
+
+(a) renders the letter HTML, builds the .ics and the e-mail and writes it to a Maildir, in plain
+Python with the same domain functions; (b) runs `send_invitations` (plan, render in chunks,
+ledger claim/confirm, Maildir) on a local Prefect API. Both without PDF attachments (PDF speed
+is bench_pdf.py's subject). Targets: (a) >= 150 invitations/s on one core, (b)/(a) <= 1.25,
+peak RSS of this process <= 600 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+LANGS = ["ja", "en", "fr", "de", "es", "ru", "ar", "ko", "zh", "pt"]
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+
+
+def setup(url: str, contacts: int) -> None:
+    from sqlalchemy import insert
+
+    from db import migrate
+    from db.models import City, Contact, Tie
+    from db.session import session_scope
+
+    migrate.upgrade(url)
+    with session_scope(url) as s:
+        home = City(name="Beijing", native_name="北京", country_code="CN", timezone="Asia/Shanghai",
+                    language="zh", kind="municipality", is_home=True)
+        s.add(home)
+        s.flush()
+        cities = [City(name=f"City {n}", native_name=f"City {n}", country_code="JP", timezone="Asia/Tokyo",
+                       language=LANGS[n % len(LANGS)], kind="municipality") for n in range(contacts // 100)]
+        s.add_all(cities)
+        s.flush()
+        s.execute(insert(Tie), [{"home_city_id": home.id, "partner_city_id": c.id, "kind": "friendship_city",
+                                 "established_on": dt.date(1979 + c.id % 40, 3, 14), "precision": "day",
+                                 "anniversary_md": 314, "status": "active", "source": "", "note": ""}
+                                for c in cities])
+        s.execute(insert(Contact), [
+            {"city_id": c.id, "name_native": f"Contact {c.id}-{k}", "name_latin": f"Contact {c.id}-{k}",
+             "title": "Mayor", "honorific": "", "office": "City Hall", "email": f"c{c.id}-{k}@example.org",
+             "language": c.language, "is_opted_out": False, "note": ""}
+            for c in cities for k in range(100)])
+
+
+def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
+    """The same domain work as the flow, in a plain loop on this core."""
+    from config.settings import get_settings
+    from db.session import session_scope
+    from flows.domain.ical import Person, invitation_ics
+    from flows.domain.letters import make_environment, render_letter
+    from flows.domain.mail import build_imip_message, make_message_id
+    from flows.events import find_event, invitation_uid, invited_contacts
+    from flows.invitations import _letter_input, _recipient_rows, cal_event, host_from_settings
+    from flows.transport import MaildirTransport
+
+    settings = get_settings()
+    with session_scope(url) as session:
+        event = find_event(session, "bench")
+        rows = _recipient_rows(event, invited_contacts(session, event), session)
+        start = time.perf_counter()
+        env = make_environment()
+        host = host_from_settings(settings)
+        organizer = Person(settings.office.email, settings.office.name)
+        with MaildirTransport(maildir) as transport:
+            for row in rows:
+                uid = invitation_uid(event.slug, row["contact_id"], settings.office.mail_domain)
+                letter = render_letter(_letter_input(event, row, host, NOW), env=env)
+                ics = invitation_ics(cal_event(event, uid=uid, sequence=0, lang=letter.language),
+                                     organizer=organizer, attendee=Person(row["email"], row["name_latin"]),
+                                     stamp=NOW)
+                message_id = make_message_id(uid, 0, "invitation", domain=settings.office.mail_domain)
+                message = build_imip_message(
+                    from_addr=settings.office.email, from_name=settings.office.name, to_addr=row["email"],
+                    to_name=row["name_latin"], subject=letter.subject, text=letter.text,
+                    html=letter.html_fragment, ics=ics, method="REQUEST", attachments=[],
+                    message_id=message_id, date=NOW)
+                transport.send(message, sender=settings.office.email, recipients=[row["email"]],
+                               message_id=message_id)
+        return time.perf_counter() - start, len(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contacts", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'amity.db'}"
+        os.environ.update({"AMITY_HOME": str(folder / "home"), "AMITY_DATABASE_URL": url,
+                           "AMITY_ATTACH_PDF": "false"})
+        from flows.runtime import apply_prefect_defaults
+
+        apply_prefect_defaults()
+        setup(url, args.contacts)
+        from config.settings import get_settings
+        from db.session import session_scope
+        from flows.domain.events import parse_event_spec
+        from flows.events import apply_spec
+
+        settings = get_settings()
+        spec = parse_event_spec("bench", {
+            "slug": "bench", "title": {"en": "Benchmark Conference"}, "kind": "conference",
+            "host_city": "Beijing", "venue": "Hall", "venue_address": "Street 1", "timezone": "Asia/Shanghai",
+            "start": "2027-09-14T09:00", "end": "2027-09-15T17:00", "invite": {"ties": "all"},
+            "sessions": [{"key": "a", "title": "Plenary", "start": "2027-09-14T09:00",
+                          "end": "2027-09-14T12:00", "room": "A"}]}, known_cities=["Beijing"])
+        with session_scope(url) as s:
+            apply_spec(s, spec, settings, now=NOW)
+
+        bare_s, n = bare_loop(url, folder / "bare-maildir")
+
+        from prefect.testing.utilities import prefect_test_harness
+
+        from flows.invitations import send_invitations
+        from flows.runtime import run_flow
+
+        with prefect_test_harness(server_startup_timeout=180):
+            run_flow(send_invitations, "bench", only=["City 0"], dry_run=True, now=NOW)  # warm-up
+            start = time.perf_counter()
+            summary = run_flow(send_invitations, "bench", now=NOW)
+            flow_s = time.perf_counter() - start
+        assert summary["sent"] == n, summary["sent"]
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"contacts: {n}")
+    print(f"(a) bare loop:    {bare_s:.1f} s  {n / bare_s:.0f} invitations/s (target >= 150)")
+    print(f"(b) Prefect flow: {flow_s:.1f} s  {n / flow_s:.0f} invitations/s")
+    print(f"(b)/(a) = {flow_s / bare_s:.2f} (target <= 1.25)")
+    print(f"peak RSS of this process: {rss_mb:.0f} MB (target <= 600)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""`amity calendar EVENT`: the event's calendar feeds, and its CalDAV copy."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from flows.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    RunFailed,
+    UserError,
+    add_command,
+    add_json_flag,
+    emit_json,
+)
+
+
+def register(sub: Any) -> None:
+    p = add_command(
+        sub,
+        "calendar",
+        cmd_calendar,
+        "write the event's calendar feeds and publish them by CalDAV",
+        description="Write the event's calendar (the event and each session, one .ics), a feed\n"
+        "per partner city (the sessions its delegation takes part in) and one per invited\n"
+        "contact, under AMITY_HOME/out/EVENT/calendar/ (or --out). With --publish URL (or\n"
+        "AMITY_CALDAV__URL) each VEVENT is also put on that CalDAV calendar; a re-publish\n"
+        "of an unchanged event sends nothing, a removed session's resource is deleted.\n"
+        "Credentials: AMITY_CALDAV__USERNAME and AMITY_CALDAV__PASSWORD.\n"
+        "--send-changes sends the updates or cancellations `amity events apply|cancel` left\n"
+        "unsent (an interrupted run resumes; nothing is sent twice) and refreshes the feeds.",
+    )
+    p.add_argument("event", help="event slug or id")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write the feeds to DIR instead")
+    p.add_argument("--publish", metavar="URL", help="CalDAV calendar collection to publish to")
+    p.add_argument(
+        "--send-changes",
+        action="store_true",
+        help="send pending updates/cancellations to invitees (resume)",
+    )
+    add_json_flag(p)
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from flows.events import EventNotFound
+    from flows.runtime import run_flow
+    from flows.schedule import ScheduleError, publish_schedule
+    from flows.setup import init_database
+
+    init_database()
+    if args.send_changes:
+        return _send_changes(args)
+    out = str(args.out.resolve()) if args.out else None
+    try:
+        summary = run_flow(publish_schedule, args.event, out=out, publish=args.publish)
+    except EventNotFound as exc:
+        raise UserError(str(exc)) from None
+    except ScheduleError as exc:
+        raise RunFailed(str(exc)) from None
+    if args.json:
+        emit_json(summary)
+        return EXIT_OK
+    print(f"calendar of {summary['event']} ({summary['sessions']} sessions, {summary['status']})")
+    print(f"  feed: {summary['feed']}")
+    print(f"  partner feeds: {len(summary['partners'])}, contact feeds: {len(summary['contacts'])}")
+    caldav = summary["caldav"]
+    if caldav:
+        print(
+            f"  CalDAV {caldav['url']}: {len(caldav['created'])} created, "
+            f"{len(caldav['updated'])} updated, {len(caldav['unchanged'])} unchanged, "
+            f"{len(caldav['deleted'])} deleted"
+        )
+    return EXIT_OK
+
+
+def _send_changes(args: argparse.Namespace) -> int:
+    from flows.events import EventNotFound
+    from flows.runtime import run_flow
+    from flows.schedule import ScheduleError, iter_failures, send_changes, summary_text
+
+    if args.out or args.publish:
+        raise UserError("--send-changes writes the usual feeds and uses the configured CalDAV URL")
+    try:
+        result = run_flow(send_changes, args.event)
+    except EventNotFound as exc:
+        raise UserError(str(exc)) from None
+    except ScheduleError as exc:
+        raise RunFailed(str(exc)) from None
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"{result['event']}: {summary_text(result)}")
+        for line in iter_failures(result):
+            print(f"  failed: {line}")
+    return EXIT_FAILED if result["failed"] else EXIT_OK
