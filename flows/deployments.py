@@ -58,10 +58,6 @@ class InvitationParameters(Parameters):
     remind_pending: bool = False
 
 
-class EventParameters(Parameters):
-    event: str
-
-
 class ScheduleParameters(Parameters):
     event: str
     #: folder for the .ics files; empty means amity's output folder
@@ -73,6 +69,13 @@ class ScheduleParameters(Parameters):
 class ReportParameters(Parameters):
     event: str
     lang: str = "zh"
+
+
+class LifecycleParameters(Parameters):
+    event: str
+    #: the organizer says the event took place (else: once its end has passed)
+    held: bool = False
+    report_language: str = "en"
 
 
 class AttendanceParameters(Parameters):
@@ -155,7 +158,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec("publish-schedule", "flows.schedule", "publish_schedule", ScheduleParameters),
     DeploymentSpec("import-attendance", "flows.reports", "import_attendance", AttendanceParameters),
     DeploymentSpec("report-event", "flows.reports", "report_event", ReportParameters),
-    DeploymentSpec("event-lifecycle", "flows.lifecycle", "event_lifecycle", EventParameters),
+    DeploymentSpec("event-lifecycle", "flows.lifecycle", "event_lifecycle", LifecycleParameters),
 )
 
 
@@ -233,11 +236,11 @@ def serve_all(*, limit: int | None = None) -> None:
 
 YAML_HEADER = """\
 # amity's deployments for a Prefect server with a process work pool (README: "Beyond one machine").
-# Generated from flows/deployments.py by `amity deploy --write-yaml`; edit that file, not this one
-# (tests/flows/test_deployments.py fails when the two differ).
+# Generated from flows/deployments.py by `amity deployments --write-yaml`: edit that file, not
+# this one (tests/flows/test_deployments.py fails when the two differ).
 #
 #   prefect work-pool create {pool} --type process
-#   prefect deploy --all          # from this folder, with PREFECT_API_URL set
+#   prefect --no-prompt deploy --all   # from this folder, with PREFECT_API_URL set
 #   AMITY_REPO=$PWD prefect worker start --pool {pool}   # on each machine, in its checkout
 name: amity
 prefect-version: "{prefect_version}"
@@ -247,7 +250,8 @@ build: null
 push: null
 pull:
   # AMITY_REPO is read on the worker when a run starts: the checkout whose relative paths
-  # (the default ./var home, config/data/...) the run uses
+  # (the default ./var home, config/data/...) the run uses. Deploy from a shell without
+  # AMITY_REPO: where it is set, `prefect deploy` writes its value into the deployments.
   - prefect.deployments.steps.set_working_directory:
       directory: "{{{{ $AMITY_REPO }}}}"
 

@@ -28,6 +28,9 @@ def register(sub: Any) -> None:
     p = add_command(group, "show", cmd_show, "show one event with its programme")
     p.add_argument("event", help="slug or id")
     add_json_flag(p)
+    from flows.demo_cli import register_events
+
+    register_events(group)
     p = add_command(group, "cancel", cmd_cancel, "cancel an event (sends cancellations)")
     p.add_argument("event", help="slug or id")
     p.add_argument("--note", default="", help="reason, recorded with the transition")

@@ -563,30 +563,6 @@ def claim_digests(day: date, now: datetime) -> list[dict[str, Any]]:
     return out
 
 
-def _transport(settings: Settings) -> Any:
-    from flows.transport import make_transport
-
-    smtp = settings.smtp
-    password = smtp.password.get_secret_value() if smtp.password else None
-    if password is None and smtp.password_block:
-        from prefect.blocks.system import Secret
-
-        secret: Any = Secret.load(smtp.password_block)
-        password = str(secret.get())
-    return make_transport(
-        settings.mail_transport,
-        maildir_path=settings.outbox_dir,
-        host=smtp.host,
-        port=smtp.port,
-        security=smtp.security,
-        username=smtp.username,
-        password=password,
-        timeout_seconds=smtp.timeout_seconds,
-        attempts=smtp.attempts,
-        backoff_seconds=smtp.backoff_seconds,
-    )
-
-
 @task(name="send digest")
 def send_digests(digests: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """Send every claimed message, confirm it in the outbox, then mark its day's rows sent."""
@@ -596,7 +572,9 @@ def send_digests(digests: list[dict[str, Any]], now: datetime) -> list[dict[str,
     results: list[dict[str, Any]] = []
     if not any(d["messages"] for d in digests):
         return results
-    with _transport(settings) as transport:
+    from flows.delivery import transport_from_settings
+
+    with transport_from_settings(settings) as transport:
         for digest in digests:
             for message in digest["messages"]:
                 state, error, location = "sent", None, None

@@ -139,7 +139,9 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
     ).all():
         if a.contact_id is not None:
             size = a.delegation_size if a.is_attended else 0
-            attendance.append(AttendanceFact(a.contact_id, a.is_attended, size, a.notes))
+            attendance.append(
+                AttendanceFact(a.contact_id, a.is_attended, size, a.notes, a.is_simulated)
+            )
         elif a.is_attended:
             walk_ins.append(
                 WalkIn(
@@ -148,6 +150,7 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
                     country=country or a.walk_in_country,
                     delegation_size=a.delegation_size,
                     notes=a.notes,
+                    is_simulated=a.is_simulated,
                 )
             )
     agreements, follow_ups = parse_outcomes(event.outcomes or {})

@@ -236,6 +236,21 @@ def parse_established(value: str, precision: str) -> tuple[dt.date | None, str |
 # --- validation --------------------------------------------------------------------------
 
 
+@dataclass
+class _RowProblems:
+    """Collects the problems of one row: ``bad(column, reason)``."""
+
+    file: str
+    row_no: int
+    row: dict[str, str]
+    problems: list[Problem]
+
+    def __call__(self, column: str, reason: str) -> None:
+        self.problems.append(
+            Problem(self.file, self.row_no, column, self.row.get(column, ""), reason)
+        )
+
+
 def validate_partners(
     file: str, rows: Iterable[tuple[int, dict[str, str]]]
 ) -> Validated[PartnerRecord]:
@@ -247,15 +262,7 @@ def validate_partners(
             check_columns(file, row.keys(), PARTNER_REQUIRED)
             header_checked = True
         problems: list[Problem] = []
-
-        def bad(
-            column: str,
-            reason: str,
-            row_no: int = row_no,
-            row: dict[str, str] = row,
-            problems: list[Problem] = problems,
-        ) -> None:
-            problems.append(Problem(file, row_no, column, row.get(column, ""), reason))
+        bad = _RowProblems(file, row_no, row, problems)
 
         for column in PARTNER_REQUIRED:
             if not row.get(column):
@@ -329,15 +336,7 @@ def validate_contacts(
             check_columns(file, row.keys(), CONTACT_COLUMNS)
             header_checked = True
         problems: list[Problem] = []
-
-        def bad(
-            column: str,
-            reason: str,
-            row_no: int = row_no,
-            row: dict[str, str] = row,
-            problems: list[Problem] = problems,
-        ) -> None:
-            problems.append(Problem(file, row_no, column, row.get(column, ""), reason))
+        bad = _RowProblems(file, row_no, row, problems)
 
         for column in CONTACT_COLUMNS:
             if not row.get(column):

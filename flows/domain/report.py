@@ -13,7 +13,7 @@ import io
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -90,6 +90,7 @@ class AttendanceFact:
     attended: bool
     delegation_size: int  #: people who came with (and including) the contact
     notes: str = ""
+    is_simulated: bool = False  #: made up by the demo; the report says so
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class WalkIn:
     country: str | None
     delegation_size: int = 1
     notes: str = ""
+    is_simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,7 @@ class ContactRow:
     attended: bool | None  #: None = no attendance record
     delegation_size: int | None
     notes: str
+    is_simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,8 @@ class ReportData:
     contacts: tuple[ContactRow, ...]
     partners_present: int
     countries_present: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: attendance rows made up by the demo: every output carries a warning when > 0
+    simulated: int = 0
 
     @property
     def delegation_people(self) -> int:
@@ -321,6 +325,8 @@ def compute_report(data: ReportInput, *, now: datetime) -> ReportData:
         contacts=rows,
         partners_present=len(present),
         countries_present=len({c for c, _ in present}),
+        simulated=sum(a.is_simulated for a in data.attendance)
+        + sum(w.is_simulated for w in data.walk_ins),
     )
     check_report(report)
     return report
@@ -398,6 +404,7 @@ def _contact_row(inv: InvitationFact, att: AttendanceFact | None) -> ContactRow:
         attended=None if att is None else att.attended,
         delegation_size=None if att is None else (att.delegation_size if att.attended else 0),
         notes="" if att is None else att.notes,
+        is_simulated=att is not None and att.is_simulated,
     )
 
 
@@ -657,6 +664,7 @@ CSV_COLUMNS = (
     "delegation_size",
     "notes",
     "kind",
+    "simulated",
 )
 
 
@@ -683,12 +691,13 @@ def contacts_csv(report: ReportData) -> str:
                 "" if r.delegation_size is None else r.delegation_size,
                 r.notes,
                 "invited",
+                "yes" if r.is_simulated else "",
             )
         )
     for wi in report.walk_ins:
         w.writerow(
             ("", wi.name, "", wi.city or "", wi.country or "", "", "", "", "", "", "", "yes",
-             wi.delegation_size, wi.notes, "walk-in")
+             wi.delegation_size, wi.notes, "walk-in", "yes" if wi.is_simulated else "")
         )  # fmt: skip
     return out.getvalue()
 

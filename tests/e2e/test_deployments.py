@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from db.models import OutboxMessage, Tie
+from db.models import Event, OutboxMessage, Tie
 from flows.deployments import load_flows
 from tests.conftest import _PG, REPO, _drop_postgres_database, _fresh_postgres_database
 from tests.e2e.conftest import BIN, PrefectServer, api_of, run_cli, start_group, stop_group, tail
@@ -35,6 +35,9 @@ EVENT = "beijing-tokyo-urban-symposium-12"
 #: the idempotency keys another system would derive from its own request ids
 IMPORT_KEY = "e2e-import-partners-1"
 INVITE_KEY = "e2e-invitations-symposium-12"
+LIFECYCLE = "event lifecycle/event-lifecycle"
+LIFECYCLE_KEY = "e2e-lifecycle-symposium-12"
+REPORT_KEY = f"report-{EVENT}-en"
 #: generous: a flow run through a worker starts a Python process (prefect + amity + PDFs)
 RUN_TIMEOUT = 300
 
@@ -168,16 +171,32 @@ def test_import_deployment_runs_once_per_idempotency_key(office: Office) -> None
     assert "| 27 | 27 | 0 | 0 | 0 | yes |" in markdown.splitlines()
 
 
-def test_invitation_deployment_sends_once_per_idempotency_key(office: Office) -> None:
-    if "send-invitations" not in {item.spec.name for item in load_flows()[0]}:
-        pytest.skip("flows/invitations.py is not there yet")
-    trigger(office, IMPORT, IMPORT_KEY)  # the partners (the same run if it ran already)
+def available() -> set[str]:
+    return {item.spec.name for item in load_flows()[0]}
+
+
+def prepare_symposium(office: Office) -> None:
+    """Partners, contacts and the 12th symposium in the app database (idempotent)."""
+    trigger(office, IMPORT, IMPORT_KEY)  # the same run if it ran already
     # the later ties too: the demo contacts include people there
     run_cli(
         [*AMITY, "partners", "import", "config/data/beijing_partners_later.csv"], env=office.env
     )
     run_cli([*AMITY, "contacts", "import", "config/data/demo_contacts.csv"], env=office.env)
     run_cli([*AMITY, "events", "apply", f"config/events/{EVENT}.yaml"], env=office.env)
+
+
+def reported_symposium(office: Office) -> Any:
+    """The lifecycle run that took the symposium to its report (run once per key)."""
+    prepare_symposium(office)
+    trigger(office, INVITE, INVITE_KEY, {"event": EVENT})
+    return trigger(office, LIFECYCLE, LIFECYCLE_KEY, {"event": EVENT, "held": True})
+
+
+def test_invitation_deployment_sends_once_per_idempotency_key(office: Office) -> None:
+    if "send-invitations" not in available():
+        pytest.skip("flows/invitations.py is not there yet")
+    prepare_symposium(office)
 
     first = trigger(office, INVITE, INVITE_KEY, {"event": EVENT})
     sent_first = sorted(mailbox.Maildir(office.home / "outbox", create=False).keys())
@@ -198,6 +217,26 @@ def test_invitation_deployment_sends_once_per_idempotency_key(office: Office) ->
     ]
 
 
+def test_lifecycle_deployment_takes_the_event_to_its_report(office: Office) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    if not {"send-invitations", "event-lifecycle"} <= available():
+        pytest.skip("flows/lifecycle.py is not there yet")
+
+    first = reported_symposium(office)
+    again = trigger(office, LIFECYCLE, LIFECYCLE_KEY, {"event": EVENT, "held": True})
+
+    with api_of(office.server), get_client(sync_client=True) as client:
+        reports = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[REPORT_KEY]))
+        )
+    assert again.id == first.id
+    assert runs_of(office, LIFECYCLE) == [str(first.id)]
+    assert scalar(office, select(Event.status).where(Event.slug == EVENT)) == "reported"
+    assert len(reports) == 1
+
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -215,6 +254,9 @@ def test_prefect_ui_shows_deployments_form_and_artifact(office: Office, tmp_path
 
     run = trigger(office, IMPORT, IMPORT_KEY)  # the import's finished run, whoever ran it
     artifact = artifact_of(office, run.id, "import-partners")
+    with_report = {"send-invitations", "event-lifecycle"} <= available()
+    if with_report:
+        reported_symposium(office)  # the same runs if the lifecycle test ran already
     with api_of(office.server), get_client(sync_client=True) as client:
         reminders_id = client.read_deployment_by_name("anniversary reminders/daily-reminders").id
     ui = office.server.url
@@ -243,12 +285,21 @@ def test_prefect_ui_shows_deployments_form_and_artifact(office: Office, tmp_path
             page.get_by_text("Import of beijing_partners.csv (partners)").wait_for()
             page.screenshot(path=tmp_path / "artifact.png", full_page=True)
             body = page.inner_text("body")
+
+            if with_report:
+                page.goto(f"{ui}/artifacts/key/{REPORT_KEY}")
+                page.get_by_text(REPORT_KEY).first.wait_for()
+                page.locator("a[href*='/artifacts/artifact/']").first.click()
+                page.get_by_text("Show raw data").wait_for()
+                page.screenshot(path=tmp_path / "report.png", full_page=True)
+                report_body = page.inner_text("body")
         finally:
             browser.close()
 
     assert "Import of beijing_partners.csv (partners)" in body
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
-        "artifact.png",
-        "deployments.png",
-        "reminders-form.png",
-    ]
+    if with_report:
+        assert "Beijing–Tokyo Urban Symposium" in report_body
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(
+        ["artifact.png", "deployments.png", "reminders-form.png"]
+        + (["report.png"] if with_report else [])
+    )

@@ -415,3 +415,17 @@ def test_render_pdf_has_cover_and_page_numbers_and_is_deterministic(tmp_path: Pa
     assert "从邀请到出席" in second  # the funnel chart's section, with CJK text from the SVG
     assert "邀请 → 回复 → 接受 → 出席" in second
     assert render_pdf(rendered) == pdf
+
+
+def test_render_report_simulated_attendance_is_labelled_everywhere() -> None:
+    data = fixture_input()
+    fake = dataclasses.replace(data.attendance[0], is_simulated=True)
+    data = dataclasses.replace(data, attendance=[fake, *data.attendance[1:]])
+
+    rendered = render_report(compute_report(data, now=NOW), lang="en", generated_dt=GENERATED)
+
+    warning = "Demo data: simulated attendance records: 1. These figures describe no real event."
+    assert (warning in rendered.html, warning in rendered.print_html) == (True, True)
+    assert f"> **{warning}**" in rendered.markdown
+    rows = list(csv.DictReader(io.StringIO(rendered.csv)))
+    assert [r["name"] for r in rows if r["simulated"] == "yes"] == ["Sato Hanako"]

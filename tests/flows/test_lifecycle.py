@@ -1,0 +1,74 @@
+"""The lifecycle flow and event series, with a real Prefect API on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from config.settings import get_settings
+from db.models import EventTransition
+from db.session import session_scope
+from flows.domain.events import parse_event_spec
+from flows.events import apply_spec, find_event, read_spec
+from flows.lifecycle import event_lifecycle
+from flows.series import create_next_edition, next_edition_spec
+from flows.setup import load_reference_data
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+EVENTS = Path(__file__).resolve().parents[2] / "config" / "events"
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
+
+
+@pytest.fixture
+def symposium(amity_db: str) -> None:
+    load_reference_data()
+    with session_scope() as session:
+        apply_spec(session, read_spec(EVENTS / f"{SYMPOSIUM}.yaml", session), get_settings(), now=NOW)
+
+
+def _transitions() -> list[tuple[str | None, str]]:
+    with session_scope() as session:
+        rows = session.scalars(select(EventTransition).order_by(EventTransition.id)).all()
+        return [(t.from_status, t.to_status) for t in rows]
+
+
+def test_lifecycle_stops_before_the_event_and_resumes_to_reported(symposium: None) -> None:
+    first = event_lifecycle(SYMPOSIUM, now=NOW)
+    assert first["status"] == "scheduled"
+    assert [s["step"] for s in first["steps"]] == ["invitations", "schedule", "held"]
+
+    again = event_lifecycle(SYMPOSIUM, now=NOW)
+    assert [s["step"] for s in again["steps"]] == ["held"]  # nothing redone, still waiting
+
+    after = event_lifecycle(SYMPOSIUM, now=dt.datetime(2027, 4, 23, tzinfo=dt.UTC))
+    assert after["status"] == "reported"
+    assert [s["step"] for s in after["steps"]] == ["report"]
+    assert _transitions() == [
+        ("draft", "inviting"), ("inviting", "scheduled"), ("scheduled", "held"), ("held", "reported"),
+    ]
+
+
+def test_next_edition_spec_alternates_host_and_keeps_weekday_and_wall_clock() -> None:
+    data = yaml.safe_load((EVENTS / f"{SYMPOSIUM}.yaml").read_text("utf-8"))
+    spec = parse_event_spec("s", data, known_cities=["Beijing", "Tokyo"]).to_json()
+    nxt = next_edition_spec(spec, host="Tokyo", host_timezone="Asia/Tokyo")
+    assert (nxt["slug"], nxt["edition"], nxt["host_city"], nxt["timezone"]) == (
+        "beijing-tokyo-urban-symposium-13", 13, "Tokyo", "Asia/Tokyo",
+    )
+    assert (nxt["start"], nxt["end"], nxt["venue"]) == ("2028-04-18T09:00", "2028-04-20T17:00", "(to be decided)")
+    assert dt.date.fromisoformat(nxt["start"][:10]).weekday() == dt.date(2027, 4, 20).weekday()
+    assert [s["key"] for s in nxt["sessions"]] == [s["key"] for s in spec["sessions"]]
+
+
+def test_create_next_edition_makes_a_draft_thirteenth(symposium: None) -> None:
+    result = create_next_edition("Beijing–Tokyo Urban Symposium", get_settings(), now=NOW)
+    assert (result["slug"], result["host_city"]) == ("beijing-tokyo-urban-symposium-13", "Tokyo")
+    with session_scope() as session:
+        event = find_event(session, result["slug"])
+        assert (event.status, event.edition, len(event.sessions)) == ("draft", 13, 5)
+    assert Path(result["spec"]).read_text("utf-8").startswith("# The 13th edition")
