@@ -20,9 +20,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-COUNTRIES = [("JP", "Asia/Tokyo", "ja"), ("FR", "Europe/Paris", "fr"), ("DE", "Europe/Berlin", "de"),
-             ("US", "America/New_York", "en"), ("EG", "Africa/Cairo", "ar"), ("RU", "Europe/Moscow", "ru"),
-             ("BR", "America/Sao_Paulo", "pt"), ("KR", "Asia/Seoul", "ko"), ("ES", "Europe/Madrid", "es")]
+COUNTRIES = [
+    ("JP", "Asia/Tokyo", "ja"),
+    ("FR", "Europe/Paris", "fr"),
+    ("DE", "Europe/Berlin", "de"),
+    ("US", "America/New_York", "en"),
+    ("EG", "Africa/Cairo", "ar"),
+    ("RU", "Europe/Moscow", "ru"),
+    ("BR", "America/Sao_Paulo", "pt"),
+    ("KR", "Asia/Seoul", "ko"),
+    ("ES", "Europe/Madrid", "es"),
+]
 
 
 def write_csv(path: Path, rows: int) -> list[dict[str, str]]:
@@ -32,13 +40,25 @@ def write_csv(path: Path, rows: int) -> list[dict[str, str]]:
         country, tz, lang = COUNTRIES[n % len(COUNTRIES)]
         precision = rng.choice(["day", "month", "year", "unknown"])
         year = rng.randint(1950, 2025)
-        date = {"day": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                "month": f"{year}-{rng.randint(1, 12):02d}", "year": str(year), "unknown": ""}[precision]
-        records.append({
-            "city": f"City {n:06d}", "native_name": f"都市 {n}", "country_code": country, "timezone": tz,
-            "language": lang, "established_on": date, "precision": "" if precision == "unknown" else precision,
-            "source": "synthetic", "note": "",
-        })
+        date = {
+            "day": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "month": f"{year}-{rng.randint(1, 12):02d}",
+            "year": str(year),
+            "unknown": "",
+        }[precision]
+        records.append(
+            {
+                "city": f"City {n:06d}",
+                "native_name": f"都市 {n}",
+                "country_code": country,
+                "timezone": tz,
+                "language": lang,
+                "established_on": date,
+                "precision": "" if precision == "unknown" else precision,
+                "source": "synthetic",
+                "note": "",
+            }
+        )
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
@@ -59,19 +79,43 @@ def bare_insert(url: str, records: list[dict[str, str]]) -> float:
     start = time.perf_counter()
     with engine.begin() as conn:
         home = conn.execute(select(City.id).where(City.is_home.is_(True))).scalar_one()
-        conn.execute(insert(City), [
-            {"name": r["city"], "native_name": r["native_name"], "country_code": r["country_code"],
-             "timezone": r["timezone"], "language": r["language"], "kind": "municipality",
-             "is_home": False} for r in records])
+        conn.execute(
+            insert(City),
+            [
+                {
+                    "name": r["city"],
+                    "native_name": r["native_name"],
+                    "country_code": r["country_code"],
+                    "timezone": r["timezone"],
+                    "language": r["language"],
+                    "kind": "municipality",
+                    "is_home": False,
+                }
+                for r in records
+            ],
+        )
         ids = dict(conn.execute(select(City.name, City.id)).all())
         rows = []
         for r in records:
-            parts = [int(p) for p in r["established_on"].split("-")] + [1, 1] if r["established_on"] else None
+            parts = (
+                [int(p) for p in r["established_on"].split("-")] + [1, 1]
+                if r["established_on"]
+                else None
+            )
             day = dt.date(parts[0], parts[1], parts[2]) if parts else None
-            rows.append({"home_city_id": home, "partner_city_id": ids[r["city"]], "kind": "friendship_city",
-                         "established_on": day, "precision": r["precision"] or "unknown",
-                         "anniversary_md": day.month * 100 + day.day if day else None,
-                         "status": "active", "source": r["source"], "note": r["note"]})
+            rows.append(
+                {
+                    "home_city_id": home,
+                    "partner_city_id": ids[r["city"]],
+                    "kind": "friendship_city",
+                    "established_on": day,
+                    "precision": r["precision"] or "unknown",
+                    "anniversary_md": day.month * 100 + day.day if day else None,
+                    "status": "active",
+                    "source": r["source"],
+                    "note": r["note"],
+                }
+            )
         conn.execute(insert(Tie), rows)
     return time.perf_counter() - start
 
@@ -84,8 +128,17 @@ def fresh_db(folder: Path, name: str) -> str:
     url = f"sqlite:///{folder / name}"
     migrate.upgrade(url)
     with session_scope(url) as session:
-        session.add(City(name="Beijing", native_name="北京", country_code="CN", timezone="Asia/Shanghai",
-                         language="zh", kind="municipality", is_home=True))
+        session.add(
+            City(
+                name="Beijing",
+                native_name="北京",
+                country_code="CN",
+                timezone="Asia/Shanghai",
+                language="zh",
+                kind="municipality",
+                is_home=True,
+            )
+        )
     return url
 
 
@@ -115,8 +168,12 @@ def main() -> None:
         assert again.unchanged == args.rows and again.created == again.updated == 0
     print(f"rows: {args.rows}")
     print(f"bare Core executemany (no validation): {bare:.2f} s")
-    print(f"amity import (validate + upsert):     {first_s:.2f} s   ratio {first_s / bare:.2f} (target <= 4)")
-    print(f"amity re-import (all no-ops):         {again_s:.2f} s   ratio {again_s / bare:.2f} (target <= 2)")
+    print(
+        f"amity import (validate + upsert):     {first_s:.2f} s   ratio {first_s / bare:.2f} (target <= 4)"
+    )
+    print(
+        f"amity re-import (all no-ops):         {again_s:.2f} s   ratio {again_s / bare:.2f} (target <= 2)"
+    )
 
 
 if __name__ == "__main__":

@@ -36,23 +36,66 @@ def setup(url: str, contacts: int) -> None:
 
     migrate.upgrade(url)
     with session_scope(url) as s:
-        home = City(name="Beijing", native_name="北京", country_code="CN", timezone="Asia/Shanghai",
-                    language="zh", kind="municipality", is_home=True)
+        home = City(
+            name="Beijing",
+            native_name="北京",
+            country_code="CN",
+            timezone="Asia/Shanghai",
+            language="zh",
+            kind="municipality",
+            is_home=True,
+        )
         s.add(home)
         s.flush()
-        cities = [City(name=f"City {n}", native_name=f"City {n}", country_code="JP", timezone="Asia/Tokyo",
-                       language=LANGS[n % len(LANGS)], kind="municipality") for n in range(contacts // 100)]
+        cities = [
+            City(
+                name=f"City {n}",
+                native_name=f"City {n}",
+                country_code="JP",
+                timezone="Asia/Tokyo",
+                language=LANGS[n % len(LANGS)],
+                kind="municipality",
+            )
+            for n in range(contacts // 100)
+        ]
         s.add_all(cities)
         s.flush()
-        s.execute(insert(Tie), [{"home_city_id": home.id, "partner_city_id": c.id, "kind": "friendship_city",
-                                 "established_on": dt.date(1979 + c.id % 40, 3, 14), "precision": "day",
-                                 "anniversary_md": 314, "status": "active", "source": "", "note": ""}
-                                for c in cities])
-        s.execute(insert(Contact), [
-            {"city_id": c.id, "name_native": f"Contact {c.id}-{k}", "name_latin": f"Contact {c.id}-{k}",
-             "title": "Mayor", "honorific": "", "office": "City Hall", "email": f"c{c.id}-{k}@example.org",
-             "language": c.language, "is_opted_out": False, "note": ""}
-            for c in cities for k in range(100)])
+        s.execute(
+            insert(Tie),
+            [
+                {
+                    "home_city_id": home.id,
+                    "partner_city_id": c.id,
+                    "kind": "friendship_city",
+                    "established_on": dt.date(1979 + c.id % 40, 3, 14),
+                    "precision": "day",
+                    "anniversary_md": 314,
+                    "status": "active",
+                    "source": "",
+                    "note": "",
+                }
+                for c in cities
+            ],
+        )
+        s.execute(
+            insert(Contact),
+            [
+                {
+                    "city_id": c.id,
+                    "name_native": f"Contact {c.id}-{k}",
+                    "name_latin": f"Contact {c.id}-{k}",
+                    "title": "Mayor",
+                    "honorific": "",
+                    "office": "City Hall",
+                    "email": f"c{c.id}-{k}@example.org",
+                    "language": c.language,
+                    "is_opted_out": False,
+                    "note": "",
+                }
+                for c in cities
+                for k in range(100)
+            ],
+        )
 
 
 def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
@@ -78,17 +121,35 @@ def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
             for row in rows:
                 uid = invitation_uid(event.slug, row["contact_id"], settings.office.mail_domain)
                 letter = render_letter(_letter_input(event, row, host, NOW), env=env)
-                ics = invitation_ics(cal_event(event, uid=uid, sequence=0, lang=letter.language),
-                                     organizer=organizer, attendee=Person(row["email"], row["name_latin"]),
-                                     stamp=NOW)
-                message_id = make_message_id(uid, 0, "invitation", domain=settings.office.mail_domain)
+                ics = invitation_ics(
+                    cal_event(event, uid=uid, sequence=0, lang=letter.language),
+                    organizer=organizer,
+                    attendee=Person(row["email"], row["name_latin"]),
+                    stamp=NOW,
+                )
+                message_id = make_message_id(
+                    uid, 0, "invitation", domain=settings.office.mail_domain
+                )
                 message = build_imip_message(
-                    from_addr=settings.office.email, from_name=settings.office.name, to_addr=row["email"],
-                    to_name=row["name_latin"], subject=letter.subject, text=letter.text,
-                    html=letter.html_fragment, ics=ics, method="REQUEST", attachments=[],
-                    message_id=message_id, date=NOW)
-                transport.send(message, sender=settings.office.email, recipients=[row["email"]],
-                               message_id=message_id)
+                    from_addr=settings.office.email,
+                    from_name=settings.office.name,
+                    to_addr=row["email"],
+                    to_name=row["name_latin"],
+                    subject=letter.subject,
+                    text=letter.text,
+                    html=letter.html_fragment,
+                    ics=ics,
+                    method="REQUEST",
+                    attachments=[],
+                    message_id=message_id,
+                    date=NOW,
+                )
+                transport.send(
+                    message,
+                    sender=settings.office.email,
+                    recipients=[row["email"]],
+                    message_id=message_id,
+                )
         return time.perf_counter() - start, len(rows)
 
 
@@ -99,8 +160,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         url = f"sqlite:///{folder / 'amity.db'}"
-        os.environ.update({"AMITY_HOME": str(folder / "home"), "AMITY_DATABASE_URL": url,
-                           "AMITY_ATTACH_PDF": "false"})
+        os.environ.update(
+            {
+                "AMITY_HOME": str(folder / "home"),
+                "AMITY_DATABASE_URL": url,
+                "AMITY_ATTACH_PDF": "false",
+            }
+        )
         from flows.runtime import apply_prefect_defaults
 
         apply_prefect_defaults()
@@ -111,12 +177,31 @@ def main() -> None:
         from flows.events import apply_spec
 
         settings = get_settings()
-        spec = parse_event_spec("bench", {
-            "slug": "bench", "title": {"en": "Benchmark Conference"}, "kind": "conference",
-            "host_city": "Beijing", "venue": "Hall", "venue_address": "Street 1", "timezone": "Asia/Shanghai",
-            "start": "2027-09-14T09:00", "end": "2027-09-15T17:00", "invite": {"ties": "all"},
-            "sessions": [{"key": "a", "title": "Plenary", "start": "2027-09-14T09:00",
-                          "end": "2027-09-14T12:00", "room": "A"}]}, known_cities=["Beijing"])
+        spec = parse_event_spec(
+            "bench",
+            {
+                "slug": "bench",
+                "title": {"en": "Benchmark Conference"},
+                "kind": "conference",
+                "host_city": "Beijing",
+                "venue": "Hall",
+                "venue_address": "Street 1",
+                "timezone": "Asia/Shanghai",
+                "start": "2027-09-14T09:00",
+                "end": "2027-09-15T17:00",
+                "invite": {"ties": "all"},
+                "sessions": [
+                    {
+                        "key": "a",
+                        "title": "Plenary",
+                        "start": "2027-09-14T09:00",
+                        "end": "2027-09-14T12:00",
+                        "room": "A",
+                    }
+                ],
+            },
+            known_cities=["Beijing"],
+        )
         with session_scope(url) as s:
             apply_spec(s, spec, settings, now=NOW)
 

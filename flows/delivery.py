@@ -19,6 +19,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -128,8 +129,10 @@ def claim(
         if row.claim_token == token:
             claimed.append(Claim(row.id, key))
             continue
-        stale = row.state == "failed" or _owner_is_dead(row.claim_token) or (
-            now - row.claimed_dt > CLAIM_LEASE
+        stale = (
+            row.state == "failed"
+            or _owner_is_dead(row.claim_token)
+            or (now - row.claimed_dt > CLAIM_LEASE)
         )
         if stale:
             taken = session.execute(
@@ -143,8 +146,9 @@ def claim(
     return claimed, sent
 
 
-def confirm(session: Session, claim: Claim, *, token: str, now: dt.datetime, path: str | None,
-            attempts: int) -> None:
+def confirm(
+    session: Session, claim: Claim, *, token: str, now: dt.datetime, path: str | None, attempts: int
+) -> None:
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == claim.ledger_id, OutboxMessage.claim_token == token)
@@ -166,12 +170,19 @@ def confirm_many(
     session.execute(
         update(table)  # type: ignore[arg-type]
         .where(table.c.id == bindparam("b_id"), table.c.claim_token == token)
-        .values(state="sent", sent_dt=now, path=bindparam("b_path"), attempts=bindparam("b_attempts")),
-        [{"b_id": c.ledger_id, "b_path": path, "b_attempts": attempts} for c, path, attempts in done],
+        .values(
+            state="sent", sent_dt=now, path=bindparam("b_path"), attempts=bindparam("b_attempts")
+        ),
+        [
+            {"b_id": c.ledger_id, "b_path": path, "b_attempts": attempts}
+            for c, path, attempts in done
+        ],
     )
 
 
-def record_failure(session: Session, claim: Claim, *, token: str, error: str, attempts: int) -> None:
+def record_failure(
+    session: Session, claim: Claim, *, token: str, error: str, attempts: int
+) -> None:
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == claim.ledger_id, OutboxMessage.claim_token == token)
@@ -191,7 +202,8 @@ def transport_from_settings(settings: Settings, *, durability: str = "each") -> 
     if password is None and smtp.password_block:
         from prefect.blocks.system import Secret
 
-        password = str(Secret.load(smtp.password_block).get())
+        secret: Any = Secret.load(smtp.password_block)
+        password = str(secret.get())
     return make_transport(
         settings.mail_transport,
         maildir_path=settings.outbox_dir,

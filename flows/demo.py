@@ -35,10 +35,10 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
     settings = get_settings()
     timings: dict[str, float] = {}
 
-    def step(name: str, fn: Callable[[], Any]) -> Any:
+    def step(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         progress(f"… {name}")
         start = time.perf_counter()
-        value = fn()
+        value = fn(*args, **kwargs)
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
         return value
 
@@ -50,27 +50,33 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
             apply_spec(session, read_spec(EVENTS_DIR / f"{name}.yaml", session), settings, now=now)
     events = []
     for slug in EVENT_SPECS:
-        first = step(f"{slug}: invitations and schedule", lambda s=slug: event_lifecycle(s, now=now))
+        first = step(f"{slug}: invitations and schedule", event_lifecycle, slug, now=now)
         replies = write_simulated_replies(slug, now=now)
-        rsvp = step(f"{slug}: simulated replies", lambda s=slug: import_replies([str(simulated_dir(s) / "replies")]))
+        rsvp = step(
+            f"{slug}: simulated replies", import_replies, [str(simulated_dir(slug) / "replies")]
+        )
         sheet = write_simulated_attendance(slug)
-        step(f"{slug}: simulated attendance", lambda s=slug, p=sheet: import_attendance(s, str(p)))
+        step(f"{slug}: simulated attendance", import_attendance, slug, str(sheet))
         # the demo treats the event as held: in real use the lifecycle waits for its end
-        final = step(f"{slug}: report", lambda s=slug: event_lifecycle(s, held=True, report_language="en", now=now))
-        step(f"{slug}: report in Chinese", lambda s=slug: report_event(s, "zh"))
-        events.append({
-            "slug": slug,
-            "status": final["status"],
-            "steps": [s["step"] for s in first["steps"] + final["steps"]],
-            "replies_written": len(replies),
-            "replies_recorded": rsvp["recorded"],
-            "invitations": str(settings.out_dir / slug / "invitations"),
-            "calendar": str(settings.out_dir / slug / "calendar"),
-            "report_en": str(report_dir(slug, "en")),
-            "report_zh": str(report_dir(slug, "zh")),
-            "simulated": str(simulated_dir(slug)),
-        })
-    digest = step(f"anniversary digest for {DIGEST_DAY}", lambda: remind(on=DIGEST_DAY))
+        final = step(
+            f"{slug}: report", event_lifecycle, slug, held=True, report_language="en", now=now
+        )
+        step(f"{slug}: report in Chinese", report_event, slug, "zh")
+        events.append(
+            {
+                "slug": slug,
+                "status": final["status"],
+                "steps": [s["step"] for s in first["steps"] + final["steps"]],
+                "replies_written": len(replies),
+                "replies_recorded": rsvp["recorded"],
+                "invitations": str(settings.out_dir / slug / "invitations"),
+                "calendar": str(settings.out_dir / slug / "calendar"),
+                "report_en": str(report_dir(slug, "en")),
+                "report_zh": str(report_dir(slug, "zh")),
+                "simulated": str(simulated_dir(slug)),
+            }
+        )
+    digest = step(f"anniversary digest for {DIGEST_DAY}", remind, on=DIGEST_DAY)
     return {
         "database": database,
         "partners": len(list_partners()),
@@ -86,8 +92,10 @@ def print_outputs(result: dict[str, Any]) -> None:
     home = Path(result["outbox"]).parent
     print(f"\namity demo: done. Everything is under {home}\n")
     print(f"  database      {result['database']}")
-    print(f"  partners      {result['partners']} ties ({result['partners_by_2000']} as of 2000): "
-          "amity partners list")
+    print(
+        f"  partners      {result['partners']} ties ({result['partners_by_2000']} as of 2000): "
+        "amity partners list"
+    )
     for e in result["events"]:
         print(f"\n  {e['slug']}  [{e['status']}]")
         print(f"    letters (HTML, PDF), .ics, .eml   {e['invitations']}/<city>/")
@@ -95,9 +103,13 @@ def print_outputs(result: dict[str, Any]) -> None:
         print(f"    report (HTML, PDF, Markdown, CSV) {e['report_en']}/  and  {e['report_zh']}/")
         print(f"    simulated replies and attendance  {e['simulated']}/  (labelled simulated)")
     digest = result["digest"]
-    print(f"\n  anniversary digest for {digest['day']}: {len(digest['emails'])} e-mail(s) sent now "
-          "(none on a repeat run)")
+    print(
+        f"\n  anniversary digest for {digest['day']}: {len(digest['emails'])} e-mail(s) sent now "
+        "(none on a repeat run)"
+    )
     print(f"  every e-mail sent (Maildir)        {result['outbox']}/new/")
     print("\n  Open: the .pdf and .html files in any viewer; the Maildir with a mail client")
-    print(f"  (e.g. `mutt -f {result['outbox']}`); .eml and .ics files with a mail or calendar app.")
+    print(
+        f"  (e.g. `mutt -f {result['outbox']}`); .eml and .ics files with a mail or calendar app."
+    )
     print("\n  time per step (s): " + ", ".join(f"{k} {v}" for k, v in result["timings_s"].items()))

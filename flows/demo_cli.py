@@ -12,7 +12,10 @@ from flows.cli import EXIT_OK, UserError, add_command, add_json_flag, emit_json
 
 def register(sub: Any) -> None:
     p = add_command(
-        sub, "demo", cmd_demo, "run the whole demo on embedded defaults",
+        sub,
+        "demo",
+        cmd_demo,
+        "run the whole demo on embedded defaults",
         description="On embedded defaults (SQLite, Prefect's local API, a Maildir outbox, all\n"
         "under AMITY_HOME, default ./var): load Beijing's partners and fictitious contacts,\n"
         "create the 12th Beijing–Tokyo Urban Symposium and a Friendship Cities Conference,\n"
@@ -21,21 +24,33 @@ def register(sub: Any) -> None:
         "Never asks a question; safe to run again.",
     )
     add_json_flag(p)
-    p = add_command(sub, "lifecycle", cmd_lifecycle, "drive an event through its lifecycle",
-                    description="draft → inviting → scheduled → held → reported: runs each step that\n"
-                    "is not done yet (invitations, schedule, report) and records every transition.\n"
-                    "The event counts as held once it has ended, or with --held.")
+    p = add_command(
+        sub,
+        "lifecycle",
+        cmd_lifecycle,
+        "drive an event through its lifecycle",
+        description="draft → inviting → scheduled → held → reported: runs each step that\n"
+        "is not done yet (invitations, schedule, report) and records every transition.\n"
+        "The event counts as held once it has ended, or with --held.",
+    )
     p.add_argument("event", help="slug or id")
-    p.add_argument("--held", action="store_true", help="the organizer confirms the event took place")
+    p.add_argument(
+        "--held", action="store_true", help="the organizer confirms the event took place"
+    )
     p.add_argument("--lang", default="en", help="language of the report (zh, en)")
     add_json_flag(p)
 
 
 def register_events(group: Any) -> None:
-    p = add_command(group, "next-edition", cmd_next_edition, "create the next edition of a series",
-                    description="Create the next edition of a series as a draft: edition + 1, the host\n"
-                    "taking turns where the spec lists `series_hosts`, dates 52 weeks on, the\n"
-                    "programme copied. Its spec is written under AMITY_HOME/out/<slug>/ to edit.")
+    p = add_command(
+        group,
+        "next-edition",
+        cmd_next_edition,
+        "create the next edition of a series",
+        description="Create the next edition of a series as a draft: edition + 1, the host\n"
+        "taking turns where the spec lists `series_hosts`, dates 52 weeks on, the\n"
+        "programme copied. Its spec is written under AMITY_HOME/out/<slug>/ to edit.",
+    )
     p.add_argument("series", help="series name, e.g. 'Beijing–Tokyo Urban Symposium'")
     add_json_flag(p)
 
@@ -45,7 +60,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from flows.runtime import local_run_settings
 
     with local_run_settings():
-        result = run_demo(progress=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr)))
+        result = run_demo(
+            progress=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+        )
     if args.json:
         emit_json(result)
     else:
@@ -67,7 +84,11 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{result['event']}: {result['status']}")
     for s in result["steps"]:
-        print(f"  {s['step']}: done" if not isinstance(s["result"], str) else f"  {s['step']}: {s['result']}")
+        print(
+            f"  {s['step']}: done"
+            if not isinstance(s["result"], str)
+            else f"  {s['step']}: {s['result']}"
+        )
     return EXIT_OK
 
 
@@ -83,7 +104,9 @@ def cmd_next_edition(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(result)
         return EXIT_OK
-    print(f"created {result['slug']} (edition {result['edition']}, host {result['host_city']}, "
-          f"{result['start']} – {result['end']}) as a draft")
+    print(
+        f"created {result['slug']} (edition {result['edition']}, host {result['host_city']}, "
+        f"{result['start']} – {result['end']}) as a draft"
+    )
     print(f"  its spec: {result['spec']}  (edit, then `amity events apply` it)")
     return EXIT_OK

@@ -69,7 +69,9 @@ def find_event(session: Session, ref: str) -> Event:
     return event
 
 
-def record_transition(session: Session, event: Event, to_status: str, now: dt.datetime, note: str = "") -> None:
+def record_transition(
+    session: Session, event: Event, to_status: str, now: dt.datetime, note: str = ""
+) -> None:
     if event.status == to_status:
         return
     session.add(
@@ -171,7 +173,9 @@ def apply_spec(
         }
         if row is None:
             event.sessions.append(
-                EventSession(key=s.key, uid=session_uid(spec.slug, s.key, domain), sequence=0, **values)
+                EventSession(
+                    key=s.key, uid=session_uid(spec.slug, s.key, domain), sequence=0, **values
+                )
             )
             if not created:
                 result.changes.append(f"session added: {s.title}")
@@ -180,7 +184,9 @@ def apply_spec(
         session_bump = False
         for name, value in values.items():
             if getattr(row, name) != value:
-                result.changes.append(f"session {s.key} {name}: {_fmt(getattr(row, name))} -> {_fmt(value)}")
+                result.changes.append(
+                    f"session {s.key} {name}: {_fmt(getattr(row, name))} -> {_fmt(value)}"
+                )
                 if name in ("start_dt", "end_dt", "room", "is_cancelled"):
                     session_bump = True
             setattr(row, name, value)

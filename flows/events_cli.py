@@ -14,7 +14,10 @@ def register(sub: Any) -> None:
     events = add_command(sub, "events", _need_sub, "events: apply specs, list, show, cancel")
     group = events.add_subparsers(dest="events_command", metavar="ACTION")
     p = add_command(
-        group, "apply", cmd_apply, "create or update an event from a YAML spec",
+        group,
+        "apply",
+        cmd_apply,
+        "create or update an event from a YAML spec",
         description="Create or update an event from a YAML spec (see config/events/ for examples).\n"
         "Times are local wall-clock times in the spec's `timezone`. Bad specs are refused\n"
         "with every bad field named. Applying a changed spec to an event whose invitations\n"
@@ -111,10 +114,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(rows)
         return EXIT_OK
-    print(table(
-        ["id", "slug", "title", "starts (local)", "status", "invited"],
-        [[r["id"], r["slug"], r["title"], r["start_local"], r["status"], r["invitations"]] for r in rows],
-    ))
+    print(
+        table(
+            ["id", "slug", "title", "starts (local)", "status", "invited"],
+            [
+                [r["id"], r["slug"], r["title"], r["start_local"], r["status"], r["invitations"]]
+                for r in rows
+            ],
+        )
+    )
     return EXIT_OK
 
 
@@ -134,9 +142,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"  {data['venue']}, {data['venue_address']}")
     print(f"  invited: {data['audience']}   SEQUENCE {data['sequence']}   UID {data['uid']}")
     print()
-    print(table(["key", "session", "start", "end", "room"],
-                [[s["key"], s["title"], s["start_local"], s["end_local"], s["room"]]
-                 for s in data["sessions"]]))
+    print(
+        table(
+            ["key", "session", "start", "end", "room"],
+            [
+                [s["key"], s["title"], s["start_local"], s["end_local"], s["room"]]
+                for s in data["sessions"]
+            ],
+        )
+    )
     return EXIT_OK
 
 

@@ -19,7 +19,9 @@ def _local(value: Any, tzid: str) -> str:
 def list_events() -> list[dict[str, Any]]:
     with session_scope() as session:
         counts = dict(
-            session.execute(select(Invitation.event_id, func.count()).group_by(Invitation.event_id)).all()
+            session.execute(
+                select(Invitation.event_id, func.count()).group_by(Invitation.event_id)
+            ).all()
         )
         return [
             {

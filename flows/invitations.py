@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.artifacts import create_table_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import bindparam, select, update
 
 from config.settings import Settings, get_settings
@@ -102,10 +102,13 @@ def event_info(event: Event) -> EventInfo:
     )
 
 
-def cal_event(event: Event, *, uid: str, sequence: int, lang: str, status: str = "CONFIRMED") -> CalEvent:
+def cal_event(
+    event: Event, *, uid: str, sequence: int, lang: str, status: str = "CONFIRMED"
+) -> CalEvent:
     info = event_info(event)
     programme = "\n".join(
-        f"{s.start.astimezone(_zone(event.timezone)):%Y-%m-%d %H:%M} {s.title}" for s in info.sessions
+        f"{s.start.astimezone(_zone(event.timezone)):%Y-%m-%d %H:%M} {s.title}"
+        for s in info.sessions
     )
     return CalEvent(
         uid=uid,
@@ -160,7 +163,9 @@ def _recipient_rows(event: Event, contacts: list[Contact], session: Any) -> list
 
 
 @task
-def plan_invitations(event_ref: str, only: list[str] | None, dry_run: bool, now: dt.datetime) -> dict[str, Any]:
+def plan_invitations(
+    event_ref: str, only: list[str] | None, dry_run: bool, now: dt.datetime
+) -> dict[str, Any]:
     """Who gets what: the invited contacts (opted-out ones set aside) with their invitation UIDs."""
     settings = get_settings()
     domain = settings.office.mail_domain
@@ -228,15 +233,23 @@ def invitation_dir(settings: Settings, slug: str) -> Path:
     return settings.out_dir / slugify(slug) / "invitations"
 
 
-def render_one(event: Event, row: dict[str, Any], settings: Settings, now: dt.datetime, *,
-               purpose: str = "invitation") -> dict[str, Any]:
+def render_one(
+    event: Event,
+    row: dict[str, Any],
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    purpose: str = "invitation",
+) -> dict[str, Any]:
     """The letter, .ics and e-mail of one recipient, all in memory (the PDF comes later)."""
     from flows.domain.letters import make_environment
 
     env = make_environment(settings.letter_template_dir)
     who = f"{row['email']} ({row['city']})"
     try:
-        letter = render_letter(_letter_input(event, row, host_from_settings(settings), now), env=env)
+        letter = render_letter(
+            _letter_input(event, row, host_from_settings(settings), now), env=env
+        )
     except Exception as exc:  # a template error or missing field: name the contact
         raise PreflightError(f"letter for {who}: {type(exc).__name__}: {exc}") from exc
     organizer = Person(settings.office.email, settings.office.name)
@@ -247,7 +260,9 @@ def render_one(event: Event, row: dict[str, Any], settings: Settings, now: dt.da
         attendee=attendee,
         stamp=now,
     )
-    base = f"{slugify(row['city'])}/{slugify(row['name_latin'] or row['email'])}-{row['contact_id']}"
+    base = (
+        f"{slugify(row['city'])}/{slugify(row['name_latin'] or row['email'])}-{row['contact_id']}"
+    )
     return {
         "row": row,
         "letter": letter,
@@ -259,7 +274,9 @@ def render_one(event: Event, row: dict[str, Any], settings: Settings, now: dt.da
     }
 
 
-def _build_message(item: dict[str, Any], pdf: bytes | None, settings: Settings, now: dt.datetime) -> bytes:
+def _build_message(
+    item: dict[str, Any], pdf: bytes | None, settings: Settings, now: dt.datetime
+) -> bytes:
     row, letter = item["row"], item["letter"]
     try:
         return build_imip_message(
@@ -281,7 +298,9 @@ def _build_message(item: dict[str, Any], pdf: bytes | None, settings: Settings, 
 
 
 @task
-def render_chunk(event_id: int, rows: list[dict[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
+def render_chunk(
+    event_id: int, rows: list[dict[str, Any]], now: dt.datetime
+) -> list[dict[str, Any]]:
     """Render letters (HTML, PDF), .ics and .eml for a chunk and write them to the output folder."""
     settings = get_settings()
     with session_scope() as session:
@@ -325,8 +344,9 @@ def render_chunk(event_id: int, rows: list[dict[str, Any]], now: dt.datetime) ->
 
 
 @task(retries=1, retry_delay_seconds=2)
-def send_chunk(event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str,
-               now: dt.datetime) -> dict[str, Any]:
+def send_chunk(
+    event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str, now: dt.datetime
+) -> dict[str, Any]:
     """Claim, send and confirm each message of a chunk; permanent failures do not stop the rest.
 
     Over SMTP each send is confirmed at once (a crash can then repeat at most the message in
@@ -334,7 +354,10 @@ def send_chunk(event_id: int, manifest: list[dict[str, Any]], purpose: str, occu
     """
     settings = get_settings()
     token = new_claim_token()
-    by_key = {(purpose, m["email"].lower(), f"{m['uid']}:{m['sequence']}:{occurrence}"): m for m in manifest}
+    by_key = {
+        (purpose, m["email"].lower(), f"{m['uid']}:{m['sequence']}:{occurrence}"): m
+        for m in manifest
+    }
     result: dict[str, Any] = {"sent": 0, "already_sent": 0, "failed": []}
     confirm_each = settings.mail_transport != "maildir"
     done: list[tuple[Any, str | None, int]] = []
@@ -356,13 +379,17 @@ def send_chunk(event_id: int, manifest: list[dict[str, Any]], purpose: str, occu
                 m = by_key[c.key]
                 try:
                     sent_result = transport.send(
-                        Path(m["eml"]).read_bytes(), sender=settings.office.email,
-                        recipients=[m["email"]], message_id=m["message_id"],
+                        Path(m["eml"]).read_bytes(),
+                        sender=settings.office.email,
+                        recipients=[m["email"]],
+                        message_id=m["message_id"],
                     )
                 except DeliveryError as exc:  # permanent, or transient after every retry
                     with session_scope() as session:
                         record_failure(session, c, token=token, error=str(exc), attempts=1)
-                    result["failed"].append({"email": m["email"], "city": m["city"], "reason": str(exc)})
+                    result["failed"].append(
+                        {"email": m["email"], "city": m["city"], "reason": str(exc)}
+                    )
                     continue
                 done.append((c, sent_result.location, sent_result.attempts))
                 if confirm_each:
@@ -375,8 +402,13 @@ def send_chunk(event_id: int, manifest: list[dict[str, Any]], purpose: str, occu
     return result
 
 
-def _confirm(event_id: int, done: list[tuple[Any, str | None, int]], by_key: dict[Any, dict[str, Any]],
-             token: str, now: dt.datetime) -> None:
+def _confirm(
+    event_id: int,
+    done: list[tuple[Any, str | None, int]],
+    by_key: dict[Any, dict[str, Any]],
+    token: str,
+    now: dt.datetime,
+) -> None:
     """Mark sends confirmed in the ledger and remember what each contact was sent."""
     if not done:
         return
@@ -386,14 +418,25 @@ def _confirm(event_id: int, done: list[tuple[Any, str | None, int]], by_key: dic
         session.execute(
             update(table)  # type: ignore[arg-type]
             .where(table.c.event_id == event_id, table.c.contact_id == bindparam("b_contact"))
-            .values(sequence=bindparam("b_seq"), letter_language=bindparam("b_lang"),
-                    is_fallback=bindparam("b_fallback")),
+            .values(
+                sequence=bindparam("b_seq"),
+                letter_language=bindparam("b_lang"),
+                is_fallback=bindparam("b_fallback"),
+            ),
             [
-                {"b_contact": m["contact_id"], "b_seq": m["sequence"], "b_lang": m["language"],
-                 "b_fallback": m["is_fallback"]}
+                {
+                    "b_contact": m["contact_id"],
+                    "b_seq": m["sequence"],
+                    "b_lang": m["language"],
+                    "b_fallback": m["is_fallback"],
+                }
                 for m in (by_key[c.key] for c, _, _ in done)
             ],
         )
+
+
+#: Prefect's default thread pool has no limit: two chunks at a time
+_CHUNK_RUNNER: Any = ThreadPoolTaskRunner(max_workers=2)
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
@@ -404,7 +447,7 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     name="send invitations",
     flow_run_name="invitations: {event}",
     # chunks, never a task per letter; PDFs of a chunk use a process per core already
-    task_runner=ThreadPoolTaskRunner(max_workers=2),
+    task_runner=_CHUNK_RUNNER,
 )
 def send_invitations(
     event: str,
@@ -433,13 +476,19 @@ def send_invitations(
             summary.files.append(m["eml"])
             if m["is_fallback"]:
                 summary.fallbacks.append(
-                    {"email": m["email"], "city": m["city"], "wanted": m["requested_language"],
-                     "got": m["language"]}
+                    {
+                        "email": m["email"],
+                        "city": m["city"],
+                        "wanted": m["requested_language"],
+                        "got": m["language"],
+                    }
                 )
     if not dry_run:
         purpose = "reminder" if remind_pending else "invitation"
         occurrence = now.date().isoformat() if remind_pending else "invite"
-        sends = [send_chunk.submit(plan["event_id"], m, purpose, occurrence, now) for m in manifests]
+        sends = [
+            send_chunk.submit(plan["event_id"], m, purpose, occurrence, now) for m in manifests
+        ]
         for future in sends:
             r = future.result()
             summary.sent += r["sent"]
@@ -456,7 +505,10 @@ def _artifact(summary: InvitationSummary) -> None:
         {"what": "sent before (skipped)", "count": summary.already_sent},
         {"what": "opted out (skipped)", "count": len(summary.skipped_opted_out)},
         {"what": "failed", "count": len(summary.failed)},
-        {"what": "letter in English instead of the contact's language", "count": len(summary.fallbacks)},
+        {
+            "what": "letter in English instead of the contact's language",
+            "count": len(summary.fallbacks),
+        },
     ]
     create_table_artifact(
         table=rows,

@@ -17,7 +17,10 @@ from flows.cli import (
 
 def register(sub: Any) -> None:
     p = add_command(
-        sub, "invite", cmd_invite, "write and send the invitations of an event",
+        sub,
+        "invite",
+        cmd_invite,
+        "write and send the invitations of an event",
         description="For each invited contact: a formal letter (HTML + PDF) in the contact's\n"
         "language (with the host's language alongside for bilingual events) and an iMIP\n"
         "e-mail whose calendar part shows Accept/Decline. Everything is rendered first;\n"
@@ -27,17 +30,28 @@ def register(sub: Any) -> None:
     )
     p.add_argument("event", help="event slug or id")
     p.add_argument("--only", nargs="+", metavar="CITY", help="only the contacts of these cities")
-    p.add_argument("--dry-run", action="store_true", help="write letters, .ics and .eml; send nothing")
-    p.add_argument("--remind-pending", action="store_true",
-                   help="re-send the same invitation to contacts who have not answered")
+    p.add_argument(
+        "--dry-run", action="store_true", help="write letters, .ics and .eml; send nothing"
+    )
+    p.add_argument(
+        "--remind-pending",
+        action="store_true",
+        help="re-send the same invitation to contacts who have not answered",
+    )
     add_json_flag(p)
 
     rsvp = add_command(sub, "rsvp", _need_sub, "replies to invitations").add_subparsers(
-        dest="rsvp_command", metavar="ACTION")
-    p = add_command(rsvp, "import", cmd_rsvp_import, "record iMIP replies (.eml, .ics, Maildir)",
-                    description="Read iMIP REPLY messages (.eml files, Maildir folders, bare .ics) and\n"
-                    "record each attendee's answer. Unknown UIDs or attendees and stale replies\n"
-                    "are reported, not fatal.")
+        dest="rsvp_command", metavar="ACTION"
+    )
+    p = add_command(
+        rsvp,
+        "import",
+        cmd_rsvp_import,
+        "record iMIP replies (.eml, .ics, Maildir)",
+        description="Read iMIP REPLY messages (.eml files, Maildir folders, bare .ics) and\n"
+        "record each attendee's answer. Unknown UIDs or attendees and stale replies\n"
+        "are reported, not fatal.",
+    )
     p.add_argument("paths", nargs="+", help="files or folders")
     add_json_flag(p)
 
@@ -54,8 +68,13 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
     init_database()
     try:
-        summary = run_flow(send_invitations, args.event, only=args.only, dry_run=args.dry_run,
-                           remind_pending=args.remind_pending)
+        summary = run_flow(
+            send_invitations,
+            args.event,
+            only=args.only,
+            dry_run=args.dry_run,
+            remind_pending=args.remind_pending,
+        )
     except (EventNotFound, PreflightError) as exc:
         raise UserError(str(exc)) from None
     if args.json:
@@ -63,9 +82,11 @@ def cmd_invite(args: argparse.Namespace) -> int:
     else:
         mode = " (dry run: nothing sent)" if summary["dry_run"] else ""
         print(f"invitations for {summary['event']}{mode}")
-        print(f"  invited {summary['invited']}, sent now {summary['sent']}, "
-              f"sent before {summary['already_sent']}, opted out {len(summary['skipped_opted_out'])}, "
-              f"failed {len(summary['failed'])}")
+        print(
+            f"  invited {summary['invited']}, sent now {summary['sent']}, "
+            f"sent before {summary['already_sent']}, opted out {len(summary['skipped_opted_out'])}, "
+            f"failed {len(summary['failed'])}"
+        )
         for f in summary["failed"]:
             print(f"  failed: {f['email']} ({f['city']}): {f['reason']}")
         for f in summary["fallbacks"]:
@@ -86,8 +107,10 @@ def cmd_rsvp_import(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(summary)
         return EXIT_OK
-    print(f"{summary['files']} file(s): {summary['recorded']} answer(s) recorded, "
-          f"{summary['stale']} stale")
+    print(
+        f"{summary['files']} file(s): {summary['recorded']} answer(s) recorded, "
+        f"{summary['stale']} stale"
+    )
     for line in summary["unknown"]:
         print(f"  unknown invitation or attendee: {line}")
     for line in summary["invalid"]:

@@ -52,8 +52,11 @@ def next_edition_spec(spec: dict[str, Any], *, host: str, host_timezone: str) ->
         "bilingual": spec["bilingual"],
         "invite": spec["invite"],
         "sessions": [
-            {**{k: v for k, v in s.items() if k not in ("start", "end")},
-             "start": shift(s["start"]), "end": shift(s["end"])}
+            {
+                **{k: v for k, v in s.items() if k not in ("start", "end")},
+                "start": shift(s["start"]),
+                "end": shift(s["end"]),
+            }
             for s in spec["sessions"]
         ],
     }
@@ -66,11 +69,15 @@ def create_next_edition(series: str, settings: Settings, *, now: dt.datetime) ->
     """Create the next edition of ``series`` as a draft; write its spec for the organizer to edit."""
     with session_scope() as session:
         last = session.scalar(
-            select(Event).where(Event.series == series, Event.edition.is_not(None))
-            .order_by(Event.edition.desc()).limit(1)
+            select(Event)
+            .where(Event.series == series, Event.edition.is_not(None))
+            .order_by(Event.edition.desc())
+            .limit(1)
         )
         if last is None:
-            raise SpecError(series, ["no numbered edition of this series (see `amity events list`)"])
+            raise SpecError(
+                series, ["no numbered edition of this series (see `amity events list`)"]
+            )
         spec = dict(last.spec)
         hosts = spec.get("series_hosts") or []
         host = spec["host_city"]
@@ -91,8 +98,14 @@ def create_next_edition(series: str, settings: Settings, *, now: dt.datetime) ->
         + yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
-    return {"slug": parsed.slug, "edition": parsed.edition, "host_city": host, "spec": str(path),
-            "start": data["start"], "end": data["end"]}
+    return {
+        "slug": parsed.slug,
+        "edition": parsed.edition,
+        "host_city": host,
+        "spec": str(path),
+        "start": data["start"],
+        "end": data["end"],
+    }
 
 
 def spec_path(settings: Settings, slug: str) -> Path:

@@ -33,8 +33,10 @@ def write_simulated_replies(event: str, *, now: dt.datetime) -> list[str]:
         e = find_event(session, event)
         rng = random.Random(e.slug)
         rows = session.execute(
-            select(Invitation, Contact).join(Contact, Invitation.contact_id == Contact.id)
-            .where(Invitation.event_id == e.id).order_by(Invitation.id)
+            select(Invitation, Contact)
+            .join(Contact, Invitation.contact_id == Contact.id)
+            .where(Invitation.event_id == e.id)
+            .order_by(Invitation.id)
         ).all()
         folder = simulated_dir(e.slug) / "replies"
         folder.mkdir(parents=True, exist_ok=True)
@@ -50,14 +52,24 @@ def write_simulated_replies(event: str, *, now: dt.datetime) -> list[str]:
                 continue
             stamp = min(now, e.start_dt) - dt.timedelta(days=30 - n % 25, hours=n % 7)
             ics = build_reply_ics(
-                uid=inv.uid, organizer_email=settings.office.email, attendee_email=contact.email,
-                attendee_name=contact.name_latin, partstat=partstat.upper(), sequence=inv.sequence,
-                dtstamp=stamp, summary=e.titles["en"], comment=SIMULATED,
+                uid=inv.uid,
+                organizer_email=settings.office.email,
+                attendee_email=contact.email,
+                attendee_name=contact.name_latin,
+                partstat=partstat.upper(),
+                sequence=inv.sequence,
+                dtstamp=stamp,
+                summary=e.titles["en"],
+                comment=SIMULATED,
             )
             message = build_reply_email(
-                ics=ics, attendee_email=contact.email, attendee_name=contact.name_latin,
-                organizer_email=settings.office.email, organizer_name=settings.office.name,
-                subject=f"[simulated] {partstat.title()}: {e.titles['en']}", text=SIMULATED,
+                ics=ics,
+                attendee_email=contact.email,
+                attendee_name=contact.name_latin,
+                organizer_email=settings.office.email,
+                organizer_name=settings.office.name,
+                subject=f"[simulated] {partstat.title()}: {e.titles['en']}",
+                text=SIMULATED,
                 message_id=make_message_id(inv.uid, "simulated-reply", domain="demo.invalid"),
                 date=stamp,
             )
@@ -73,12 +85,19 @@ def write_simulated_attendance(event: str) -> Path:
         e = find_event(session, event)
         rng = random.Random(f"attendance-{e.slug}")
         rows = session.execute(
-            select(Invitation.rsvp_state, Contact.email).join(Contact, Invitation.contact_id == Contact.id)
-            .where(Invitation.event_id == e.id).order_by(Invitation.id)
+            select(Invitation.rsvp_state, Contact.email)
+            .join(Contact, Invitation.contact_id == Contact.id)
+            .where(Invitation.event_id == e.id)
+            .order_by(Invitation.id)
         ).all()
         lines = ["contact,attended,delegation_size,notes,walk_in_name,walk_in_city,walk_in_country"]
         for state, email in rows:
-            came = state == "accepted" and rng.random() < 0.9 or state == "tentative" and rng.random() < 0.5
+            came = (
+                (state == "accepted"
+                and rng.random() < 0.9)
+                or (state == "tentative"
+                and rng.random() < 0.5)
+            )
             size = rng.randint(2, 8) if came else 0
             lines.append(f"{email},{'yes' if came else 'no'},{size},simulated,,,")
         lines.append(",yes,3,simulated walk-in,Observer delegation,Seoul,KR")

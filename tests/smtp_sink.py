@@ -68,5 +68,3 @@ def smtp_server() -> Iterator[tuple[ScriptedHandler, int]]:
         yield handler, controller.port
     finally:
         controller.stop()
-
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,7 +176,9 @@ def parse_event_spec(
     def when(field_name: str, value: Any) -> dt.datetime | None:
         local = _local(value)
         if local is None:
-            problems.append(f"{field_name}: {value!r} is not a local date-time like 2027-04-20T09:00")
+            problems.append(
+                f"{field_name}: {value!r} is not a local date-time like 2027-04-20T09:00"
+            )
             return None
         if not tzid:
             return None
@@ -258,7 +261,7 @@ def parse_event_spec(
             by_room.setdefault(s.room, []).append(s)
     for room, items in by_room.items():
         items.sort(key=lambda s: s.start_dt)
-        for a, b in zip(items, items[1:], strict=False):
+        for a, b in itertools.pairwise(items):
             if b.start_dt < a.end_dt:
                 warnings.append(f"sessions {a.key!r} and {b.key!r} overlap in room {room!r}")
 

@@ -33,7 +33,12 @@ def registry(amity_db: str) -> None:
 def test_apply_spec_creates_then_reapply_changes_nothing(registry: None) -> None:
     first = _apply("beijing-tokyo-urban-symposium-12.yaml")
     again = _apply("beijing-tokyo-urban-symposium-12.yaml")
-    assert (first.created, again.created, again.changes, again.is_significant) == (True, False, [], False)
+    assert (first.created, again.created, again.changes, again.is_significant) == (
+        True,
+        False,
+        [],
+        False,
+    )
     with session_scope() as session:
         event = find_event(session, "beijing-tokyo-urban-symposium-12")
         assert (event.sequence, len(event.sessions)) == (0, 5)
@@ -65,7 +70,9 @@ def test_apply_spec_refuses_change_to_past_event_unless_forced(registry: None) -
     data = yaml.safe_load((EVENTS / "beijing-tokyo-urban-symposium-12.yaml").read_text("utf-8"))
     later = NOW.replace(year=2028)
     with session_scope() as session:
-        spec = parse_event_spec("s", {**data, "venue": "Elsewhere"}, known_cities=["Beijing", "Tokyo"])
+        spec = parse_event_spec(
+            "s", {**data, "venue": "Elsewhere"}, known_cities=["Beijing", "Tokyo"]
+        )
         with pytest.raises(SpecError, match="needs --force"):
             apply_spec(session, spec, get_settings(), now=later)
         assert apply_spec(session, spec, get_settings(), now=later, force=True).changes
@@ -76,8 +83,13 @@ def test_invited_contacts_all_ties_and_named_cities(registry: None) -> None:
     _apply("friendship-cities-conference-2027.yaml")
     with session_scope() as session:
         tokyo = invited_contacts(session, find_event(session, "beijing-tokyo-urban-symposium-12"))
-        everyone = invited_contacts(session, find_event(session, "friendship-cities-conference-2027"))
-    assert sorted(c.email for c in tokyo) == ["hanako.yamada@tokyo.example.org", "ken.sato@tokyo.example.org"]
+        everyone = invited_contacts(
+            session, find_event(session, "friendship-cities-conference-2027")
+        )
+    assert sorted(c.email for c in tokyo) == [
+        "hanako.yamada@tokyo.example.org",
+        "ken.sato@tokyo.example.org",
+    ]
     assert len(everyone) == 39
 
 

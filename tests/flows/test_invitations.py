@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -70,8 +69,12 @@ def test_invite_sends_one_imip_message_per_contact(registry: None) -> None:
     ]
     for message in messages:
         assert [p.get_content_type() for p in message.walk()] == [
-            "multipart/mixed", "multipart/alternative", "text/plain", "text/html",
-            "text/calendar", "application/pdf",
+            "multipart/mixed",
+            "multipart/alternative",
+            "text/plain",
+            "text/html",
+            "text/calendar",
+            "application/pdf",
         ]
         assert message["From"].addresses[0].addr_spec == "fao@beijing.example.org"
         ics = _calendar_part(message)
@@ -80,7 +83,10 @@ def test_invite_sends_one_imip_message_per_contact(registry: None) -> None:
         assert b"METHOD:REQUEST" in ics and b"RSVP=TRUE" in ics and b"X-WR-CALNAME" not in ics
     with session_scope() as session:
         invitations = session.scalars(select(Invitation)).all()
-        assert sorted((i.letter_language, i.sequence) for i in invitations) == [("ja", 0), ("ja", 0)]
+        assert sorted((i.letter_language, i.sequence) for i in invitations) == [
+            ("ja", 0),
+            ("ja", 0),
+        ]
 
 
 def test_invite_twice_sends_nothing_the_second_time(registry: None) -> None:
@@ -104,7 +110,12 @@ def test_invite_skips_opted_out_and_reports_fallback(registry: None) -> None:
     summary = send_invitations(CONFERENCE, only=["Canberra", "Dublin", "Cairo"], now=NOW)
     assert summary["skipped_opted_out"] == ["olivia.brown@canberra.example.org"]
     assert summary["fallbacks"] == [
-        {"email": "siobhan.murphy@dublin.example.org", "city": "Dublin", "wanted": "ga", "got": "en"}
+        {
+            "email": "siobhan.murphy@dublin.example.org",
+            "city": "Dublin",
+            "wanted": "ga",
+            "got": "en",
+        }
     ]
     assert summary["sent"] == 2
 
@@ -112,7 +123,9 @@ def test_invite_skips_opted_out_and_reports_fallback(registry: None) -> None:
 def test_invite_invalid_address_stops_before_sending_and_names_contact(registry: None) -> None:
     with session_scope() as session:
         session.execute(
-            update(Contact).where(Contact.email == "ken.sato@tokyo.example.org").values(email="ken@@tokyo")
+            update(Contact)
+            .where(Contact.email == "ken.sato@tokyo.example.org")
+            .values(email="ken@@tokyo")
         )
     with pytest.raises(PreflightError, match=r"e-mail to ken@@tokyo \(Tokyo\): to_addr"):
         send_invitations(SYMPOSIUM, now=NOW)
@@ -159,23 +172,33 @@ def test_invite_over_smtp_records_permanent_refusal_and_sends_the_rest(
 # --- crash and concurrency, with real processes ------------------------------------------
 
 
-def _amity_process(home: Path, db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _amity_process(
+    home: Path, db_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     full_env = {**os.environ, "AMITY_HOME": str(home), "AMITY_DATABASE_URL": db_url, **(env or {})}
     full_env.pop("PREFECT_API_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "flows", *args],
-        cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
 
 
 def _sent_ledger() -> list[str]:
     with session_scope() as session:
-        return sorted(session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.state == "sent")))
+        return sorted(
+            session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.state == "sent"))
+        )
 
 
 @pytest.mark.slow
-def test_invite_killed_midway_and_rerun_sends_each_exactly_once(registry: None, amity_db: str) -> None:
+def test_invite_killed_midway_and_rerun_sends_each_exactly_once(
+    registry: None, amity_db: str
+) -> None:
     home = get_settings().home
     proc = _amity_process(home, amity_db, "invite", CONFERENCE, env={"AMITY_BATCH_SIZE": "4"})
     new = home / "outbox" / "new"
@@ -202,8 +225,12 @@ def test_invite_two_runs_at_once_never_send_twice(
 ) -> None:
     handler, port = smtp_server
     home = get_settings().home
-    env = {"AMITY_MAIL_TRANSPORT": "smtp", "AMITY_SMTP__PORT": str(port), "AMITY_SMTP__SECURITY": "none",
-           "AMITY_BATCH_SIZE": "5"}
+    env = {
+        "AMITY_MAIL_TRANSPORT": "smtp",
+        "AMITY_SMTP__PORT": str(port),
+        "AMITY_SMTP__SECURITY": "none",
+        "AMITY_BATCH_SIZE": "5",
+    }
     procs = [_amity_process(home, amity_db, "invite", CONFERENCE, env=env) for _ in range(2)]
     outputs = [p.communicate(timeout=400)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs

@@ -28,7 +28,9 @@ SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
 def symposium(amity_db: str) -> None:
     load_reference_data()
     with session_scope() as session:
-        apply_spec(session, read_spec(EVENTS / f"{SYMPOSIUM}.yaml", session), get_settings(), now=NOW)
+        apply_spec(
+            session, read_spec(EVENTS / f"{SYMPOSIUM}.yaml", session), get_settings(), now=NOW
+        )
 
 
 def _transitions() -> list[tuple[str | None, str]]:
@@ -49,7 +51,10 @@ def test_lifecycle_stops_before_the_event_and_resumes_to_reported(symposium: Non
     assert after["status"] == "reported"
     assert [s["step"] for s in after["steps"]] == ["report"]
     assert _transitions() == [
-        ("draft", "inviting"), ("inviting", "scheduled"), ("scheduled", "held"), ("held", "reported"),
+        ("draft", "inviting"),
+        ("inviting", "scheduled"),
+        ("scheduled", "held"),
+        ("held", "reported"),
     ]
 
 
@@ -58,9 +63,16 @@ def test_next_edition_spec_alternates_host_and_keeps_weekday_and_wall_clock() ->
     spec = parse_event_spec("s", data, known_cities=["Beijing", "Tokyo"]).to_json()
     nxt = next_edition_spec(spec, host="Tokyo", host_timezone="Asia/Tokyo")
     assert (nxt["slug"], nxt["edition"], nxt["host_city"], nxt["timezone"]) == (
-        "beijing-tokyo-urban-symposium-13", 13, "Tokyo", "Asia/Tokyo",
+        "beijing-tokyo-urban-symposium-13",
+        13,
+        "Tokyo",
+        "Asia/Tokyo",
     )
-    assert (nxt["start"], nxt["end"], nxt["venue"]) == ("2028-04-18T09:00", "2028-04-20T17:00", "(to be decided)")
+    assert (nxt["start"], nxt["end"], nxt["venue"]) == (
+        "2028-04-18T09:00",
+        "2028-04-20T17:00",
+        "(to be decided)",
+    )
     assert dt.date.fromisoformat(nxt["start"][:10]).weekday() == dt.date(2027, 4, 20).weekday()
     assert [s["key"] for s in nxt["sessions"]] == [s["key"] for s in spec["sessions"]]
 

@@ -26,7 +26,11 @@ def _problems(data: dict[str, Any]) -> list[str]:
 
 def test_shipped_symposium_spec_is_valid_with_utc_times() -> None:
     spec = parse_event_spec("s", _spec(), known_cities=CITIES)
-    assert (spec.slug, spec.edition, spec.is_bilingual) == ("beijing-tokyo-urban-symposium-12", 12, True)
+    assert (spec.slug, spec.edition, spec.is_bilingual) == (
+        "beijing-tokyo-urban-symposium-12",
+        12,
+        True,
+    )
     assert spec.start_dt == dt.datetime(2027, 4, 20, 1, 0, tzinfo=dt.UTC)
     assert [s.key for s in spec.sessions][:2] == ["opening", "urban-construction"]
 
@@ -55,7 +59,9 @@ def test_parse_event_spec_refuses_nonexistent_local_time() -> None:
         timezone="America/New_York",
         start="2027-03-14T01:00",
         end="2027-03-14T05:00",
-        sessions=[{"key": "a", "title": "A", "start": "2027-03-14T02:30", "end": "2027-03-14T04:00"}],
+        sessions=[
+            {"key": "a", "title": "A", "start": "2027-03-14T02:30", "end": "2027-03-14T04:00"}
+        ],
     )
     assert _problems(data) == [
         "sessions[0].start: 2027-03-14T02:30 does not exist in America/New_York (clocks jump forward)"
@@ -65,8 +71,20 @@ def test_parse_event_spec_refuses_nonexistent_local_time() -> None:
 def test_parse_event_spec_reports_sessions_overlapping_in_one_room() -> None:
     data = _spec(
         sessions=[
-            {"key": "a", "title": "A", "start": "2027-04-20T09:00", "end": "2027-04-20T11:00", "room": "Hall"},
-            {"key": "b", "title": "B", "start": "2027-04-20T10:00", "end": "2027-04-20T12:00", "room": "Hall"},
+            {
+                "key": "a",
+                "title": "A",
+                "start": "2027-04-20T09:00",
+                "end": "2027-04-20T11:00",
+                "room": "Hall",
+            },
+            {
+                "key": "b",
+                "title": "B",
+                "start": "2027-04-20T10:00",
+                "end": "2027-04-20T12:00",
+                "room": "Hall",
+            },
         ]
     )
     spec = parse_event_spec("s", data, known_cities=CITIES)
