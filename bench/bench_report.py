@@ -10,9 +10,13 @@ earlier editions of its series (1,000 invitations each), on SQLite under a priva
   four queries per earlier edition), the ``ReportData`` assembled from them by hand, the same
   templates rendered, the same PDF and files written.
 
-Both write the same figures (checked). The PDF lists at most ``PDF_CONTACT_ROWS`` rows per
-long table (the HTML and the CSV have every contact), so the PDF's cost does not grow with N.
-The Prefect server start is paid once before timing. Then the event is made 10x bigger.
+Both write the same figures (checked). Above ``PDF_CONTACT_ROWS`` contacts the PDF (and the
+Markdown artifact) summarise: long lists stop at ``PRINT_LIST_ROWS`` rows, the per-contact
+table is left to the HTML and the CSV, so the PDF's cost does not grow with N. The Prefect
+server start is paid once before timing. Then the event is made 10x bigger.
+
+Runs alternate bare/flow; each prints wall and CPU seconds (this process, all threads). On a
+shared machine the wall times swing several-fold with other jobs' load; CPU time does not.
 
 Run: .venv/bin/python bench/bench_report.py [--invitations 5000] [--repeat 3]
 """

@@ -67,9 +67,16 @@ def cmd_invite(args: argparse.Namespace) -> int:
     from flows.setup import init_database
 
     init_database()
+    flow = send_invitations
+    if args.runner == "dask":
+        from flows.runners import task_runner_for
+
+        flow = send_invitations.with_options(
+            task_runner=task_runner_for("dask", 2, processes=False)
+        )
     try:
         summary = run_flow(
-            send_invitations,
+            flow,
             args.event,
             only=args.only,
             dry_run=args.dry_run,

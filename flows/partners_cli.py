@@ -114,7 +114,9 @@ def cmd_db(args: argparse.Namespace) -> int:
     from config.settings import get_settings
     from db import migrate
 
-    url = get_settings().resolved_database_url
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
     if args.action == "upgrade":
         migrate.upgrade(url, args.revision or "head")
     elif args.action == "downgrade":

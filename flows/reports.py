@@ -34,6 +34,7 @@ from db.models import (
     Tie,
 )
 from db.session import session_scope
+from flows import events
 from flows.domain.attendance import AttendanceSheet, parse_attendance_csv
 from flows.domain.report import (
     LANGUAGES,
@@ -73,14 +74,11 @@ class ReportRefused(ValueError):
 
 
 def find_event(session: Session, ref: str) -> Event:
-    """The event whose slug (or numeric id) is ``ref``."""
-    query = select(Event).where(
-        or_(Event.slug == ref, Event.id == int(ref)) if ref.isdigit() else Event.slug == ref
-    )
-    found = session.scalars(query).one_or_none()
-    if found is None:
-        raise ReportRefused(f"no event {ref!r} (give its slug or id)")
-    return found
+    """The event by slug or id; a missing one is a refusal the CLI reports as bad input."""
+    try:
+        return events.find_event(session, ref)
+    except events.EventNotFound as exc:
+        raise ReportRefused(str(exc)) from None
 
 
 def event_title(event: Event, lang: str) -> str:
@@ -88,7 +86,7 @@ def event_title(event: Event, lang: str) -> str:
 
 
 def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
-    """Everything the report needs about ``event``, as plain data, in six queries."""
+    """Everything the report needs about ``event``, as plain data: a few bulk queries, none per row."""
     rows = session.execute(
         select(
             Invitation.contact_id,

@@ -597,7 +597,12 @@ def contact_changes(
         old = event_from_snapshot(baseline)
         old_event = calendar_event(old, lang, uid=uid, sequence=held_sequence)
         old_sessions = {s.key: cal_session(s) for s in live_sessions(old) if takes_part(s, city)}
-        return compute_changes(old_event, old_sessions, now_event, now_sessions), now_event
+        changes = compute_changes(old_event, old_sessions, now_event, now_sessions)
+        programme_only = changes.event is not None and changes.event.fields == ("description",)
+        if programme_only and (changes.sessions or changes.added or changes.removed):
+            # the event's text lists the programme: the session lines already say what moved
+            changes = replace(changes, event=None)
+        return changes, now_event
     if fallback is not None:
         # the invitation may be in another language than this notice: compare what matters
         old_event = replace(fallback, uid=uid, summary=now_event.summary)
@@ -624,7 +629,7 @@ def _contact_rows(session: Session, event: Event) -> list[dict[str, Any]]:
         .where(Invitation.event_id == event.id)
         .order_by(Contact.city_id, Contact.email)
     )
-    for invitation, contact, city in session.execute(query).tuples():
+    for invitation, contact, city in session.execute(query):
         if contact.email.lower() not in delivered or invitation.sequence >= event.sequence:
             continue
         rows.append(

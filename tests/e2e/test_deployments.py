@@ -186,17 +186,24 @@ def prepare_symposium(office: Office) -> None:
     run_cli([*AMITY, "events", "apply", f"config/events/{EVENT}.yaml"], env=office.env)
 
 
+@pytest.fixture(scope="module")
+def symposium(office: Office) -> Office:
+    prepare_symposium(office)
+    return office
+
+
 def reported_symposium(office: Office) -> Any:
     """The lifecycle run that took the symposium to its report (run once per key)."""
-    prepare_symposium(office)
     trigger(office, INVITE, INVITE_KEY, {"event": EVENT})
     return trigger(office, LIFECYCLE, LIFECYCLE_KEY, {"event": EVENT, "held": True})
 
 
-def test_invitation_deployment_sends_once_per_idempotency_key(office: Office) -> None:
+def test_invitation_deployment_sends_once_per_idempotency_key(
+    request: pytest.FixtureRequest,
+) -> None:
     if "send-invitations" not in available():
         pytest.skip("flows/invitations.py is not there yet")
-    prepare_symposium(office)
+    office: Office = request.getfixturevalue("symposium")
 
     first = trigger(office, INVITE, INVITE_KEY, {"event": EVENT})
     sent_first = sorted(mailbox.Maildir(office.home / "outbox", create=False).keys())
@@ -217,12 +224,15 @@ def test_invitation_deployment_sends_once_per_idempotency_key(office: Office) ->
     ]
 
 
-def test_lifecycle_deployment_takes_the_event_to_its_report(office: Office) -> None:
+def test_lifecycle_deployment_takes_the_event_to_its_report(
+    request: pytest.FixtureRequest,
+) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     if not {"send-invitations", "event-lifecycle"} <= available():
         pytest.skip("flows/lifecycle.py is not there yet")
+    office: Office = request.getfixturevalue("symposium")
 
     first = reported_symposium(office)
     again = trigger(office, LIFECYCLE, LIFECYCLE_KEY, {"event": EVENT, "held": True})
@@ -248,7 +258,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def test_prefect_ui_shows_deployments_form_and_artifact(office: Office, tmp_path: Path) -> None:
+def test_prefect_ui_shows_deployments_form_and_artifacts(
+    office: Office, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     from playwright.sync_api import sync_playwright
     from prefect.client.orchestration import get_client
 
@@ -256,7 +268,8 @@ def test_prefect_ui_shows_deployments_form_and_artifact(office: Office, tmp_path
     artifact = artifact_of(office, run.id, "import-partners")
     with_report = {"send-invitations", "event-lifecycle"} <= available()
     if with_report:
-        reported_symposium(office)  # the same runs if the lifecycle test ran already
+        # the same runs if the lifecycle test ran already
+        reported_symposium(request.getfixturevalue("symposium"))
     with api_of(office.server), get_client(sync_client=True) as client:
         reminders_id = client.read_deployment_by_name("anniversary reminders/daily-reminders").id
     ui = office.server.url

@@ -236,3 +236,34 @@ def test_invite_two_runs_at_once_never_send_twice(
     assert [p.returncode for p in procs] == [0, 0], outputs
     recipients = [rcpt for _, rcpts, _ in handler.received for rcpt in rcpts]
     assert len(recipients) == len(set(recipients)) == 38
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_invite_on_dask_runner_writes_byte_identical_outputs(registry: None) -> None:
+    import shutil
+
+    from flows.runners import task_runner_for
+
+    threads = send_invitations(SYMPOSIUM, dry_run=True, now=NOW)
+    folder = Path(threads["out_dir"])
+    expected = _files(folder)
+    shutil.rmtree(folder)
+    on_dask = send_invitations.with_options(task_runner=task_runner_for("dask", 2, processes=False))
+    dask = on_dask(SYMPOSIUM, dry_run=True, now=NOW)
+    assert dask["files"] == threads["files"]
+    assert _files(folder) == expected
+    assert sorted(Path(k).suffix for k in expected) == [
+        ".eml",
+        ".eml",
+        ".html",
+        ".html",
+        ".ics",
+        ".ics",
+        ".pdf",
+        ".pdf",
+    ]

@@ -37,6 +37,7 @@ from flows.setup import DEMO_CONTACTS, REFERENCE_PARTNERS, init_database
 from tests.goldens import golden
 from tests.ics_rules import ics_problems, parse, parser_disagreements, update_problems
 from tests.radicale_server import PASSWORD, USER
+from tests.smtp_sink import ScriptedHandler
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 REPO = Path(__file__).resolve().parents[2]
@@ -175,6 +176,12 @@ def test_write_feeds_twice_unchanged_gives_the_same_bytes(registry: Path) -> Non
 # --- CalDAV ----------------------------------------------------------------------------------
 
 
+def _calendar_url(radicale: str, request: pytest.FixtureRequest) -> str:
+    """A collection of its own per test and database (the server lives for the module)."""
+    name = request.node.name.replace("[", "-").rstrip("]")
+    return f"{radicale}{name[-50:]}/"
+
+
 def _publish(url: str, now: dt.datetime) -> dict[str, Any]:
     with session_scope() as session:
         return publish_caldav(session, find_event(session, SYMPOSIUM), url, get_settings(), now)
@@ -183,7 +190,7 @@ def _publish(url: str, now: dt.datetime) -> dict[str, Any]:
 def test_publish_caldav_unchanged_moved_and_removed_sessions(
     registry: Path, radicale: str, caldav_login: None, request: pytest.FixtureRequest
 ) -> None:
-    url = f"{radicale}{request.node.name[-40:].replace('[', '-').rstrip(']')}/"
+    url = _calendar_url(radicale, request)
     moved = f"session-{SYMPOSIUM}-urban-administration@beijing.example.org"
     removed = f"session-{SYMPOSIUM}-site-visit@beijing.example.org"
     event_uid = f"event-{SYMPOSIUM}@beijing.example.org"
@@ -221,7 +228,7 @@ def test_calendar_cli_server_conflict_exits_1_and_keeps_the_feed(
     request: pytest.FixtureRequest,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url = f"{radicale}{request.node.name[-40:].replace('[', '-').rstrip(']')}/"
+    url = _calendar_url(radicale, request)
     _publish(url, NOW)
     event_uid = f"event-{SYMPOSIUM}@beijing.example.org"
     target = url + resource_name(event_uid)
@@ -248,11 +255,11 @@ def test_calendar_cli_server_conflict_exits_1_and_keeps_the_feed(
 
 
 def test_apply_after_invitations_sends_one_update_per_contact_then_nothing(
-    registry: Path, radicale: str, caldav_login: None
+    registry: Path, radicale: str, caldav_login: None, request: pytest.FixtureRequest
 ) -> None:
     send_invitations(SYMPOSIUM, now=NOW)
     invitations = {m["To"].addresses[0].addr_spec: _calendar_parts(m)[0] for m in _outbox()}
-    published = publish_schedule(SYMPOSIUM, publish=f"{radicale}lifecycle/", now=NOW)
+    published = publish_schedule(SYMPOSIUM, publish=_calendar_url(radicale, request), now=NOW)
     assert published["status"] == "scheduled"
     assert len(published["caldav"]["created"]) == 6
 
@@ -359,3 +366,48 @@ def test_send_changes_without_invitations_sends_nothing(registry: Path) -> None:
     assert _outbox() == []
     with session_scope() as session:
         assert session.scalar(select(Event.sequence).where(Event.slug == SYMPOSIUM)) == 1
+
+
+def test_postponed_event_update_over_smtp_resumes_without_duplicates(
+    registry: Path,
+    smtp_server: tuple[ScriptedHandler, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    send_invitations(SYMPOSIUM, now=NOW)  # into the Maildir; no calendar run since
+    handler, port = smtp_server
+    handler.rcpt_replies = ["250 OK", "450 4.2.1 mailbox busy"]
+    for name, value in {
+        "AMITY_MAIL_TRANSPORT": "smtp",
+        "AMITY_SMTP__PORT": str(port),
+        "AMITY_SMTP__SECURITY": "none",
+        "AMITY_SMTP__ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    postponed = _spec(SYMPOSIUM) | {"start": "2027-04-27T09:00", "end": "2027-04-29T17:00"}
+    for session in postponed["sessions"]:
+        for edge in ("start", "end"):
+            day = int(session[edge][8:10]) + 7
+            session[edge] = f"{session[edge][:8]}{day}{session[edge][10:]}"
+    _apply(postponed, registry, now=LATER)
+
+    first = send_changes(SYMPOSIUM, now=LATER)
+    code = main(["calendar", SYMPOSIUM, "--send-changes"])
+
+    out = capsys.readouterr().out
+    assert (first["sent"], len(first["failed"])) == (1, 1)
+    assert "450" in first["failed"][0]["reason"]
+    assert code == 0
+    assert "REQUEST SEQUENCE 1: 1 sent, 0 sent before, 0 failed" in out
+    recipients = sorted(rcpt for _, rcpts, _ in handler.received for rcpt in rcpts)
+    assert recipients == TOKYO
+    # no snapshot of the invited version: the invitation's own .ics says what it showed,
+    # the event itself but not each session (its programme text changed: "details")
+    assert first["lines"][TOKYO[0]] == [
+        "第12回北京・東京都市シンポジウムは延期となりました。新しい日時：2027/04/27 9:00:00 – "
+        "2027/04/29 17:00:00 (Asia/Shanghai)。",
+        "第12回北京・東京都市シンポジウム：詳細が更新されました。",
+    ]
+    with session_scope() as session:
+        assert sorted(session.scalars(select(Invitation.sequence))) == [1, 1]

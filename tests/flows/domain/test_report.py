@@ -1,7 +1,5 @@
 """The post-event report's figures and renderings, on a fixed fixture event."""
 
-# ruff: noqa: E501 -- the fixture table reads best one contact per line
-
 from __future__ import annotations
 
 import csv
