@@ -117,7 +117,8 @@ def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
         env = make_environment()
         host = host_from_settings(settings)
         organizer = Person(settings.office.email, settings.office.name)
-        with MaildirTransport(maildir) as transport:
+        # synced once at the end, as the flow syncs once per chunk
+        with MaildirTransport(maildir, durability="batch") as transport:
             for row in rows:
                 uid = invitation_uid(event.slug, row["contact_id"], settings.office.mail_domain)
                 letter = render_letter(_letter_input(event, row, host, NOW), env=env)

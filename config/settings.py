@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     reminders: Reminders = Reminders()
     #: organizer-supplied letter templates (rendered in a sandbox); None = the shipped ones
     letter_template_dir: Path | None = None
+    #: pause between two messages, for relays that limit how fast they accept mail
+    send_interval_seconds: float = 0.0
     #: recipients per Prefect task; the flow never runs one task per letter
     batch_size: int = 100
     task_workers: int = 4

@@ -147,11 +147,13 @@ def apply_spec(
         "outcomes": spec.outcomes,
     }
     bump = False
+    place_changed = False
     for name, value in {**significant, **other}.items():
         old = getattr(event, name, None)
         if not created and old != value:
             result.changes.append(f"{name}: {_fmt(old)} -> {_fmt(value)}")
             bump = bump or name in significant
+            place_changed = place_changed or name in ("venue", "venue_address", "timezone")
         setattr(event, name, value)
     event.spec = spec.to_json()
     event.updated_dt = now
@@ -190,7 +192,8 @@ def apply_spec(
                 if name in ("start_dt", "end_dt", "room", "is_cancelled"):
                     session_bump = True
             setattr(row, name, value)
-        if session_bump:
+        if session_bump or place_changed:
+            # a session's LOCATION names the venue too
             row.sequence += 1
             bump = True
     for key, row in existing.items():

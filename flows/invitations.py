@@ -8,6 +8,7 @@ delivery ledger, so a re-run, a crash or two runs at once never send a message t
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,11 @@ def plan_invitations(
                 )
         if not dry_run and event.status == "draft":
             record_transition(session, event, "inviting", now, "invitations sent")
+        if not dry_run:
+            # what the contacts' calendars will hold, to say later what changed
+            from flows.schedule import record_snapshot
+
+            record_snapshot(session, event, now, replace_existing=False)
         return {"event_id": event.id, "slug": event.slug, "recipients": rows}
 
 
@@ -375,8 +381,10 @@ def send_chunk(
             return result
         # the Maildir is synced when the transport closes, before the batch is confirmed
         with transport_from_settings(settings, durability="batch") as transport:
-            for c in claims:
+            for n, c in enumerate(claims):
                 m = by_key[c.key]
+                if n and settings.send_interval_seconds:
+                    time.sleep(settings.send_interval_seconds)
                 try:
                     sent_result = transport.send(
                         Path(m["eml"]).read_bytes(),

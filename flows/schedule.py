@@ -240,31 +240,40 @@ def _baseline(snapshots: Mapping[int, dict[str, Any]], sequence: int) -> dict[st
     return snapshots[max(held)] if held else None
 
 
-def _sent_invitation(settings: Settings, slug: str, contact_id: int) -> CalEvent | None:
+def invitation_files(settings: Settings, slug: str) -> dict[int, Path]:
+    """contact id -> the invitation .ics written for them (``<city>/<name>-<id>.ics``)."""
+    found: dict[int, Path] = {}
+    for path in sorted(invitation_dir(settings, slug).glob("*/*.ics")):
+        ident = path.stem.rsplit("-", 1)[-1]
+        if ident.isdigit():
+            found[int(ident)] = path
+    return found
+
+
+def sent_invitation(path: Path | None) -> CalEvent | None:
     """The event as the contact's invitation showed it, read back from the .ics written then.
 
     Used when no snapshot exists yet (invitations went out before any calendar run): the
     event's own fields can still be compared, the sessions cannot.
     """
-    for path in sorted(invitation_dir(settings, slug).glob(f"*/*-{contact_id}.ics")):
-        try:
-            vevent = Calendar.from_ical(path.read_bytes()).events[0]
-            start = vevent.DTSTART
-            return CalEvent(
-                uid=str(vevent["UID"]),
-                sequence=int(vevent.get("SEQUENCE", 0)),
-                summary=str(vevent.get("SUMMARY", "")),
-                start=start.astimezone(dt.UTC),
-                end=vevent.DTEND.astimezone(dt.UTC),
-                tzid=str(vevent["DTSTART"].params.get("TZID", "UTC")),
-                description=str(vevent.get("DESCRIPTION", "")),
-                location=str(vevent.get("LOCATION", "")),
-                categories=tuple(str(c) for c in vevent.categories),
-                status=str(vevent.get("STATUS", "CONFIRMED")),
-            )
-        except (ValueError, KeyError, IndexError, AttributeError):
-            continue
-    return None
+    if path is None:
+        return None
+    try:
+        vevent = Calendar.from_ical(path.read_bytes()).events[0]
+        return CalEvent(
+            uid=str(vevent["UID"]),
+            sequence=int(vevent.get("SEQUENCE", 0)),
+            summary=str(vevent.get("SUMMARY", "")),
+            start=vevent.DTSTART.astimezone(dt.UTC),
+            end=vevent.DTEND.astimezone(dt.UTC),
+            tzid=str(vevent["DTSTART"].params.get("TZID", "UTC")),
+            description=str(vevent.get("DESCRIPTION", "")),
+            location=str(vevent.get("LOCATION", "")),
+            categories=tuple(str(c) for c in vevent.categories),
+            status=str(vevent.get("STATUS", "CONFIRMED")),
+        )
+    except (OSError, ValueError, KeyError, IndexError, AttributeError):
+        return None
 
 
 # --- feeds -----------------------------------------------------------------------------------
@@ -663,12 +672,15 @@ def render_change(
     baseline: Mapping[str, Any] | None,
     settings: Settings,
     now: dt.datetime,
+    *,
+    fallback: CalEvent | None = None,
 ) -> dict[str, Any] | None:
-    """The REQUEST or CANCEL message of one contact, in memory; None when nothing differs."""
+    """The REQUEST or CANCEL message of one contact, in memory; None when nothing differs.
+
+    ``baseline`` is the snapshot of the version the contact holds; without one, ``fallback``
+    is the event as their invitation showed it.
+    """
     lang = mail_language(row["language"])
-    fallback = None
-    if baseline is None:
-        fallback = _sent_invitation(settings, event.slug, row["contact_id"])
     changes, current = contact_changes(
         event,
         baseline,
@@ -775,10 +787,15 @@ def render_changes(
         event = session.get(Event, event_id)
         assert event is not None
         snapshots = _snapshots(session, event.id)
+        files: dict[int, Path] | None = None  # listed once, and only if needed
         for row in rows:
-            item = render_change(
-                event, row, _baseline(snapshots, row["held_sequence"]), settings, now
-            )
+            baseline = _baseline(snapshots, row["held_sequence"])
+            fallback = None
+            if baseline is None:
+                if files is None:
+                    files = invitation_files(settings, event.slug)
+                fallback = sent_invitation(files.get(row["contact_id"]))
+            item = render_change(event, row, baseline, settings, now, fallback=fallback)
             if item is None:
                 continue
             base = (
@@ -871,7 +888,11 @@ def send_change_chunk(
 
 @task
 def refresh_schedule(event_id: int, now: dt.datetime) -> dict[str, Any]:
-    """Rewrite the feeds, keep the snapshot of what was sent, update the CalDAV copy if any."""
+    """Rewrite the feeds, keep the snapshot of what was sent, update the CalDAV copies.
+
+    Every collection the event was published to is updated (a URL given once with
+    --publish is remembered in CaldavResource), plus the configured one.
+    """
     settings = get_settings()
     with session_scope() as session:
         event = session.get(Event, event_id)
@@ -879,16 +900,25 @@ def refresh_schedule(event_id: int, now: dt.datetime) -> dict[str, Any]:
         files = write_feeds(session, event, settings)
         record_snapshot(session, event, now, replace_existing=True)
         slug = event.slug
-    caldav: dict[str, Any] | None = None
+        urls = set(
+            session.scalars(
+                select(CaldavResource.calendar_url).where(CaldavResource.event_id == event_id)
+            )
+        )
     if settings.caldav.url:
+        urls.add(
+            settings.caldav.url if settings.caldav.url.endswith("/") else settings.caldav.url + "/"
+        )
+    caldav: list[dict[str, Any]] = []
+    for url in sorted(urls):
         try:
             with session_scope() as session:
                 event = session.get(Event, event_id)
                 assert event is not None
-                caldav = publish_caldav(session, event, settings.caldav.url, settings, now)
+                caldav.append(publish_caldav(session, event, url, settings, now))
         except ScheduleError as exc:
             # the messages are out; a CalDAV failure is reported, not a reason to fail them
-            caldav = {"url": settings.caldav.url, "error": str(exc)}
+            caldav.append({"url": url, "error": str(exc)})
     return {"slug": slug, "feed": files["feed"], "caldav": caldav}
 
 
@@ -905,7 +935,8 @@ class ChangeSummary:
     #: the summary lines each contact got, by e-mail address
     lines: dict[str, list[str]] = field(default_factory=dict)
     feed: str = ""
-    caldav: dict[str, Any] | None = None
+    #: one entry per CalDAV collection updated (or its error)
+    caldav: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -957,8 +988,7 @@ def _changes_artifact(summary: ChangeSummary) -> None:
         f"- feed: [{Path(summary.feed).name}](file://{summary.feed})",
     ]
     lines += [f"- failed: {f['email']} ({f['city']}): {f['reason']}" for f in summary.failed]
-    if summary.caldav and "error" in summary.caldav:
-        lines.append(f"- CalDAV: {summary.caldav['error']}")
+    lines += [f"- CalDAV: {c['error']}" for c in summary.caldav if "error" in c]
     create_markdown_artifact(
         markdown="\n".join(lines) + "\n",
         key=f"changes-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
@@ -982,6 +1012,6 @@ def summary_text(result: Mapping[str, Any]) -> str:
 def iter_failures(result: Mapping[str, Any]) -> Iterable[str]:
     for failure in result["failed"]:
         yield f"{failure['email']} ({failure['city']}): {failure['reason']}"
-    caldav = result.get("caldav") or {}
-    if "error" in caldav:
-        yield f"CalDAV: {caldav['error']}"
+    for caldav in result.get("caldav") or []:
+        if "error" in caldav:
+            yield f"CalDAV: {caldav['error']}"

@@ -92,11 +92,8 @@ def write_simulated_attendance(event: str) -> Path:
         ).all()
         lines = ["contact,attended,delegation_size,notes,walk_in_name,walk_in_city,walk_in_country"]
         for state, email in rows:
-            came = (
-                (state == "accepted"
-                and rng.random() < 0.9)
-                or (state == "tentative"
-                and rng.random() < 0.5)
+            came = (state == "accepted" and rng.random() < 0.9) or (
+                state == "tentative" and rng.random() < 0.5
             )
             size = rng.randint(2, 8) if came else 0
             lines.append(f"{email},{'yes' if came else 'no'},{size},simulated,,,")

@@ -200,7 +200,9 @@ def test_invite_killed_midway_and_rerun_sends_each_exactly_once(
     registry: None, amity_db: str
 ) -> None:
     home = get_settings().home
-    proc = _amity_process(home, amity_db, "invite", CONFERENCE, env={"AMITY_BATCH_SIZE": "4"})
+    # a pause between messages makes the send phase last long enough to be killed in it
+    slow = {"AMITY_BATCH_SIZE": "4", "AMITY_SEND_INTERVAL_SECONDS": "0.2"}
+    proc = _amity_process(home, amity_db, "invite", CONFERENCE, env=slow)
     new = home / "outbox" / "new"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:

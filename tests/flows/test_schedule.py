@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from config.settings import DATA_DIR, get_settings
-from db.models import CaldavResource, Event, EventTransition, Invitation
+from db.models import CaldavResource, CalendarSnapshot, Event, EventTransition, Invitation
 from db.session import session_scope
 from flows.caldav import resource_name
 from flows.cli import main
@@ -259,7 +259,8 @@ def test_apply_after_invitations_sends_one_update_per_contact_then_nothing(
 ) -> None:
     send_invitations(SYMPOSIUM, now=NOW)
     invitations = {m["To"].addresses[0].addr_spec: _calendar_parts(m)[0] for m in _outbox()}
-    published = publish_schedule(SYMPOSIUM, publish=_calendar_url(radicale, request), now=NOW)
+    url = _calendar_url(radicale, request)
+    published = publish_schedule(SYMPOSIUM, publish=url, now=NOW)
     assert published["status"] == "scheduled"
     assert len(published["caldav"]["created"]) == 6
 
@@ -301,8 +302,11 @@ def test_apply_after_invitations_sends_one_update_per_contact_then_nothing(
     assert list(transitions) == ["inviting", "scheduled"]
     feed = Path(summary["feed"]).read_bytes()
     assert b"site-visit" not in feed and b"20270421T100000" in feed
-    # the CalDAV copy follows when a server is configured; here it was given on the CLI only
-    assert summary["caldav"] is None
+    # the CalDAV copy published earlier follows: same resources, the removed one deleted
+    (caldav,) = summary["caldav"]
+    assert (caldav["url"], caldav["created"]) == (url, [])
+    assert caldav["deleted"] == [f"session-{SYMPOSIUM}-site-visit@beijing.example.org"]
+    assert f"session-{SYMPOSIUM}-urban-administration@beijing.example.org" in caldav["updated"]
 
 
 def test_events_cancel_sends_each_contact_a_cancel(
@@ -375,6 +379,9 @@ def test_postponed_event_update_over_smtp_resumes_without_duplicates(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     send_invitations(SYMPOSIUM, now=NOW)  # into the Maildir; no calendar run since
+    with session_scope() as session:
+        # as if the invitations went out before snapshots were kept: the read-back path
+        session.execute(delete(CalendarSnapshot))
     handler, port = smtp_server
     handler.rcpt_replies = ["250 OK", "450 4.2.1 mailbox busy"]
     for name, value in {
