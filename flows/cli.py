@@ -58,6 +58,35 @@ def add_command(
     return parser
 
 
+def need_action(args: argparse.Namespace) -> int:
+    """Handler of a command group called without its ACTION."""
+    raise UserError("missing ACTION; see --help")
+
+
+def require_event(ref: str) -> None:
+    """An unknown event is a one-line mistake, caught before any flow run logs a traceback."""
+    from db.session import session_scope
+    from flows.events import EventNotFound, find_event
+
+    try:
+        with session_scope() as session:
+            find_event(session, ref)
+    except EventNotFound as exc:
+        raise UserError(str(exc)) from None
+
+
+def spec_error_lines(exc: Any) -> list[str]:
+    """A SpecError as one line per problem, each naming the spec and the field."""
+    return [f"{exc.source}: {p}" for p in exc.problems]
+
+
+def _missing_database(exc: Exception) -> bool:
+    text = str(exc)
+    return type(exc).__module__.startswith("sqlalchemy") and (
+        "no such table" in text or "UndefinedTable" in text or "does not exist" in text
+    )
+
+
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
 
@@ -114,6 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"amity: failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:
+        if not _missing_database(exc):
+            raise
+        print("amity: no database yet (or an old one): run `amity init`", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except BrokenPipeError:
         # output piped into `head` and the like
         sys.stderr.close()

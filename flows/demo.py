@@ -47,7 +47,14 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
     step("partners and contacts (Prefect start-up included)", load_reference_data)
     with session_scope() as session:
         for name in EVENT_SPECS:
-            apply_spec(session, read_spec(EVENTS_DIR / f"{name}.yaml", session), settings, now=now)
+            # forced: a second run after the example dates still works
+            apply_spec(
+                session,
+                read_spec(EVENTS_DIR / f"{name}.yaml", session),
+                settings,
+                now=now,
+                force=True,
+            )
     events = []
     for slug in EVENT_SPECS:
         first = step(f"{slug}: invitations and schedule", event_lifecycle, slug, now=now)

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from typing import Any
 
-from flows.cli import EXIT_OK, UserError, add_command, add_json_flag, emit_json
+from flows.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UserError,
+    add_command,
+    add_json_flag,
+    emit_json,
+    require_event,
+    spec_error_lines,
+)
 
 
 def register(sub: Any) -> None:
@@ -17,7 +27,7 @@ def register(sub: Any) -> None:
         cmd_demo,
         "run the whole demo on embedded defaults",
         description="On embedded defaults (SQLite, Prefect's local API, a Maildir outbox, all\n"
-        "under AMITY_HOME, default ./var): load Beijing's partners and fictitious contacts,\n"
+        "under AMITY_HOME/demo, by default ./var/demo, apart from real work): load Beijing's partners and fictitious contacts,\n"
         "create the 12th Beijing–Tokyo Urban Symposium and a Friendship Cities Conference,\n"
         "send the invitations, publish the schedule, simulate replies and attendance, write\n"
         "the reports and the anniversary digest; then print where every output is.\n"
@@ -37,7 +47,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--held", action="store_true", help="the organizer confirms the event took place"
     )
-    p.add_argument("--lang", default="en", help="language of the report (zh, en)")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the report")
     add_json_flag(p)
 
 
@@ -56,8 +66,16 @@ def register_events(group: Any) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from config.settings import get_settings
     from flows.demo import print_outputs, run_demo
     from flows.runtime import local_run_settings
+
+    # the demo keeps to itself: its own SQLite database and Maildir under AMITY_HOME/demo,
+    # so simulated replies and reminders never mix with the office's real records or mail
+    os.environ["AMITY_HOME"] = str(get_settings().home / "demo")
+    os.environ["AMITY_MAIL_TRANSPORT"] = "maildir"
+    os.environ.pop("AMITY_DATABASE_URL", None)
+    get_settings.cache_clear()
 
     with local_run_settings():
         result = run_demo(
@@ -71,25 +89,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_lifecycle(args: argparse.Namespace) -> int:
-    from flows.events import EventNotFound
+    from flows.invitations import PreflightError
     from flows.lifecycle import event_lifecycle
+    from flows.reports import ReportRefused
     from flows.runtime import run_flow
 
+    require_event(args.event)
     try:
         result = run_flow(event_lifecycle, args.event, held=args.held, report_language=args.lang)
-    except EventNotFound as exc:
+    except (PreflightError, ReportRefused) as exc:
         raise UserError(str(exc)) from None
+    failed = any(
+        isinstance(s["result"], dict) and s["result"].get("failed") for s in result["steps"]
+    )
     if args.json:
         emit_json(result)
-        return EXIT_OK
+        return EXIT_FAILED if failed else EXIT_OK
     print(f"{result['event']}: {result['status']}")
     for s in result["steps"]:
-        print(
-            f"  {s['step']}: done"
-            if not isinstance(s["result"], str)
-            else f"  {s['step']}: {s['result']}"
-        )
-    return EXIT_OK
+        done = isinstance(s["result"], dict)
+        print(f"  {s['step']}: {'done' if done else s['result']}")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_next_edition(args: argparse.Namespace) -> int:
@@ -100,7 +120,7 @@ def cmd_next_edition(args: argparse.Namespace) -> int:
     try:
         result = create_next_edition(args.series, get_settings(), now=dt.datetime.now(dt.UTC))
     except SpecError as exc:
-        raise UserError(*(f"{exc.source}: {p}" for p in exc.problems)) from None
+        raise UserError(*spec_error_lines(exc)) from None
     if args.json:
         emit_json(result)
         return EXIT_OK

@@ -40,6 +40,10 @@ def read_spec(path: Path, session: Session) -> EventSpec:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(str(path), ["no such file"]) from None
+    except UnicodeDecodeError:
+        raise SpecError(str(path), ["not UTF-8 text: save the file as UTF-8"]) from None
+    except OSError as exc:
+        raise SpecError(str(path), [f"cannot be read: {exc.strerror}"]) from None
     except yaml.YAMLError as exc:
         raise SpecError(str(path), [f"not valid YAML: {exc}"]) from None
     known = session.scalars(select(City.name)).all()

@@ -7,11 +7,20 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from flows.cli import EXIT_OK, UserError, add_command, add_json_flag, emit_json, table
+from flows.cli import (
+    EXIT_OK,
+    UserError,
+    add_command,
+    add_json_flag,
+    emit_json,
+    need_action,
+    spec_error_lines,
+    table,
+)
 
 
 def register(sub: Any) -> None:
-    events = add_command(sub, "events", _need_sub, "events: apply specs, list, show, cancel")
+    events = add_command(sub, "events", need_action, "events: apply specs, list, show, cancel")
     group = events.add_subparsers(dest="events_command", metavar="ACTION")
     p = add_command(
         group,
@@ -40,10 +49,6 @@ def register(sub: Any) -> None:
     add_json_flag(p)
 
 
-def _need_sub(args: argparse.Namespace) -> int:
-    raise UserError("missing ACTION; see --help")
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -62,7 +67,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             spec = read_spec(args.path, session)
             result = apply_spec(session, spec, settings, now=_now(), force=args.force)
     except SpecError as exc:
-        raise UserError(*(f"{exc.source}: {p}" for p in exc.problems)) from None
+        raise UserError(*spec_error_lines(exc)) from None
     notified = None
     if result.is_significant and not result.created:
         notified = _notify_change(result.slug)
@@ -82,12 +87,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def _notify_change(slug: str) -> Any:
     """Send updates for a changed event whose invitations went out (the schedule flow)."""
-    try:
-        from flows.schedule import ScheduleError, send_changes
-    except ImportError:
-        return None
     from flows.cli import RunFailed
     from flows.runtime import run_flow
+    from flows.schedule import ScheduleError, send_changes
 
     try:
         return run_flow(send_changes, slug)

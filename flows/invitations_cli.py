@@ -12,6 +12,8 @@ from flows.cli import (
     add_command,
     add_json_flag,
     emit_json,
+    need_action,
+    require_event,
 )
 
 
@@ -34,13 +36,19 @@ def register(sub: Any) -> None:
         "--dry-run", action="store_true", help="write letters, .ics and .eml; send nothing"
     )
     p.add_argument(
+        "--runner",
+        choices=["thread", "dask"],
+        default="thread",
+        help="task runner: threads (default) or a local Dask cluster, for very large batches",
+    )
+    p.add_argument(
         "--remind-pending",
         action="store_true",
         help="re-send the same invitation to contacts who have not answered",
     )
     add_json_flag(p)
 
-    rsvp = add_command(sub, "rsvp", _need_sub, "replies to invitations").add_subparsers(
+    rsvp = add_command(sub, "rsvp", need_action, "replies to invitations").add_subparsers(
         dest="rsvp_command", metavar="ACTION"
     )
     p = add_command(
@@ -56,10 +64,6 @@ def register(sub: Any) -> None:
     add_json_flag(p)
 
 
-def _need_sub(args: argparse.Namespace) -> int:
-    raise UserError("missing ACTION; see --help")
-
-
 def cmd_invite(args: argparse.Namespace) -> int:
     from flows.events import EventNotFound
     from flows.invitations import PreflightError, send_invitations
@@ -67,6 +71,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     from flows.setup import init_database
 
     init_database()
+    require_event(args.event)
     flow = send_invitations
     if args.runner == "dask":
         from flows.runners import task_runner_for

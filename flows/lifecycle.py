@@ -31,6 +31,11 @@ def mark(event: str, status: str, note: str, now: dt.datetime) -> None:
         record_transition(session, find_event(session, event), status, now, note)
 
 
+def _stopped(slug: str, steps: list[dict[str, Any]], why: str) -> dict[str, Any]:
+    steps.append({"step": "stopped", "result": why})
+    return {"event": slug, "status": event_status(slug)["status"], "steps": steps}
+
+
 def _past(current: str, step: str) -> bool:
     return ORDER.index(current) >= ORDER.index(step)
 
@@ -54,16 +59,21 @@ def event_lifecycle(
     if state["status"] == "cancelled":
         return {"event": slug, "status": "cancelled", "steps": []}
 
-    if not _past(state["status"], "inviting"):
+    if state["status"] in ("draft", "inviting"):
+        # also while "inviting": a run that failed part-way sends what is missing (the
+        # ledger skips what went out)
         from flows.invitations import send_invitations
 
-        steps.append({"step": "invitations", "result": send_invitations(slug, now=now)})
-        mark(slug, "inviting", "invitations sent", now)
+        invited = send_invitations(slug, now=now)
+        steps.append({"step": "invitations", "result": invited})
+        if invited["failed"]:
+            return _stopped(slug, steps, "some invitations failed: fix them and run again")
     if not _past(event_status(slug)["status"], "scheduled"):
         from flows.schedule import publish_schedule
 
         steps.append({"step": "schedule", "result": publish_schedule(slug)})
-        mark(slug, "scheduled", "schedule published", now)
+        if event_status(slug)["status"] != "scheduled":
+            return _stopped(slug, steps, "no invitation has gone out yet, so nothing is scheduled")
     state = event_status(slug)
     if not _past(state["status"], "held"):
         if held or state["end_dt"] <= now:

@@ -13,6 +13,7 @@ from flows.cli import (
     add_command,
     add_json_flag,
     emit_json,
+    need_action,
     table,
 )
 
@@ -42,7 +43,7 @@ def register(sub: Any) -> None:
     p.add_argument("action", choices=["upgrade", "downgrade", "check"])
     p.add_argument("revision", nargs="?", help="target revision (default: head / base)")
 
-    partners = add_command(sub, "partners", _need_sub, "partner cities and ties").add_subparsers(
+    partners = add_command(sub, "partners", need_action, "partner cities and ties").add_subparsers(
         dest="partners_command", metavar="ACTION"
     )
     for kind, group in (("partners", partners),):
@@ -63,9 +64,9 @@ def register(sub: Any) -> None:
     )
     add_json_flag(p)
 
-    contacts = add_command(sub, "contacts", _need_sub, "contacts at partner cities").add_subparsers(
-        dest="contacts_command", metavar="ACTION"
-    )
+    contacts = add_command(
+        sub, "contacts", need_action, "contacts at partner cities"
+    ).add_subparsers(dest="contacts_command", metavar="ACTION")
     p = add_command(
         contacts,
         "import",
@@ -92,10 +93,6 @@ def _import_args(p: argparse.ArgumentParser, kind: str) -> None:
     p.set_defaults(kind=kind)
 
 
-def _need_sub(args: argparse.Namespace) -> int:
-    raise UserError("missing ACTION; see --help")
-
-
 def cmd_init(args: argparse.Namespace) -> int:
     from flows.setup import init_database, load_reference_data
 
@@ -120,7 +117,9 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.action == "upgrade":
         migrate.upgrade(url, args.revision or "head")
     elif args.action == "downgrade":
-        migrate.downgrade(url, args.revision or "base")
+        if not args.revision:
+            raise UserError("downgrade needs a revision (`base` drops every table)")
+        migrate.downgrade(url, args.revision)
     else:
         migrate.check(url)
     print(f"{args.action}: ok ({url})")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from flows.cli import EXIT_OK, UserError, add_command, add_json_flag, emit_json, table
+from flows.cli import EXIT_FAILED, EXIT_OK, UserError, add_command, add_json_flag, emit_json, table
 
 REMIND_HELP = """\
 Decide the office day's anniversary reminders and send one digest e-mail to the office's
@@ -54,11 +54,13 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
     init_database()
     from flows.reminders import remind
+    from flows.runtime import run_flow
 
-    result = remind(on=day)
+    result = run_flow(remind, on=day)
+    failed = any(sent["state"] != "sent" for sent in result["emails"])
     if args.json:
         emit_json(result)
-        return EXIT_OK
+        return EXIT_FAILED if failed else EXIT_OK
     print(
         f"{result['day']}: {result['due']} due, {result['missed']} missed, "
         f"{result['superseded']} superseded"
@@ -76,7 +78,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
             f"digest of {sent['day']} to {sent['recipient']}: {sent['state']}"
             + (f" ({sent['location']})" if sent.get("location") else "")
         )
-    return EXIT_OK
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_anniversaries(args: argparse.Namespace) -> int:

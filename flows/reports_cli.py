@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from flows.cli import EXIT_BAD_INPUT, EXIT_OK, UserError, add_command, add_json_flag, emit_json
+from flows.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    UserError,
+    add_command,
+    add_json_flag,
+    emit_json,
+    need_action,
+    require_event,
+)
 
 ATTENDANCE_HELP = """\
 Columns (header row, comma or semicolon separated, any order):
@@ -35,7 +44,7 @@ def register(sub: Any) -> None:
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language")
     add_json_flag(p)
 
-    attendance = add_command(sub, "attendance", _need_sub, "attendance of events").add_subparsers(
+    attendance = add_command(sub, "attendance", need_action, "attendance of events").add_subparsers(
         dest="attendance_command", metavar="ACTION"
     )
     p = add_command(
@@ -51,16 +60,13 @@ def register(sub: Any) -> None:
     add_json_flag(p)
 
 
-def _need_sub(args: argparse.Namespace) -> int:
-    raise UserError("missing ACTION; see --help")
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from flows.domain.report import ReportError
     from flows.reports import ReportRefused, report_event
     from flows.setup import init_database
 
     init_database()
+    require_event(args.event)
     try:
         result = report_event(args.event, args.lang)
     except (ReportRefused, ReportError) as exc:
@@ -86,6 +92,7 @@ def cmd_attendance_import(args: argparse.Namespace) -> int:
     if not args.path.is_file():
         raise UserError(f"{args.path}: no such file")
     init_database()
+    require_event(args.event)
     try:
         result = import_attendance(args.event, str(args.path), skip_invalid=args.skip_invalid)
     except ReportRefused as exc:

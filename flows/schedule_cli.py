@@ -14,6 +14,7 @@ from flows.cli import (
     add_command,
     add_json_flag,
     emit_json,
+    require_event,
 )
 
 
@@ -50,7 +51,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     from flows.setup import init_database
 
     init_database()
-    _check_event(args.event)
+    require_event(args.event)
     if args.send_changes:
         return _send_changes(args)
     out = str(args.out.resolve()) if args.out else None
@@ -74,18 +75,6 @@ def cmd_calendar(args: argparse.Namespace) -> int:
             f"{len(caldav['deleted'])} deleted"
         )
     return EXIT_OK
-
-
-def _check_event(ref: str) -> None:
-    """An unknown event is a one-line mistake, before any flow run logs a traceback."""
-    from db.session import session_scope
-    from flows.events import EventNotFound, find_event
-
-    try:
-        with session_scope() as session:
-            find_event(session, ref)
-    except EventNotFound as exc:
-        raise UserError(str(exc)) from None
 
 
 def _send_changes(args: argparse.Namespace) -> int:

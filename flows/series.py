@@ -37,7 +37,7 @@ def next_edition_spec(spec: dict[str, Any], *, host: str, host_timezone: str) ->
 
     moved = host != spec["host_city"]
     out = {
-        "slug": f"{slugify(spec['series'])}-{edition}",
+        "slug": f"{slugify(spec['series'], unique=False)}-{edition}",
         "title": spec["titles"],
         "kind": spec["kind"],
         "series": spec["series"],

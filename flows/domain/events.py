@@ -228,7 +228,7 @@ def parse_event_spec(
         title = _text(raw.get("title"))
         if not title:
             problems.append(f"{where}.title: required")
-        key = _text(raw.get("key")) or slugify(title or str(n))
+        key = _text(raw.get("key")) or slugify(title or str(n), unique=False)
         if key in seen_keys:
             problems.append(f"{where}.key: {key!r} is used twice")
         seen_keys.add(key)
@@ -278,10 +278,10 @@ def parse_event_spec(
     if problems:
         raise SpecError(source, problems)
     assert start is not None and end is not None
-    slug = _text(data.get("slug")) or slugify(
-        titles["en"] if edition is None else f"{series or titles['en']} {edition}"
+    slug = _text(data.get("slug")) or slugify(  # the database keeps slugs unique
+        titles["en"] if edition is None else f"{series or titles['en']} {edition}", unique=False
     )
-    if slug != slugify(slug):
+    if slug != slugify(slug, unique=False):
         raise SpecError(source, [f"slug: {slug!r} must be lower-case letters, digits and dashes"])
     return EventSpec(
         slug=slug,

@@ -133,7 +133,12 @@ def read_rows(path: Path, *, list_key: str) -> Iterator[tuple[int, dict[str, str
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8' and import again"
+        ) from None
     if suffix == ".csv":
         yield from _csv_rows(text)
     elif suffix in (".yaml", ".yml"):

@@ -8,21 +8,24 @@ _UNSAFE = re.compile(r"[^\w]+", re.UNICODE)
 _MAX_LEN = 60
 
 
-def slugify(text: str, *, max_len: int = _MAX_LEN) -> str:
+def slugify(text: str, *, max_len: int = _MAX_LEN, unique: bool = True) -> str:
     """Return a safe, readable, collision-resistant file-name part for ``text``.
 
     Latin text is transliterated to ASCII ("Île-de-France" -> "ile-de-france"); other
     scripts keep their letters ("東京都" stays readable). Path separators, dots and
     control characters never survive, and a short hash of the original text is appended
     whenever the readable part lost information, so "a/b" and "a b" cannot clash.
+    ``unique=False`` leaves the hash out, for handles that the database keeps unique
+    (event slugs).
     """
-    normalized = unicodedata.normalize("NFKC", text).strip()
+    # punctuation of any script (the en dash of "Beijing–Tokyo") separates words
+    normalized = _UNSAFE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
     ascii_form = unicodedata.normalize("NFKD", normalized).encode("ascii", "ignore").decode()
     base = ascii_form if _letters(ascii_form) >= _letters(normalized) else normalized
     readable = _UNSAFE.sub("-", base.lower()).strip("-_")[:max_len].strip("-_")
     if not readable:
         readable = "x"
-    if readable != normalized.lower():
+    if unique and readable != text.strip().lower():
         digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:6]
         return f"{readable}-{digest}"
     return readable
