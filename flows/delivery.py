@@ -9,6 +9,12 @@ One row per (purpose, recipient, occurrence), unique in the database, so that
   than the lease) and sends it again. The Maildir transport recognises the Message-ID, so
   the re-send does not duplicate; over SMTP a crash after the server accepted the message
   and before the confirm can, in that narrow window, deliver twice (at-least-once).
+
+``deliver`` is the one send loop over the ledger: claim a batch, send each claimed message
+(pausing ``send_interval_seconds`` between two), record a failure and go on, confirm. Over
+SMTP each send is confirmed at once, so a crash can repeat at most the message in flight;
+the Maildir recognises a re-sent Message-ID, so it syncs once when the transport closes and
+the batch is confirmed in one statement after that.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,7 +35,8 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from db.models import OutboxMessage
-from flows.transport import Transport, make_transport
+from db.session import session_scope
+from flows.transport import DeliveryError, Transport, make_transport
 
 #: a claim older than this is taken over even if its owner may be alive elsewhere
 CLAIM_LEASE = dt.timedelta(minutes=15)
@@ -146,16 +155,6 @@ def claim(
     return claimed, sent
 
 
-def confirm(
-    session: Session, claim: Claim, *, token: str, now: dt.datetime, path: str | None, attempts: int
-) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == claim.ledger_id, OutboxMessage.claim_token == token)
-        .values(state="sent", sent_dt=now, path=path, attempts=attempts)
-    )
-
-
 def confirm_many(
     session: Session,
     done: Sequence[tuple[Claim, str | None, int]],
@@ -217,3 +216,107 @@ def transport_from_settings(settings: Settings, *, durability: str = "each") -> 
         attempts=smtp.attempts,
         backoff_seconds=smtp.backoff_seconds,
     )
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outgoing(Generic[T]):
+    """A finished message to send once: its ledger key, and where its bytes are."""
+
+    purpose: str
+    recipient: str
+    #: what makes this message distinct from others of the same purpose to the same recipient
+    occurrence: str
+    message_id: str
+    #: the written .eml file, or the message itself
+    message: Path | bytes
+    #: the caller's data about the message, handed back in the result and to ``on_confirmed``
+    context: T
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.purpose, self.recipient.lower(), self.occurrence)
+
+    def data(self) -> bytes:
+        return self.message.read_bytes() if isinstance(self.message, Path) else self.message
+
+
+@dataclass
+class DeliveryResult(Generic[T]):
+    """What ``deliver`` did: sent now, confirmed by an earlier run, and failed (with why)."""
+
+    sent: list[Outgoing[T]] = field(default_factory=list)
+    already_sent: int = 0
+    failed: list[tuple[Outgoing[T], str]] = field(default_factory=list)
+
+
+def deliver(
+    items: Sequence[Outgoing[T]],
+    *,
+    settings: Settings,
+    now: dt.datetime,
+    event_id: int | None = None,
+    on_confirmed: Callable[[Session, list[Outgoing[T]]], None] | None = None,
+) -> DeliveryResult[T]:
+    """Claim, send and confirm each message; a failed one is recorded and the rest go on.
+
+    ``on_confirmed`` runs in the transaction that confirms its messages, so what the caller
+    records about a send (e.g. the SEQUENCE a contact now holds) commits with the confirm.
+    """
+    by_key = {item.key: item for item in items}
+    result: DeliveryResult[T] = DeliveryResult()
+    token = new_claim_token()
+    try:
+        with session_scope() as session:
+            claims, sent = claim(
+                session,
+                [(*key, item.message_id) for key, item in by_key.items()],
+                token=token,
+                now=now,
+                event_id=event_id,
+            )
+        result.already_sent = len(sent)
+        if not claims:
+            return result
+        confirm_each = settings.mail_transport != "maildir"
+        done: list[tuple[Claim, str | None, int]] = []
+
+        def confirm_done() -> None:
+            if not done:
+                return
+            with session_scope() as session:
+                confirm_many(session, done, token=token, now=now)
+                if on_confirmed is not None:
+                    on_confirmed(session, [by_key[c.key] for c, _, _ in done])
+            done.clear()
+
+        # "batch": the Maildir is synced when the transport closes, before the batch is confirmed
+        with transport_from_settings(settings, durability="batch") as transport:
+            for n, c in enumerate(claims):
+                item = by_key[c.key]
+                if n and settings.send_interval_seconds:
+                    time.sleep(settings.send_interval_seconds)
+                try:
+                    delivered = transport.send(
+                        item.data(),
+                        sender=settings.office.email,
+                        recipients=[item.recipient],
+                        message_id=item.message_id,
+                    )
+                except DeliveryError as exc:  # permanent, or transient after every retry
+                    with session_scope() as session:
+                        record_failure(
+                            session, c, token=token, error=str(exc), attempts=exc.attempts
+                        )
+                    result.failed.append((item, str(exc)))
+                    continue
+                done.append((c, delivered.location, delivered.attempts))
+                result.sent.append(item)
+                if confirm_each:
+                    confirm_done()
+        confirm_done()
+    finally:
+        release_claim_token(token)
+    return result

@@ -8,7 +8,7 @@ delivery ledger, so a re-run, a crash or two runs at once never send a message t
 from __future__ import annotations
 
 import datetime as dt
-import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,18 +17,12 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session as SqlSession
 
 from config.settings import Settings, get_settings
 from db.models import City, Contact, Event, Invitation, Tie
 from db.session import session_scope
-from flows.delivery import (
-    claim,
-    confirm_many,
-    new_claim_token,
-    record_failure,
-    release_claim_token,
-    transport_from_settings,
-)
+from flows.delivery import Outgoing, deliver
 from flows.domain.ical import CalEvent, Person, invitation_ics
 from flows.domain.letters import (
     EventInfo,
@@ -43,7 +37,6 @@ from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
 from flows.domain.slug import slugify
 from flows.events import find_event, invitation_uid, invited_contacts, record_transition
-from flows.transport import DeliveryError
 
 
 class PreflightError(Exception):
@@ -239,6 +232,17 @@ def invitation_dir(settings: Settings, slug: str) -> Path:
     return settings.out_dir / slugify(slug) / "invitations"
 
 
+def contact_file_stem(city: str, name_latin: str | None, email: str, contact_id: int) -> str:
+    """``<city>/<name>-<contact id>``: where a contact's files go below an output folder."""
+    return f"{slugify(city)}/{slugify(name_latin or email)}-{contact_id}"
+
+
+def contact_id_of(path: Path) -> int | None:
+    """The contact id back from a file named after :func:`contact_file_stem`."""
+    ident = path.stem.rsplit("-", 1)[-1]
+    return int(ident) if ident.isdigit() else None
+
+
 def render_one(
     event: Event,
     row: dict[str, Any],
@@ -246,8 +250,13 @@ def render_one(
     now: dt.datetime,
     *,
     purpose: str = "invitation",
+    occurrence: str = "invite",
 ) -> dict[str, Any]:
-    """The letter, .ics and e-mail of one recipient, all in memory (the PDF comes later)."""
+    """The letter, .ics and e-mail of one recipient, all in memory (the PDF comes later).
+
+    A reminder re-sends the same calendar object (UID, SEQUENCE) in a new message: its
+    Message-ID names the day, so it is neither the invitation nor yesterday's reminder.
+    """
     from flows.domain.letters import make_environment
 
     env = make_environment(settings.letter_template_dir)
@@ -266,16 +275,18 @@ def render_one(
         attendee=attendee,
         stamp=now,
     )
-    base = (
-        f"{slugify(row['city'])}/{slugify(row['name_latin'] or row['email'])}-{row['contact_id']}"
-    )
+    base = contact_file_stem(row["city"], row["name_latin"], row["email"], row["contact_id"])
     return {
         "row": row,
         "letter": letter,
         "ics": ics,
         "base": base,
         "message_id": make_message_id(
-            row["uid"], row["sequence"], purpose, domain=settings.office.mail_domain
+            row["uid"],
+            row["sequence"],
+            purpose,
+            *(() if purpose == "invitation" else (occurrence,)),
+            domain=settings.office.mail_domain,
         ),
     }
 
@@ -305,14 +316,21 @@ def _build_message(
 
 @task
 def render_chunk(
-    event_id: int, rows: list[dict[str, Any]], now: dt.datetime
+    event_id: int,
+    rows: list[dict[str, Any]],
+    now: dt.datetime,
+    purpose: str = "invitation",
+    occurrence: str = "invite",
 ) -> list[dict[str, Any]]:
     """Render letters (HTML, PDF), .ics and .eml for a chunk and write them to the output folder."""
     settings = get_settings()
     with session_scope() as session:
         event = session.get(Event, event_id)
         assert event is not None
-        items = [render_one(event, row, settings, now) for row in rows]
+        items = [
+            render_one(event, row, settings, now, purpose=purpose, occurrence=occurrence)
+            for row in rows
+        ]
         slug = event.slug
     if settings.attach_pdf:
         pdfs: list[bytes | None] = list(
@@ -349,98 +367,84 @@ def render_chunk(
     return manifest
 
 
+def send_manifest(
+    event_id: int,
+    manifest: list[dict[str, Any]],
+    *,
+    ledger_key: Callable[[dict[str, Any]], tuple[str, str]],
+    now: dt.datetime,
+    on_confirmed: Callable[[SqlSession, list[dict[str, Any]]], None],
+) -> dict[str, Any]:
+    """Send written messages (entries with email, city, message_id, eml) through the ledger.
+
+    ``ledger_key`` gives an entry's (purpose, occurrence); ``on_confirmed`` gets the entries
+    confirmed, in the confirming transaction.
+    """
+    items = []
+    for m in manifest:
+        purpose, occurrence = ledger_key(m)
+        items.append(
+            Outgoing(
+                purpose=purpose,
+                recipient=m["email"],
+                occurrence=occurrence,
+                message_id=m["message_id"],
+                message=Path(m["eml"]),
+                context=m,
+            )
+        )
+    result = deliver(
+        items,
+        settings=get_settings(),
+        now=now,
+        event_id=event_id,
+        on_confirmed=lambda session, sent: on_confirmed(session, [i.context for i in sent]),
+    )
+    return {
+        "sent": len(result.sent),
+        "already_sent": result.already_sent,
+        "failed": [
+            {"email": item.context["email"], "city": item.context["city"], "reason": reason}
+            for item, reason in result.failed
+        ],
+    }
+
+
 @task(retries=1, retry_delay_seconds=2)
 def send_chunk(
     event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str, now: dt.datetime
 ) -> dict[str, Any]:
-    """Claim, send and confirm each message of a chunk; permanent failures do not stop the rest.
-
-    Over SMTP each send is confirmed at once (a crash can then repeat at most the message in
-    flight); the Maildir recognises a re-sent Message-ID, so its confirms go in one batch.
-    """
-    settings = get_settings()
-    token = new_claim_token()
-    by_key = {
-        (purpose, m["email"].lower(), f"{m['uid']}:{m['sequence']}:{occurrence}"): m
-        for m in manifest
-    }
-    result: dict[str, Any] = {"sent": 0, "already_sent": 0, "failed": []}
-    confirm_each = settings.mail_transport != "maildir"
-    done: list[tuple[Any, str | None, int]] = []
-    try:
-        with session_scope() as session:
-            claims, sent = claim(
-                session,
-                [(*key, m["message_id"]) for key, m in by_key.items()],
-                token=token,
-                now=now,
-                event_id=event_id,
-            )
-        result["already_sent"] = len(sent)
-        if not claims:
-            return result
-        # the Maildir is synced when the transport closes, before the batch is confirmed
-        with transport_from_settings(settings, durability="batch") as transport:
-            for n, c in enumerate(claims):
-                m = by_key[c.key]
-                if n and settings.send_interval_seconds:
-                    time.sleep(settings.send_interval_seconds)
-                try:
-                    sent_result = transport.send(
-                        Path(m["eml"]).read_bytes(),
-                        sender=settings.office.email,
-                        recipients=[m["email"]],
-                        message_id=m["message_id"],
-                    )
-                except DeliveryError as exc:  # permanent, or transient after every retry
-                    with session_scope() as session:
-                        record_failure(session, c, token=token, error=str(exc), attempts=1)
-                    result["failed"].append(
-                        {"email": m["email"], "city": m["city"], "reason": str(exc)}
-                    )
-                    continue
-                done.append((c, sent_result.location, sent_result.attempts))
-                if confirm_each:
-                    _confirm(event_id, done, by_key, token, now)
-                    done = []
-                result["sent"] += 1
-        _confirm(event_id, done, by_key, token, now)
-    finally:
-        release_claim_token(token)
-    return result
+    """Send a chunk through the delivery ledger; permanent failures do not stop the rest."""
+    return send_manifest(
+        event_id,
+        manifest,
+        ledger_key=lambda m: (purpose, f"{m['uid']}:{m['sequence']}:{occurrence}"),
+        now=now,
+        on_confirmed=lambda session, sent: _record_sent(session, event_id, sent),
+    )
 
 
-def _confirm(
-    event_id: int,
-    done: list[tuple[Any, str | None, int]],
-    by_key: dict[Any, dict[str, Any]],
-    token: str,
-    now: dt.datetime,
-) -> None:
-    """Mark sends confirmed in the ledger and remember what each contact was sent."""
-    if not done:
-        return
+def _record_sent(session: SqlSession, event_id: int, sent: list[dict[str, Any]]) -> None:
+    """Remember what each contact was sent: SEQUENCE and letter language."""
     table = Invitation.__table__
-    with session_scope() as session:
-        confirm_many(session, done, token=token, now=now)
-        session.execute(
-            update(table)  # type: ignore[arg-type]
-            .where(table.c.event_id == event_id, table.c.contact_id == bindparam("b_contact"))
-            .values(
-                sequence=bindparam("b_seq"),
-                letter_language=bindparam("b_lang"),
-                is_fallback=bindparam("b_fallback"),
-            ),
-            [
-                {
-                    "b_contact": m["contact_id"],
-                    "b_seq": m["sequence"],
-                    "b_lang": m["language"],
-                    "b_fallback": m["is_fallback"],
-                }
-                for m in (by_key[c.key] for c, _, _ in done)
-            ],
-        )
+    session.execute(
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.event_id == event_id, table.c.contact_id == bindparam("b_contact"))
+        .values(
+            sequence=bindparam("b_seq"),
+            letter_language=bindparam("b_lang"),
+            is_fallback=bindparam("b_fallback"),
+        ),
+        [
+            {
+                "b_contact": m["contact_id"],
+                "b_seq": m["sequence"],
+                "b_lang": m["language"],
+                "b_fallback": m["is_fallback"],
+            }
+            for m in sent
+        ],
+    )
 
 
 #: Prefect's default thread pool has no limit: two chunks at a time
@@ -477,7 +481,11 @@ def send_invitations(
     summary.out_dir = str(invitation_dir(settings, plan["slug"]))
     chunks = _chunks(recipients, settings.batch_size)
     # preflight: every chunk renders before anything is sent; one failure fails the run
-    futures = [render_chunk.submit(plan["event_id"], chunk, now) for chunk in chunks]
+    purpose = "reminder" if remind_pending else "invitation"
+    occurrence = now.date().isoformat() if remind_pending else "invite"
+    futures = [
+        render_chunk.submit(plan["event_id"], chunk, now, purpose, occurrence) for chunk in chunks
+    ]
     manifests = [f.result() for f in futures]
     for manifest in manifests:
         for m in manifest:
@@ -492,8 +500,6 @@ def send_invitations(
                     }
                 )
     if not dry_run:
-        purpose = "reminder" if remind_pending else "invitation"
-        occurrence = now.date().isoformat() if remind_pending else "invite"
         sends = [
             send_chunk.submit(plan["event_id"], m, purpose, occurrence, now) for m in manifests
         ]

@@ -10,8 +10,9 @@ once-only, whoever runs it and however often:
 2. **claim the digest** — under a write lock (SQLite: the database's; PostgreSQL: an
    advisory lock), the day's undelivered rows are stamped with the digest day and an
    outbox row per recipient is claimed. Only the claimer sends; a claim left by a crashed
-   run is taken over after :data:`STALE_CLAIM`. Once a day's digest has started, rows that
-   turn up later that day wait for the next day's digest: one e-mail a day.
+   run is taken over after the ledger's lease (:data:`flows.delivery.CLAIM_LEASE`). Once a
+   day's digest has started, rows that turn up later that day wait for the next day's
+   digest: one e-mail a day.
 3. **send and confirm** — through the configured transport; the outbox row is confirmed,
    then the day's reminders are marked sent.
 
@@ -36,13 +37,12 @@ from sqlalchemy.orm import Session, aliased
 from config.settings import Settings, get_settings
 from db.models import Attendance, City, Contact, Event, OutboxMessage, Reminder, Tie
 from db.session import session_scope
+from flows.delivery import CLAIM_LEASE, transport_from_settings
 from flows.domain import anniversaries as dom
 from flows.domain.mail import build_plain_message, make_message_id
 from flows.domain.slug import slugify
 
 DIGEST_PURPOSE = "reminder-digest"
-#: a digest claim older than this belongs to a run that died; another run may take it over
-STALE_CLAIM = timedelta(minutes=15)
 #: how many undated ties the digest names (the rest are counted)
 UNDATED_SHOWN = 50
 #: above this many exact establishment dates the query keys on month-day alone
@@ -424,7 +424,13 @@ def _reminder_dict(
 def claim_outbox(
     session: Session, *, recipient: str, day: date, message_id: str, now: datetime
 ) -> str | None:
-    """Claim the (digest, recipient, day) outbox row; the token if this run may send."""
+    """Claim the (digest, recipient, day) outbox row; the token if this run may send.
+
+    Not :func:`flows.delivery.claim`: a digest that failed for good is final here (the day
+    counts as done, see :func:`finish_day`) where the delivery ledger retries failed rows,
+    a claim is only taken over after the lease (the digest's token names no process), and
+    ``attempts`` counts claims, since a transient failure leaves the row claimed.
+    """
     token = secrets.token_hex(16)
     existing = session.scalar(
         select(OutboxMessage).where(
@@ -448,7 +454,7 @@ def claim_outbox(
         )
         session.flush()
         return token
-    if existing.state == "claimed" and existing.claimed_dt < now - STALE_CLAIM:
+    if existing.state == "claimed" and existing.claimed_dt < now - CLAIM_LEASE:
         existing.claim_token, existing.claimed_dt = token, now
         existing.attempts += 1
         session.flush()
@@ -572,8 +578,6 @@ def send_digests(digests: list[dict[str, Any]], now: datetime) -> list[dict[str,
     results: list[dict[str, Any]] = []
     if not any(d["messages"] for d in digests):
         return results
-    from flows.delivery import transport_from_settings
-
     with transport_from_settings(settings) as transport:
         for digest in digests:
             for message in digest["messages"]:

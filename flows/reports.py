@@ -9,7 +9,6 @@ sheet with ``flows.domain.attendance`` and upserts it: all rows or none.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +52,7 @@ from flows.domain.report import (
     render_report,
 )
 from flows.domain.slug import slugify
+from flows.files import write_atomically
 
 #: outbox purposes that carry an event's invitation to a contact
 INVITATION_PURPOSES = ("invitation",)
@@ -279,13 +279,6 @@ def report_dir(event_slug: str, lang: str) -> Path:
     return get_settings().out_dir / slugify(event_slug) / "report" / lang
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    # a reader (or a crash) never sees half a report: write aside, then rename over
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_outputs(report: ReportData, lang: str, generated_dt: datetime) -> dict[str, str]:
     """Render the four outputs of ``report`` and write them; returns kind -> path."""
     rendered = render_report(report, lang=lang, generated_dt=generated_dt)
@@ -299,7 +292,7 @@ def write_outputs(report: ReportData, lang: str, generated_dt: datetime) -> dict
     }
     paths = {}
     for kind, name in OUTPUT_FILES.items():
-        _write_atomically(folder / name, data[kind])
+        write_atomically(folder / name, data[kind])
         paths[kind] = str(folder / name)
     return paths
 

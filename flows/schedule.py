@@ -14,7 +14,6 @@ To say what changed, the calendar as it stood at each SEQUENCE sent is kept
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
@@ -49,14 +48,6 @@ from db.models import (
 )
 from db.session import session_scope
 from flows.caldav import CalDavClient, CalDavError, Published
-from flows.delivery import (
-    claim,
-    confirm,
-    new_claim_token,
-    record_failure,
-    release_claim_token,
-    transport_from_settings,
-)
 from flows.domain.changes import (
     EVENT_KEY,
     ChangeSet,
@@ -79,8 +70,15 @@ from flows.domain.ical import (
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.slug import slugify
 from flows.events import find_event, invited_contacts, record_transition
-from flows.invitations import _chunks, cal_event, invitation_dir
-from flows.transport import DeliveryError
+from flows.files import write_atomically
+from flows.invitations import (
+    _chunks,
+    cal_event,
+    contact_file_stem,
+    contact_id_of,
+    invitation_dir,
+    send_manifest,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "mail"
 #: languages the update and cancellation mails are written in; others get English
@@ -244,9 +242,9 @@ def invitation_files(settings: Settings, slug: str) -> dict[int, Path]:
     """contact id -> the invitation .ics written for them (``<city>/<name>-<id>.ics``)."""
     found: dict[int, Path] = {}
     for path in sorted(invitation_dir(settings, slug).glob("*/*.ics")):
-        ident = path.stem.rsplit("-", 1)[-1]
-        if ident.isdigit():
-            found[int(ident)] = path
+        contact_id = contact_id_of(path)
+        if contact_id is not None:
+            found[contact_id] = path
     return found
 
 
@@ -283,14 +281,6 @@ def calendar_dir(settings: Settings, slug: str) -> Path:
     return settings.out_dir / slugify(slug) / "calendar"
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write through a temporary file, so a reader never sees half a calendar."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 def _feed_name(title: str, who: str = "") -> str:
     return f"{title} — {who}" if who else title
 
@@ -309,7 +299,7 @@ def write_feeds(
     home_lang = primary_language(settings.home_city.language)
     home_event = calendar_event(event, home_lang)
     main = folder / f"{slugify(event.slug)}.ics"
-    _write(
+    write_atomically(
         main, feed_ics(home_event, cal_sessions, name=_feed_name(home_event.summary), stamp=stamp)
     )
     contacts = invited_contacts(session, event)
@@ -340,10 +330,12 @@ def write_feeds(
                 partner_files[ident] = str(path)
             else:
                 contact = by_id[int(ident)]
-                who = slugify(contact.name_latin or contact.email)
-                path = folder / "contacts" / slugify(contact.city.name) / f"{who}-{contact.id}.ics"
+                stem = contact_file_stem(
+                    contact.city.name, contact.name_latin, contact.email, contact.id
+                )
+                path = folder / "contacts" / f"{stem}.ics"
                 contact_files[contact.email] = str(path)
-            _write(path, data)
+            write_atomically(path, data)
     return {
         "feed": str(main),
         "partners": dict(sorted(partner_files.items())),
@@ -798,11 +790,8 @@ def render_changes(
             item = render_change(event, row, baseline, settings, now, fallback=fallback)
             if item is None:
                 continue
-            base = (
-                changes_dir(settings, event.slug, item["purpose"])
-                / slugify(row["city"])
-                / f"{slugify(row['name_latin'] or row['email'])}-{row['contact_id']}"
-                f".{event.sequence}"
+            base = changes_dir(settings, event.slug, item["purpose"]) / contact_file_stem(
+                row["city"], row["name_latin"], row["email"], row["contact_id"]
             )
             base.parent.mkdir(parents=True, exist_ok=True)
             base.with_suffix(".ics").write_bytes(item["ics"])
@@ -825,65 +814,26 @@ def render_changes(
 def send_change_chunk(
     event_id: int, manifest: list[dict[str, Any]], now: dt.datetime
 ) -> dict[str, Any]:
-    """Claim, send and confirm each message; a confirmed one moves the contact's SEQUENCE on."""
-    settings = get_settings()
-    token = new_claim_token()
-    by_key = {
-        (m["purpose"], m["email"].lower(), f"{m['uid']}:{m['sequence']}"): m for m in manifest
-    }
-    result: dict[str, Any] = {"sent": 0, "already_sent": 0, "failed": []}
-    try:
-        with session_scope() as session:
-            claims, sent = claim(
-                session,
-                [(*key, m["message_id"]) for key, m in by_key.items()],
-                token=token,
-                now=now,
-                event_id=event_id,
-            )
-        result["already_sent"] = len(sent)
-        if not claims:
-            return result
-        with transport_from_settings(settings) as transport:
-            for c in claims:
-                m = by_key[c.key]
-                try:
-                    delivered = transport.send(
-                        Path(m["eml"]).read_bytes(),
-                        sender=settings.office.email,
-                        recipients=[m["email"]],
-                        message_id=m["message_id"],
-                    )
-                except DeliveryError as exc:
-                    with session_scope() as session:
-                        record_failure(
-                            session, c, token=token, error=str(exc), attempts=exc.attempts
-                        )
-                    result["failed"].append(
-                        {"email": m["email"], "city": m["city"], "reason": str(exc)}
-                    )
-                    continue
-                with session_scope() as session:
-                    confirm(
-                        session,
-                        c,
-                        token=token,
-                        now=now,
-                        path=delivered.location,
-                        attempts=delivered.attempts,
-                    )
-                    invitation = session.scalar(
-                        select(Invitation).where(
-                            Invitation.event_id == event_id,
-                            Invitation.contact_id == m["contact_id"],
-                        )
-                    )
-                    if invitation is not None and invitation.sequence < m["sequence"]:
-                        invitation.sequence = m["sequence"]
-                result["sent"] += 1
-    finally:
-        release_claim_token(token)
-    return result
+    """Send a chunk through the delivery ledger; a confirmed send moves the SEQUENCE on."""
+    return send_manifest(
+        event_id,
+        manifest,
+        ledger_key=lambda m: (m["purpose"], f"{m['uid']}:{m['sequence']}"),
+        now=now,
+        on_confirmed=lambda session, sent: _move_sequences(session, event_id, sent),
+    )
+
+
+def _move_sequences(session: Session, event_id: int, sent: list[dict[str, Any]]) -> None:
+    """The contacts now hold the SEQUENCE they were sent (never an older one)."""
+    held = {m["contact_id"]: m["sequence"] for m in sent}
+    for invitation in session.scalars(
+        select(Invitation).where(
+            Invitation.event_id == event_id, Invitation.contact_id.in_(sorted(held))
+        )
+    ):
+        if invitation.sequence < held[invitation.contact_id]:
+            invitation.sequence = held[invitation.contact_id]
 
 
 @task
@@ -941,12 +891,6 @@ class ChangeSummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def __str__(self) -> str:
-        text = f"{self.sent} sent, {self.already_sent} sent before, {len(self.failed)} failed"
-        if self.skipped_opted_out:
-            text += f", {len(self.skipped_opted_out)} opted out"
-        return text
-
 
 @flow(name="send changes", flow_run_name="changes: {event}")
 def send_changes(event: str, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -984,7 +928,7 @@ def _changes_artifact(summary: ChangeSummary) -> None:
     lines = [
         f"# {what} of {summary.event} (SEQUENCE {summary.sequence})",
         "",
-        f"- to notify: {summary.to_notify}; {summary}",
+        f"- to notify: {summary.to_notify}; {_counts_text(summary.to_dict())}",
         f"- feed: [{Path(summary.feed).name}](file://{summary.feed})",
     ]
     lines += [f"- failed: {f['email']} ({f['city']}): {f['reason']}" for f in summary.failed]
@@ -996,17 +940,22 @@ def _changes_artifact(summary: ChangeSummary) -> None:
     )
 
 
-def summary_text(result: Mapping[str, Any]) -> str:
-    """One line for the CLI: what send_changes did."""
-    if not result["to_notify"] and not result["already_sent"]:
-        return "nobody to notify (no invitation sent yet, or everyone is up to date)"
+def _counts_text(result: Mapping[str, Any]) -> str:
+    """How many of send_changes' messages were sent, sent before, failed, opted out."""
     text = (
-        f"{result['method']} SEQUENCE {result['sequence']}: {result['sent']} sent, "
-        f"{result['already_sent']} sent before, {len(result['failed'])} failed"
+        f"{result['sent']} sent, {result['already_sent']} sent before, "
+        f"{len(result['failed'])} failed"
     )
     if result["skipped_opted_out"]:
         text += f", {len(result['skipped_opted_out'])} opted out"
     return text
+
+
+def summary_text(result: Mapping[str, Any]) -> str:
+    """One line for the CLI: what send_changes did."""
+    if not result["to_notify"] and not result["already_sent"]:
+        return "nobody to notify (no invitation sent yet, or everyone is up to date)"
+    return f"{result['method']} SEQUENCE {result['sequence']}: {_counts_text(result)}"
 
 
 def iter_failures(result: Mapping[str, Any]) -> Iterable[str]:

@@ -276,19 +276,32 @@ def test_invite_remind_pending_resends_same_calendar_in_a_new_message(registry: 
     with session_scope() as session:
         session.execute(
             update(Invitation)
-            .where(Invitation.contact_id == select(Contact.id).where(Contact.email == "ken.sato@tokyo.example.org").scalar_subquery())
+            .where(
+                Invitation.contact_id
+                == select(Contact.id)
+                .where(Contact.email == "ken.sato@tokyo.example.org")
+                .scalar_subquery()
+            )
             .values(rsvp_state="accepted")
         )
     reminded = send_invitations(SYMPOSIUM, remind_pending=True, now=NOW + dt.timedelta(days=7))
     assert (reminded["invited"], reminded["sent"]) == (1, 1)
-    again = send_invitations(SYMPOSIUM, remind_pending=True, now=NOW + dt.timedelta(days=7, hours=2))
+    again = send_invitations(
+        SYMPOSIUM, remind_pending=True, now=NOW + dt.timedelta(days=7, hours=2)
+    )
     assert (again["sent"], again["already_sent"]) == (0, 1)
     messages = _outbox()
-    to_hanako = [m for m in messages if m["To"].addresses[0].addr_spec == "hanako.yamada@tokyo.example.org"]
+    to_hanako = [
+        m for m in messages if m["To"].addresses[0].addr_spec == "hanako.yamada@tokyo.example.org"
+    ]
     assert len(messages) == 3 and len(to_hanako) == 2
     assert to_hanako[0]["Message-ID"] != to_hanako[1]["Message-ID"]
     first, second = (
-        [line for line in _calendar_part(m).splitlines() if line.startswith((b"UID:", b"SEQUENCE:"))]
+        [
+            line
+            for line in _calendar_part(m).splitlines()
+            if line.startswith((b"UID:", b"SEQUENCE:"))
+        ]
         for m in to_hanako
     )
     assert first == second  # the same calendar object: same UID and SEQUENCE
