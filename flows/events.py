@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -71,6 +71,19 @@ def find_event(session: Session, ref: str) -> Event:
     if event is None:
         raise EventNotFound(f"no event {ref!r} (see `amity events list`)")
     return event
+
+
+def lock_event(session: Session, ref: str) -> None:
+    """Make runs that change one event take turns (two invitation runs started at once).
+
+    A no-op UPDATE as the transaction's first statement takes the event's row lock
+    (PostgreSQL) or the database's write lock (SQLite); a second run waits for the first
+    to commit and then sees its rows, instead of both inserting them.
+    """
+    clauses = [Event.slug == ref]
+    if ref.isdigit():
+        clauses.append(Event.id == int(ref))
+    session.execute(update(Event).where(or_(*clauses)).values(status=Event.status))
 
 
 def record_transition(

@@ -36,7 +36,7 @@ from flows.domain.letters import (
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
 from flows.domain.slug import slugify
-from flows.events import find_event, invitation_uid, invited_contacts, record_transition
+from flows.events import find_event, invitation_uid, invited_contacts, lock_event, record_transition
 
 
 class PreflightError(Exception):
@@ -164,6 +164,8 @@ def plan_invitations(
     settings = get_settings()
     domain = settings.office.mail_domain
     with session_scope() as session:
+        if not dry_run:
+            lock_event(session, event_ref)
         event = find_event(session, event_ref)
         if event.status == "cancelled":
             raise PreflightError(f"{event.slug} is cancelled; nothing to invite to")
