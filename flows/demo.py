@@ -30,7 +30,12 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
     from flows.reports import import_attendance, report_dir, report_event
     from flows.rsvp import import_replies
     from flows.setup import init_database, list_partners, load_reference_data
-    from flows.simulate import simulated_dir, write_simulated_attendance, write_simulated_replies
+    from flows.simulate import (
+        mark_attendance_simulated,
+        simulated_dir,
+        write_simulated_attendance,
+        write_simulated_replies,
+    )
 
     settings = get_settings()
     timings: dict[str, float] = {}
@@ -64,6 +69,7 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
         )
         sheet = write_simulated_attendance(slug)
         step(f"{slug}: simulated attendance", import_attendance, slug, str(sheet))
+        mark_attendance_simulated(slug)
         # the demo treats the event as held: in real use the lifecycle waits for its end
         final = step(
             f"{slug}: report", event_lifecycle, slug, held=True, report_language="en", now=now
@@ -96,7 +102,12 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
 
 
 def print_outputs(result: dict[str, Any]) -> None:
+    from flows.partners_cli import print_registry
+    from flows.setup import list_partners
+
     home = Path(result["outbox"]).parent
+    print("Beijing's friendship cities as of 2000 (People's Daily, 2000-09-19):\n")
+    print_registry(list_partners(until=2000), until=2000)
     print(f"\namity demo: done. Everything is under {home}\n")
     print(f"  database      {result['database']}")
     print(

@@ -15,6 +15,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as SqlSession
@@ -156,7 +157,7 @@ def _recipient_rows(event: Event, contacts: list[Contact], session: Any) -> list
     return rows
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def plan_invitations(
     event_ref: str, only: list[str] | None, dry_run: bool, now: dt.datetime
 ) -> dict[str, Any]:
@@ -316,7 +317,7 @@ def _build_message(
         raise PreflightError(f"e-mail to {row['email']} ({row['city']}): {exc}") from exc
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def render_chunk(
     event_id: int,
     rows: list[dict[str, Any]],
@@ -412,7 +413,7 @@ def send_manifest(
     }
 
 
-@task(retries=1, retry_delay_seconds=2)
+@task(retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def send_chunk(
     event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str, now: dt.datetime
 ) -> dict[str, Any]:

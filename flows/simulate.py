@@ -7,10 +7,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from config.settings import get_settings
-from db.models import Contact, Invitation
+from db.models import Attendance, Contact, Invitation
 from db.session import session_scope
 from flows.domain.mail import make_message_id
 from flows.domain.replies import build_reply_email, build_reply_ics
@@ -50,7 +50,8 @@ def write_simulated_replies(event: str, *, now: dt.datetime) -> list[str]:
                     break
             if partstat is None:
                 continue
-            stamp = min(now, e.start_dt) - dt.timedelta(days=30 - n % 25, hours=n % 7)
+            # answered a few hours to days after the invitation went out (at `now`)
+            stamp = now + dt.timedelta(hours=2 + (7 * n) % 90, minutes=n % 60)
             ics = build_reply_ics(
                 uid=inv.uid,
                 organizer_email=settings.office.email,
@@ -102,6 +103,16 @@ def write_simulated_attendance(event: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def mark_attendance_simulated(event: str) -> int:
+    """Flag the event's attendance rows as simulated: every report output then says so."""
+    with session_scope() as session:
+        e = find_event(session, event)
+        result = session.execute(
+            update(Attendance).where(Attendance.event_id == e.id).values(is_simulated=True)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def summary(values: dict[str, Any]) -> str:

@@ -1,0 +1,36 @@
+"""`amity demo` end to end in one process: every output is where it says, and it runs twice."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+import pytest
+
+from flows.demo import print_outputs, run_demo
+
+pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.slow]
+
+
+def test_demo_writes_every_output_and_a_second_run_sends_nothing_new(
+    amity_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = run_demo(progress=lambda _: None)
+    assert (first["partners"], first["partners_by_2000"]) == (38, 27)
+    assert [e["status"] for e in first["events"]] == ["reported", "reported"]
+    for event in first["events"]:
+        assert list(Path(event["invitations"]).rglob("*.pdf"))
+        assert list(Path(event["calendar"]).rglob("*.ics"))
+        for lang in ("report_en", "report_zh"):
+            files = sorted(p.name for p in Path(event[lang]).iterdir())
+            assert files == ["contacts.csv", "report.html", "report.md", "report.pdf"]
+        assert "simulated" in (Path(event["report_en"]) / "report.md").read_text("utf-8").lower()
+    sent = len(mailbox.Maildir(first["outbox"], create=False))
+    assert sent == 2 + 38 + 1  # symposium, conference (one contact opted out of 39), digest
+
+    second = run_demo(progress=lambda _: None)
+    assert [e["status"] for e in second["events"]] == ["reported", "reported"]
+    assert second["digest"]["emails"] == []
+    assert len(mailbox.Maildir(first["outbox"], create=False)) == sent
+    print_outputs(second)
+    assert "27 partners in 24 countries by 2000 (2 with unknown dates)" in capsys.readouterr().out
