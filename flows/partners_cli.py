@@ -94,16 +94,21 @@ def _import_args(p: argparse.ArgumentParser, kind: str) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from flows.setup import init_database, load_reference_data
+    from flows.setup import init_database, load_reference_data, load_reference_events
 
     url = init_database()
     results = load_reference_data() if args.demo else []
+    events = load_reference_events() if args.demo else None
     if args.json:
-        emit_json({"database": url, "imports": results})
+        emit_json({"database": url, "imports": results, "events": events})
     else:
         print(f"database ready: {url}")
         for r in results:
             print(_import_line(r))
+        if events:
+            print(f"historical events: {', '.join(events['loaded'])}")
+            for skip in events["skipped"]:
+                print(f"  not recorded: {skip['id']} ({skip['reason']})")
     return EXIT_OK
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from config.settings import DATA_DIR, get_settings
 from db import migrate
-from db.models import City, Contact, Tie
+from db.models import City, Contact, Event, Tie
 from db.session import session_scope
+from flows.domain.clock import local_to_utc
+from flows.events import event_uid
 from flows.registry_store import ensure_home_city
 
 REFERENCE_PARTNERS = ("beijing_partners.csv", "beijing_partners_later.csv")
@@ -26,6 +29,58 @@ def init_database() -> str:
     with session_scope() as session:
         ensure_home_city(session, settings.home_city)
     return url
+
+
+def load_reference_events() -> dict[str, Any]:
+    """The historical events of config/data/events.yaml, as held events (idempotent).
+
+    An event is recorded only if the sources date it (the 1997 Music Week to the month, the
+    2000 conference to the day); the symposium series, undated, is reported as skipped.
+    Dates are kept as the first day of what is known, with `date_precision` saying how much.
+    """
+    settings = get_settings()
+    data = yaml.safe_load((DATA_DIR / "events.yaml").read_text(encoding="utf-8"))
+    loaded, skipped = [], []
+    with session_scope() as session:
+        home = ensure_home_city(session, settings.home_city)
+        for item in data["events"]:
+            start_text, precision = item.get("start_date"), item.get("start_date_precision")
+            if not start_text or item.get("host_city") != home.name:
+                skipped.append({"id": item["id"], "reason": "no date or host in the sources"})
+                continue
+            if session.scalar(select(Event.id).where(Event.slug == item["id"])) is not None:
+                loaded.append(item["id"])
+                continue
+            parts = [int(p) for p in str(start_text).split("-")] + [1, 1]
+            start_day = dt.date(parts[0], parts[1], parts[2])
+            days = item.get("duration_days_announced") or (30 if precision == "month" else 1)
+            local = dt.datetime.combine(start_day, dt.time(9, 0))
+            tz = home.timezone
+            start = local_to_utc(local, tz)
+            session.add(
+                Event(
+                    slug=item["id"],
+                    uid=event_uid(item["id"], settings.office.mail_domain),
+                    titles={"en": item["title"]},
+                    kind=item["kind"],
+                    series=item.get("series"),
+                    edition=item.get("edition"),
+                    host_city_id=home.id,
+                    timezone=tz,
+                    start_dt=start,
+                    end_dt=start + dt.timedelta(days=days) - dt.timedelta(hours=1),
+                    status="held",
+                    date_precision=precision or "day",
+                    audience={"cities": item.get("participating_cities") or []},
+                    spec={},
+                    outcomes={},
+                    note=" ".join(str(item.get("notes") or "").split()),
+                    created_dt=dt.datetime.now(dt.UTC),
+                    updated_dt=dt.datetime.now(dt.UTC),
+                )
+            )
+            loaded.append(item["id"])
+    return {"file": str(DATA_DIR / "events.yaml"), "loaded": loaded, "skipped": skipped}
 
 
 def load_reference_data() -> list[dict[str, Any]]:

@@ -100,3 +100,29 @@ def test_cancel_event_records_transition_once(registry: None) -> None:
         assert cancel_event(session, event, now=NOW) is True
         assert cancel_event(session, event, now=NOW) is False
         assert (event.status, event.sequence) == ("cancelled", 1)
+
+
+def test_reference_events_load_the_dated_ones_as_held_once(registry: None) -> None:
+    from flows.setup import load_reference_events
+
+    first = load_reference_events()
+    again = load_reference_events()
+    assert (
+        first["loaded"]
+        == again["loaded"]
+        == [
+            "music-week-friendship-cities-1997",
+            "china-international-friendship-cities-conference-2000",
+        ]
+    )
+    assert [s["id"] for s in first["skipped"]] == ["beijing-tokyo-urban-symposium"]
+    with session_scope() as session:
+        week = find_event(session, "music-week-friendship-cities-1997")
+        conference = find_event(session, "china-international-friendship-cities-conference-2000")
+        assert (week.status, week.date_precision, week.audience["cities"][0]) == (
+            "held",
+            "month",
+            "Berlin",
+        )
+        assert conference.start_dt == dt.datetime(2000, 9, 26, 1, 0, tzinfo=dt.UTC)
+        assert (conference.end_dt - conference.start_dt).days == 3
