@@ -25,10 +25,12 @@ DIGEST_DAY = dt.date(2028, 3, 14)
 def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
     from db.session import session_scope
     from flows.events import apply_spec, read_spec
+    from flows.invitations import invitation_dir
     from flows.lifecycle import event_lifecycle
     from flows.reminders import remind
     from flows.reports import import_attendance, report_dir, report_event
     from flows.rsvp import import_replies
+    from flows.schedule import calendar_dir
     from flows.setup import init_database, list_partners, load_reference_data
     from flows.simulate import (
         mark_attendance_simulated,
@@ -82,8 +84,8 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
                 "steps": [s["step"] for s in first["steps"] + final["steps"]],
                 "replies_written": len(replies),
                 "replies_recorded": rsvp["recorded"],
-                "invitations": str(settings.out_dir / slug / "invitations"),
-                "calendar": str(settings.out_dir / slug / "calendar"),
+                "invitations": str(invitation_dir(settings, slug)),
+                "calendar": str(calendar_dir(settings, slug)),
                 "report_en": str(report_dir(slug, "en")),
                 "report_zh": str(report_dir(slug, "zh")),
                 "simulated": str(simulated_dir(slug)),

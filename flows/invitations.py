@@ -24,6 +24,7 @@ from config.settings import Settings, get_settings
 from db.models import City, Contact, Event, Invitation, Tie
 from db.session import session_scope
 from flows.delivery import Outgoing, deliver
+from flows.domain.clock import zone
 from flows.domain.ical import CalEvent, Person, invitation_ics
 from flows.domain.letters import (
     EventInfo,
@@ -102,7 +103,7 @@ def cal_event(
 ) -> CalEvent:
     info = event_info(event)
     programme = "\n".join(
-        f"{s.start.astimezone(_zone(event.timezone)):%Y-%m-%d %H:%M} {s.title}"
+        f"{s.start.astimezone(zone(event.timezone)):%Y-%m-%d %H:%M} {s.title}"
         for s in info.sessions
     )
     return CalEvent(
@@ -117,12 +118,6 @@ def cal_event(
         categories=(event.kind.upper(),),
         status=status,
     )
-
-
-def _zone(tzid: str) -> Any:
-    from flows.domain.clock import zone
-
-    return zone(tzid)
 
 
 def _recipient_rows(event: Event, contacts: list[Contact], session: Any) -> list[dict[str, Any]]:
@@ -222,7 +217,7 @@ def _letter_input(event: Event, row: dict[str, Any], host: Host, now: dt.datetim
         ),
         host=host,
         event=event_info(event),
-        letter_date=now.astimezone(_zone(event.timezone)).date(),
+        letter_date=now.astimezone(zone(event.timezone)).date(),
         reference=f"{event.slug}/{row['contact_id']}",
         is_bilingual=event.is_bilingual,
         established_on=row["established_on"],

@@ -35,6 +35,7 @@ from db.models import (
 from db.session import session_scope
 from flows import events
 from flows.domain.attendance import AttendanceSheet, parse_attendance_csv
+from flows.domain.clock import zone
 from flows.domain.report import (
     LANGUAGES,
     AttendanceFact,
@@ -259,17 +260,11 @@ def earlier_editions(session: Session, event: Event) -> list[EditionFigures]:
             fig = stored[e.id]
             n_invited, n_accepted = fig.get("invited", 0), fig.get("accepted", 0)
             n_attended, n_cities = fig.get("attended", 0), fig.get("partners_present", 0)
-        start = e.start_dt.astimezone(_zone(e.timezone)).date()
+        start = e.start_dt.astimezone(zone(e.timezone)).date()
         out.append(
             EditionFigures(e.edition, start, n_invited, int(n_accepted or 0), n_attended, n_cities)
         )
     return out
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 # --- writing ---------------------------------------------------------------------------------

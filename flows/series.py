@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -106,7 +105,3 @@ def create_next_edition(series: str, settings: Settings, *, now: dt.datetime) ->
         "start": data["start"],
         "end": data["end"],
     }
-
-
-def spec_path(settings: Settings, slug: str) -> Path:
-    return settings.out_dir / slug / f"{slug}.yaml"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select, update
 
@@ -113,7 +112,3 @@ def mark_attendance_simulated(event: str) -> int:
             update(Attendance).where(Attendance.event_id == e.id).values(is_simulated=True)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def summary(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in values.items())
