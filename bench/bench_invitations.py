@@ -101,13 +101,14 @@ def setup(url: str, contacts: int) -> None:
 def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
     """The same domain work as the flow, in a plain loop on this core."""
     from config.settings import get_settings
+    from db.events import find_event, invitation_uid, invited_contacts
     from db.session import session_scope
     from flows.domain.ical import Person, invitation_ics
     from flows.domain.letters import make_environment, render_letter
     from flows.domain.mail import build_imip_message, make_message_id
-    from flows.events import find_event, invitation_uid, invited_contacts
-    from flows.invitations import _letter_input, _recipient_rows, cal_event, host_from_settings
-    from flows.transport import MaildirTransport
+    from db.calendars import cal_event
+    from flows.invitations import _letter_input, _recipient_rows, host_from_settings
+    from flows.outbound.transport import MaildirTransport
 
     settings = get_settings()
     with session_scope(url) as session:
@@ -168,14 +169,14 @@ def main() -> None:
                 "AMITY_ATTACH_PDF": "false",
             }
         )
-        from flows.runtime import apply_prefect_defaults
+        from flows.engine.runtime import apply_prefect_defaults
 
         apply_prefect_defaults()
         setup(url, args.contacts)
         from config.settings import get_settings
+        from db.events import apply_spec
         from db.session import session_scope
         from flows.domain.events import parse_event_spec
-        from flows.events import apply_spec
 
         settings = get_settings()
         spec = parse_event_spec(
@@ -210,8 +211,8 @@ def main() -> None:
 
         from prefect.testing.utilities import prefect_test_harness
 
+        from flows.engine.runtime import run_flow
         from flows.invitations import send_invitations
-        from flows.runtime import run_flow
 
         with prefect_test_harness(server_startup_timeout=180):
             run_flow(send_invitations, "bench", only=["City 0"], dry_run=True, now=NOW)  # warm-up

@@ -25,7 +25,7 @@ from email.policy import SMTP
 from pathlib import Path
 
 from flows.domain.mail import build_imip_message, make_message_id
-from flows.transport import Durability, MaildirTransport
+from flows.outbound.transport import Durability, MaildirTransport
 
 DATE = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 SENDER = "fao@beijing.example.org"

@@ -703,7 +703,7 @@ def main() -> None:
     parser.add_argument("--no-scale", action="store_true", help="skip the 10x bigger event")
     args = parser.parse_args()
 
-    from flows.runtime import apply_prefect_defaults
+    from flows.engine.runtime import apply_prefect_defaults
 
     apply_prefect_defaults()
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="amity-bench-prefect-"))

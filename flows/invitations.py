@@ -8,7 +8,6 @@ delivery ledger, so a re-run, a crash or two runs at once never send a message t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,24 +20,23 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as SqlSession
 
 from config.settings import Settings, get_settings
+from db.calendars import cal_event, event_info, record_snapshot
+from db.events import find_event, invitation_uid, invited_contacts, lock_event, record_transition
 from db.models import City, Contact, Event, Invitation, Tie
 from db.session import session_scope
-from flows.delivery import Outgoing, deliver
 from flows.domain.clock import zone
-from flows.domain.ical import CalEvent, Person, invitation_ics
+from flows.domain.ical import Person, invitation_ics
 from flows.domain.letters import (
-    EventInfo,
     Host,
     LetterInput,
     Recipient,
-    Session,
-    event_title,
     render_letter,
 )
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
 from flows.domain.slug import slugify
-from flows.events import find_event, invitation_uid, invited_contacts, lock_event, record_transition
+from flows.outbound.ledger import chunks, send_manifest
+from flows.outbound.outputs import contact_file_stem, invitation_dir
 
 
 class PreflightError(Exception):
@@ -76,47 +74,6 @@ def host_from_settings(settings: Settings) -> Host:
         signatory_title=office.signatory_native_title,
         signatory_name_latin=office.signatory_name,
         signatory_title_en=office.signatory_title,
-    )
-
-
-def event_info(event: Event) -> EventInfo:
-    return EventInfo(
-        titles=dict(event.titles),
-        kind=event.kind,
-        series=event.series,
-        edition=event.edition,
-        venue=event.venue,
-        venue_address=event.venue_address,
-        timezone=event.timezone,
-        start=event.start_dt,
-        end=event.end_dt,
-        sessions=tuple(
-            Session(title=s.title, start=s.start_dt, end=s.end_dt, room=s.room)
-            for s in event.sessions
-            if not s.is_cancelled
-        ),
-    )
-
-
-def cal_event(
-    event: Event, *, uid: str, sequence: int, lang: str, status: str = "CONFIRMED"
-) -> CalEvent:
-    info = event_info(event)
-    programme = "\n".join(
-        f"{s.start.astimezone(zone(event.timezone)):%Y-%m-%d %H:%M} {s.title}"
-        for s in info.sessions
-    )
-    return CalEvent(
-        uid=uid,
-        sequence=sequence,
-        summary=event_title(info, lang),
-        start=event.start_dt,
-        end=event.end_dt,
-        tzid=event.timezone,
-        description=programme,
-        location=", ".join(p for p in (event.venue, event.venue_address) if p),
-        categories=(event.kind.upper(),),
-        status=status,
     )
 
 
@@ -195,8 +152,6 @@ def plan_invitations(
             record_transition(session, event, "inviting", now, "invitations sent")
         if not dry_run:
             # what the contacts' calendars will hold, to say later what changed
-            from flows.schedule import record_snapshot
-
             record_snapshot(session, event, now, replace_existing=False)
         return {"event_id": event.id, "slug": event.slug, "recipients": rows}
 
@@ -224,21 +179,6 @@ def _letter_input(event: Event, row: dict[str, Any], host: Host, now: dt.datetim
         precision=row["precision"],
         rsvp_by=dt.date.fromisoformat(rsvp) if rsvp else None,
     )
-
-
-def invitation_dir(settings: Settings, slug: str) -> Path:
-    return settings.out_dir / slugify(slug) / "invitations"
-
-
-def contact_file_stem(city: str, name_latin: str | None, email: str, contact_id: int) -> str:
-    """``<city>/<name>-<contact id>``: where a contact's files go below an output folder."""
-    return f"{slugify(city)}/{slugify(name_latin or email)}-{contact_id}"
-
-
-def contact_id_of(path: Path) -> int | None:
-    """The contact id back from a file named after :func:`contact_file_stem`."""
-    ident = path.stem.rsplit("-", 1)[-1]
-    return int(ident) if ident.isdigit() else None
 
 
 def render_one(
@@ -365,49 +305,6 @@ def render_chunk(
     return manifest
 
 
-def send_manifest(
-    event_id: int,
-    manifest: list[dict[str, Any]],
-    *,
-    ledger_key: Callable[[dict[str, Any]], tuple[str, str]],
-    now: dt.datetime,
-    on_confirmed: Callable[[SqlSession, list[dict[str, Any]]], None],
-) -> dict[str, Any]:
-    """Send written messages (entries with email, city, message_id, eml) through the ledger.
-
-    ``ledger_key`` gives an entry's (purpose, occurrence); ``on_confirmed`` gets the entries
-    confirmed, in the confirming transaction.
-    """
-    items = []
-    for m in manifest:
-        purpose, occurrence = ledger_key(m)
-        items.append(
-            Outgoing(
-                purpose=purpose,
-                recipient=m["email"],
-                occurrence=occurrence,
-                message_id=m["message_id"],
-                message=Path(m["eml"]),
-                context=m,
-            )
-        )
-    result = deliver(
-        items,
-        settings=get_settings(),
-        now=now,
-        event_id=event_id,
-        on_confirmed=lambda session, sent: on_confirmed(session, [i.context for i in sent]),
-    )
-    return {
-        "sent": len(result.sent),
-        "already_sent": result.already_sent,
-        "failed": [
-            {"email": item.context["email"], "city": item.context["city"], "reason": reason}
-            for item, reason in result.failed
-        ],
-    }
-
-
 @task(retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def send_chunk(
     event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str, now: dt.datetime
@@ -449,10 +346,6 @@ def _record_sent(session: SqlSession, event_id: int, sent: list[dict[str, Any]])
 _CHUNK_RUNNER: Any = ThreadPoolTaskRunner(max_workers=2)
 
 
-def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 @flow(
     name="send invitations",
     flow_run_name="invitations: {event}",
@@ -477,12 +370,12 @@ def send_invitations(
         recipients = [r for r in recipients if r["rsvp_state"] == "needs-action"]
     summary.invited = len(recipients)
     summary.out_dir = str(invitation_dir(settings, plan["slug"]))
-    chunks = _chunks(recipients, settings.batch_size)
+    batches = chunks(recipients, settings.batch_size)
     # preflight: every chunk renders before anything is sent; one failure fails the run
     purpose = "reminder" if remind_pending else "invitation"
     occurrence = now.date().isoformat() if remind_pending else "invite"
     futures = [
-        render_chunk.submit(plan["event_id"], chunk, now, purpose, occurrence) for chunk in chunks
+        render_chunk.submit(plan["event_id"], chunk, now, purpose, occurrence) for chunk in batches
     ]
     manifests = [f.result() for f in futures]
     for manifest in manifests:

@@ -12,8 +12,8 @@ from typing import Any
 
 from prefect import flow, task
 
+from db.events import find_event, record_transition
 from db.session import session_scope
-from flows.events import find_event, record_transition
 
 ORDER = ["draft", "inviting", "scheduled", "held", "reported"]
 

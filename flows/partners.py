@@ -9,7 +9,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from config.settings import get_settings
+from config.settings import DATA_DIR, get_settings
+from db.reference import DEMO_CONTACTS, REFERENCE_PARTNERS
+from db.registry import upsert_contacts, upsert_partners
 from db.session import session_scope
 from flows.domain.registry import (
     CONTACT_COLUMNS,
@@ -22,7 +24,6 @@ from flows.domain.registry import (
     validate_contacts,
     validate_partners,
 )
-from flows.registry_store import upsert_contacts, upsert_partners
 
 
 @dataclass
@@ -129,3 +130,15 @@ def import_contacts(path: str, skip_invalid: bool = False, dry_run: bool = False
     result = import_file(path, "contacts", skip_invalid, dry_run)
     _artifact(result)
     return result
+
+
+def load_reference_data() -> list[dict[str, Any]]:
+    """Import the shipped partners and the fictitious demo contacts (idempotent)."""
+    from flows.engine.runtime import run_flow
+
+    results = [run_flow(import_partners, str(DATA_DIR / name)) for name in REFERENCE_PARTNERS]
+    results.append(run_flow(import_contacts, str(DATA_DIR / DEMO_CONTACTS)))
+    for result in results:
+        if result["problems"]:
+            raise RuntimeError(f"shipped data has problems: {result['problems'][:3]}")
+    return results

@@ -10,7 +10,7 @@ once-only, whoever runs it and however often:
 2. **claim the digest** — under a write lock (SQLite: the database's; PostgreSQL: an
    advisory lock), the day's undelivered rows are stamped with the digest day and an
    outbox row per recipient is claimed. Only the claimer sends; a claim left by a crashed
-   run is taken over after the ledger's lease (:data:`flows.delivery.CLAIM_LEASE`). Once a
+   run is taken over after the ledger's lease (:data:`flows.outbound.ledger.CLAIM_LEASE`). Once a
    day's digest has started, rows that turn up later that day wait for the next day's
    digest: one e-mail a day.
 3. **send and confirm** — through the configured transport; the outbox row is confirmed,
@@ -37,10 +37,10 @@ from sqlalchemy.orm import Session, aliased
 from config.settings import Settings, get_settings
 from db.models import Attendance, City, Contact, Event, OutboxMessage, Reminder, Tie
 from db.session import session_scope
-from flows.delivery import CLAIM_LEASE, transport_from_settings
 from flows.domain import anniversaries as dom
 from flows.domain.mail import build_plain_message, make_message_id
 from flows.domain.slug import slugify
+from flows.outbound.ledger import CLAIM_LEASE, transport_from_settings
 
 DIGEST_PURPOSE = "reminder-digest"
 #: how many undated ties the digest names (the rest are counted)
@@ -426,7 +426,7 @@ def claim_outbox(
 ) -> str | None:
     """Claim the (digest, recipient, day) outbox row; the token if this run may send.
 
-    Not :func:`flows.delivery.claim`: a digest that failed for good is final here (the day
+    Not :func:`flows.outbound.ledger.claim`: a digest that failed for good is final here (the day
     counts as done, see :func:`finish_day`) where the delivery ledger retries failed rows,
     a claim is only taken over after the lease (the digest's token names no process), and
     ``attempts`` counts claims, since a transient failure leaves the row claimed.
@@ -572,7 +572,7 @@ def claim_digests(day: date, now: datetime) -> list[dict[str, Any]]:
 @task(name="send digest")
 def send_digests(digests: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """Send every claimed message, confirm it in the outbox, then mark its day's rows sent."""
-    from flows.transport import PermanentFailure, TransientFailure
+    from flows.outbound.transport import PermanentFailure, TransientFailure
 
     settings = get_settings()
     results: list[dict[str, Any]] = []

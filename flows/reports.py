@@ -21,6 +21,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
+from db import events
 from db.models import (
     Attendance,
     City,
@@ -33,7 +34,6 @@ from db.models import (
     Tie,
 )
 from db.session import session_scope
-from flows import events
 from flows.domain.attendance import AttendanceSheet, parse_attendance_csv
 from flows.domain.clock import zone
 from flows.domain.report import (
@@ -53,7 +53,7 @@ from flows.domain.report import (
     render_report,
 )
 from flows.domain.slug import slugify
-from flows.files import write_atomically
+from flows.outbound.atomic import write_atomically
 
 #: outbox purposes that carry an event's invitation to a contact
 INVITATION_PURPOSES = ("invitation",)

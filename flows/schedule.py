@@ -18,8 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_datetime, format_time
@@ -37,9 +36,20 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings, get_settings
+from db.calendars import (
+    baseline_snapshot,
+    cal_session,
+    calendar_event,
+    event_from_snapshot,
+    live_sessions,
+    primary_language,
+    record_snapshot,
+    snapshots_of,
+    takes_part,
+)
+from db.events import find_event, invited_contacts, record_transition
 from db.models import (
     CaldavResource,
-    CalendarSnapshot,
     City,
     Contact,
     Event,
@@ -47,7 +57,6 @@ from db.models import (
     OutboxMessage,
 )
 from db.session import session_scope
-from flows.caldav import CalDavClient, CalDavError, Published
 from flows.domain.changes import (
     EVENT_KEY,
     ChangeSet,
@@ -58,7 +67,6 @@ from flows.domain.changes import (
 from flows.domain.clock import zone
 from flows.domain.ical import (
     CalEvent,
-    CalSession,
     Person,
     caldav_objects,
     cancel_ics,
@@ -69,15 +77,15 @@ from flows.domain.ical import (
 )
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.slug import slugify
-from flows.events import find_event, invited_contacts, record_transition
-from flows.files import write_atomically
-from flows.invitations import (
-    _chunks,
-    cal_event,
+from flows.outbound.atomic import write_atomically
+from flows.outbound.caldav import CalDavClient, CalDavError, Published
+from flows.outbound.ledger import chunks, send_manifest
+from flows.outbound.outputs import (
+    calendar_dir,
+    changes_dir,
     contact_file_stem,
     contact_id_of,
     invitation_dir,
-    send_manifest,
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "mail"
@@ -94,148 +102,12 @@ class ScheduleError(Exception):
 # --- calendar data from the database ---------------------------------------------------------
 
 
-def primary_language(tag: str) -> str:
-    return tag.replace("_", "-").split("-")[0].lower() or "en"
-
-
 def mail_language(tag: str) -> str:
     lang = primary_language(tag)
     return lang if lang in MAIL_LANGUAGES else "en"
 
 
-def _status(event: Any) -> str:
-    return "CANCELLED" if event.status == "cancelled" else "CONFIRMED"
-
-
-def cal_session(session: Any) -> CalSession:
-    return CalSession(
-        uid=session.uid,
-        sequence=session.sequence,
-        summary=session.title,
-        start=session.start_dt,
-        end=session.end_dt,
-        room=session.room,
-        topic=session.topic,
-        speakers=tuple(session.speakers),
-    )
-
-
-def live_sessions(event: Any) -> list[Any]:
-    """The sessions calendars show: none once the event is cancelled (their entries go too)."""
-    if event.status == "cancelled":
-        return []
-    return [s for s in event.sessions if not s.is_cancelled]
-
-
-def takes_part(session: Any, city: str) -> bool:
-    """A session with no cities listed is for everyone."""
-    return not session.cities or city in session.cities
-
-
-def calendar_event(
-    event: Any, lang: str, *, uid: str | None = None, sequence: int | None = None
-) -> CalEvent:
-    return cal_event(
-        cast(Event, event),
-        uid=uid or event.uid,
-        sequence=event.sequence if sequence is None else sequence,
-        lang=primary_language(lang),
-        status=_status(event),
-    )
-
-
 # --- snapshots: the calendar at each SEQUENCE sent -------------------------------------------
-
-
-def snapshot_data(event: Event) -> dict[str, Any]:
-    """Language-neutral state of the event and its live sessions, JSON-ready."""
-    return {
-        "event": {
-            "uid": event.uid,
-            "sequence": event.sequence,
-            "status": event.status,
-            "titles": dict(event.titles),
-            "kind": event.kind,
-            "series": event.series,
-            "edition": event.edition,
-            "venue": event.venue,
-            "venue_address": event.venue_address,
-            "timezone": event.timezone,
-            "start_dt": event.start_dt.isoformat(),
-            "end_dt": event.end_dt.isoformat(),
-        },
-        "sessions": {
-            s.key: {
-                "uid": s.uid,
-                "sequence": s.sequence,
-                "title": s.title,
-                "start_dt": s.start_dt.isoformat(),
-                "end_dt": s.end_dt.isoformat(),
-                "room": s.room,
-                "topic": s.topic,
-                "speakers": list(s.speakers),
-                "cities": list(s.cities),
-                "is_cancelled": False,
-            }
-            for s in live_sessions(event)
-        },
-    }
-
-
-def event_from_snapshot(data: Mapping[str, Any]) -> Any:
-    """An object shaped like Event (for cal_event) from snapshot data."""
-    sessions = [
-        SimpleNamespace(
-            key=key,
-            **{
-                **value,
-                "start_dt": dt.datetime.fromisoformat(value["start_dt"]),
-                "end_dt": dt.datetime.fromisoformat(value["end_dt"]),
-            },
-        )
-        for key, value in data["sessions"].items()
-    ]
-    sessions.sort(key=lambda s: s.start_dt)
-    head = data["event"]
-    return SimpleNamespace(
-        **{
-            **head,
-            "start_dt": dt.datetime.fromisoformat(head["start_dt"]),
-            "end_dt": dt.datetime.fromisoformat(head["end_dt"]),
-        },
-        sessions=sessions,
-    )
-
-
-def record_snapshot(
-    session: Session, event: Event, now: dt.datetime, *, replace_existing: bool
-) -> None:
-    """Keep the calendar as it stands at the event's current SEQUENCE."""
-    row = session.scalar(
-        select(CalendarSnapshot).where(
-            CalendarSnapshot.event_id == event.id, CalendarSnapshot.sequence == event.sequence
-        )
-    )
-    if row is None:
-        session.add(
-            CalendarSnapshot(
-                event_id=event.id, sequence=event.sequence, data=snapshot_data(event), taken_dt=now
-            )
-        )
-    elif replace_existing:
-        row.data = snapshot_data(event)
-        row.taken_dt = now
-
-
-def _snapshots(session: Session, event_id: int) -> dict[int, dict[str, Any]]:
-    rows = session.scalars(select(CalendarSnapshot).where(CalendarSnapshot.event_id == event_id))
-    return {row.sequence: row.data for row in rows}
-
-
-def _baseline(snapshots: Mapping[int, dict[str, Any]], sequence: int) -> dict[str, Any] | None:
-    """The snapshot of the version a contact holds: the latest at or before their SEQUENCE."""
-    held = [seq for seq in snapshots if seq <= sequence]
-    return snapshots[max(held)] if held else None
 
 
 def invitation_files(settings: Settings, slug: str) -> dict[int, Path]:
@@ -275,10 +147,6 @@ def sent_invitation(path: Path | None) -> CalEvent | None:
 
 
 # --- feeds -----------------------------------------------------------------------------------
-
-
-def calendar_dir(settings: Settings, slug: str) -> Path:
-    return settings.out_dir / slugify(slug) / "calendar"
 
 
 def _feed_name(title: str, who: str = "") -> str:
@@ -747,12 +615,6 @@ def render_change(
     }
 
 
-def changes_dir(settings: Settings, slug: str, purpose: str) -> Path:
-    return (
-        settings.out_dir / slugify(slug) / ("cancellations" if purpose == "cancel" else "updates")
-    )
-
-
 @task
 def plan_changes(event_ref: str) -> dict[str, Any]:
     """Who holds an older version of the event, and the snapshot each one holds."""
@@ -778,10 +640,10 @@ def render_changes(
     with session_scope() as session:
         event = session.get(Event, event_id)
         assert event is not None
-        snapshots = _snapshots(session, event.id)
+        snapshots = snapshots_of(session, event.id)
         files: dict[int, Path] | None = None  # listed once, and only if needed
         for row in rows:
-            baseline = _baseline(snapshots, row["held_sequence"])
+            baseline = baseline_snapshot(snapshots, row["held_sequence"])
             fallback = None
             if baseline is None:
                 if files is None:
@@ -910,7 +772,7 @@ def send_changes(event: str, now: dt.datetime | None = None) -> dict[str, Any]:
         summary.lines = {m["email"]: m["lines"] for m in manifest}
         futures = [
             send_change_chunk.submit(plan["event_id"], chunk, now)
-            for chunk in _chunks(manifest, settings.batch_size)
+            for chunk in chunks(manifest, settings.batch_size)
         ]
         for future in futures:
             outcome = future.result()

@@ -11,7 +11,7 @@ import pytest
 def prefect_api() -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.runtime import local_run_settings
+    from flows.engine.runtime import local_run_settings
 
     with prefect_test_harness(server_startup_timeout=120), local_run_settings():
         yield

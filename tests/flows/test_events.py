@@ -6,11 +6,11 @@ import yaml
 from sqlalchemy import select
 
 from config.settings import get_settings
+from db.events import apply_spec, cancel_event, find_event, invited_contacts
 from db.models import Event
 from db.session import session_scope
 from flows.domain.events import SpecError, parse_event_spec
-from flows.events import apply_spec, cancel_event, find_event, invited_contacts
-from flows.setup import load_reference_data
+from flows.partners import load_reference_data
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 EVENTS = Path(__file__).resolve().parents[2] / "config" / "events"
@@ -103,7 +103,7 @@ def test_cancel_event_records_transition_once(registry: None) -> None:
 
 
 def test_reference_events_load_the_dated_ones_as_held_once(registry: None) -> None:
-    from flows.setup import load_reference_events
+    from db.reference import load_reference_events
 
     first = load_reference_events()
     again = load_reference_events()

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from config.settings import get_settings
+from db.events import apply_spec, read_spec
 from db.models import Contact, Invitation, OutboxMessage
 from db.session import session_scope
-from flows.events import apply_spec, read_spec
 from flows.invitations import PreflightError, send_invitations
-from flows.setup import load_reference_data
+from flows.partners import load_reference_data
 from tests.ics_rules import ics_problems, parser_disagreements
 from tests.smtp_sink import ScriptedHandler
 
@@ -249,7 +249,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_invite_on_dask_runner_writes_byte_identical_outputs(registry: None) -> None:
     import shutil
 
-    from flows.runners import task_runner_for
+    from flows.engine.runners import task_runner_for
 
     threads = send_invitations(SYMPOSIUM, dry_run=True, now=NOW)
     folder = Path(threads["out_dir"])

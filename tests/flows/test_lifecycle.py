@@ -10,13 +10,13 @@ import yaml
 from sqlalchemy import select
 
 from config.settings import get_settings
+from db.events import apply_spec, find_event, read_spec
 from db.models import EventTransition
+from db.series import create_next_edition, next_edition_spec
 from db.session import session_scope
 from flows.domain.events import parse_event_spec
-from flows.events import apply_spec, find_event, read_spec
 from flows.lifecycle import event_lifecycle
-from flows.series import create_next_edition, next_edition_spec
-from flows.setup import load_reference_data
+from flows.partners import load_reference_data
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 EVENTS = Path(__file__).resolve().parents[2] / "config" / "events"

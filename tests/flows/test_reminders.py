@@ -18,9 +18,9 @@ from sqlalchemy import select, text
 
 from config.settings import get_settings
 from db.models import City, OutboxMessage, Reminder, Tie
+from db.registry import ensure_home_city
 from db.session import session_scope
 from flows.domain.registry import anniversary_md
-from flows.registry_store import ensure_home_city
 from flows.reminders import (
     DIGEST_PURPOSE,
     anniversaries_feed,
@@ -269,7 +269,7 @@ def test_cli_remind_bad_date_exits_2(amity_db: str, capsys: Any) -> None:
 RUNNER = """
 import json, sys
 from datetime import date
-from flows.runtime import apply_prefect_defaults
+from flows.engine.runtime import apply_prefect_defaults
 apply_prefect_defaults()
 from flows.reminders import remind
 for day in sys.argv[1:]:

@@ -20,12 +20,13 @@ import yaml
 from sqlalchemy import delete, select
 
 from config.settings import DATA_DIR, get_settings
+from db.events import apply_spec, find_event, read_spec
 from db.models import CaldavResource, CalendarSnapshot, Event, EventTransition, Invitation
+from db.reference import DEMO_CONTACTS, REFERENCE_PARTNERS, init_database
 from db.session import session_scope
-from flows.caldav import resource_name
 from flows.cli import main
-from flows.events import apply_spec, find_event, read_spec
 from flows.invitations import send_invitations
+from flows.outbound.caldav import resource_name
 from flows.partners import _run_import
 from flows.schedule import (
     publish_caldav,
@@ -33,7 +34,6 @@ from flows.schedule import (
     send_changes,
     write_feeds,
 )
-from flows.setup import DEMO_CONTACTS, REFERENCE_PARTNERS, init_database
 from tests.goldens import golden
 from tests.ics_rules import ics_problems, parse, parser_disagreements, update_problems
 from tests.radicale_server import PASSWORD, USER

@@ -45,10 +45,10 @@ def register(sub: Any) -> None:
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
-    from flows.events import EventNotFound
-    from flows.runtime import run_flow
+    from db.events import EventNotFound
+    from db.reference import init_database
+    from flows.engine.runtime import run_flow
     from flows.schedule import ScheduleError, publish_schedule
-    from flows.setup import init_database
 
     init_database()
     require_event(args.event)
@@ -78,8 +78,8 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def _send_changes(args: argparse.Namespace) -> int:
-    from flows.events import EventNotFound
-    from flows.runtime import run_flow
+    from db.events import EventNotFound
+    from flows.engine.runtime import run_flow
     from flows.schedule import ScheduleError, iter_failures, send_changes, summary_text
 
     if args.out or args.publish:

@@ -65,16 +65,16 @@ def register(sub: Any) -> None:
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
-    from flows.events import EventNotFound
+    from db.events import EventNotFound
+    from db.reference import init_database
+    from flows.engine.runtime import run_flow
     from flows.invitations import PreflightError, send_invitations
-    from flows.runtime import run_flow
-    from flows.setup import init_database
 
     init_database()
     require_event(args.event)
     flow = send_invitations
     if args.runner == "dask":
-        from flows.runners import task_runner_for
+        from flows.engine.runners import task_runner_for
 
         flow = send_invitations.with_options(
             task_runner=task_runner_for("dask", 2, processes=False)
@@ -108,8 +108,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_rsvp_import(args: argparse.Namespace) -> int:
+    from flows.engine.runtime import run_flow
     from flows.rsvp import import_replies, reply_files
-    from flows.runtime import run_flow
 
     try:
         reply_files(args.paths)

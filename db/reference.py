@@ -11,11 +11,11 @@ from sqlalchemy.orm import aliased
 
 from config.settings import DATA_DIR, get_settings
 from db import migrate
+from db.events import event_uid
 from db.models import City, Contact, Event, Tie
+from db.registry import ensure_home_city
 from db.session import session_scope
 from flows.domain.clock import local_to_utc
-from flows.events import event_uid
-from flows.registry_store import ensure_home_city
 
 REFERENCE_PARTNERS = ("beijing_partners.csv", "beijing_partners_later.csv")
 DEMO_CONTACTS = "demo_contacts.csv"
@@ -81,19 +81,6 @@ def load_reference_events() -> dict[str, Any]:
             )
             loaded.append(item["id"])
     return {"file": str(DATA_DIR / "events.yaml"), "loaded": loaded, "skipped": skipped}
-
-
-def load_reference_data() -> list[dict[str, Any]]:
-    """Import the shipped partners and the fictitious demo contacts (idempotent)."""
-    from flows.partners import import_contacts, import_partners
-    from flows.runtime import run_flow
-
-    results = [run_flow(import_partners, str(DATA_DIR / name)) for name in REFERENCE_PARTNERS]
-    results.append(run_flow(import_contacts, str(DATA_DIR / DEMO_CONTACTS)))
-    for result in results:
-        if result["problems"]:
-            raise RuntimeError(f"shipped data has problems: {result['problems'][:3]}")
-    return results
 
 
 def list_partners(until: int | None = None) -> list[dict[str, Any]]:

@@ -236,8 +236,8 @@ def serve_all(*, limit: int | None = None) -> None:
 
 YAML_HEADER = """\
 # amity's deployments for a Prefect server with a process work pool (README: "Beyond one machine").
-# Generated from flows/deployments.py by `amity deployments --write-yaml`: edit that file, not
-# this one (tests/flows/test_deployments.py fails when the two differ).
+# Generated from flows/engine/deployments.py by `amity deployments --write-yaml`: edit that file, not
+# this one (tests/flows/engine/test_deployments.py fails when the two differ).
 #
 #   prefect work-pool create {pool} --type process
 #   prefect --no-prompt deploy --all   # from this folder, with PREFECT_API_URL set

@@ -49,14 +49,14 @@ def register(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.deployments import serve_all
+    from flows.engine.deployments import serve_all
 
     serve_all(limit=args.limit)
     return EXIT_OK
 
 
 def cmd_deployments(args: argparse.Namespace) -> int:
-    from flows.deployments import PREFECT_YAML, current_prefect_yaml, load_flows, timezone
+    from flows.engine.deployments import PREFECT_YAML, current_prefect_yaml, load_flows, timezone
 
     if args.write_yaml or args.check:
         wanted = current_prefect_yaml()

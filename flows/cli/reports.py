@@ -61,9 +61,9 @@ def register(sub: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from db.reference import init_database
     from flows.domain.report import ReportError
     from flows.reports import ReportRefused, report_event
-    from flows.setup import init_database
 
     init_database()
     require_event(args.event)
@@ -86,8 +86,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_attendance_import(args: argparse.Namespace) -> int:
+    from db.reference import init_database
     from flows.reports import ReportRefused, import_attendance
-    from flows.setup import init_database
 
     if not args.path.is_file():
         raise UserError(f"{args.path}: no such file")

@@ -7,7 +7,7 @@ from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.domain.slug import slugify
-from flows.runners import task_runner_for
+from flows.engine.runners import task_runner_for
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
     p = add_command(group, "show", cmd_show, "show one event with its programme")
     p.add_argument("event", help="slug or id")
     add_json_flag(p)
-    from flows.demo_cli import register_events
+    from flows.cli.demo import register_events
 
     register_events(group)
     p = add_command(group, "cancel", cmd_cancel, "cancel an event (sends cancellations)")
@@ -55,10 +55,10 @@ def _now() -> dt.datetime:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from config.settings import get_settings
+    from db.events import apply_spec, read_spec
+    from db.reference import init_database
     from db.session import session_scope
     from flows.domain.events import SpecError
-    from flows.events import apply_spec, read_spec
-    from flows.setup import init_database
 
     init_database()
     settings = get_settings()
@@ -88,7 +88,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def _notify_change(slug: str) -> Any:
     """Send updates for a changed event whose invitations went out (the schedule flow)."""
     from flows.cli import RunFailed
-    from flows.runtime import run_flow
+    from flows.engine.runtime import run_flow
     from flows.schedule import ScheduleError, send_changes
 
     try:
@@ -110,7 +110,7 @@ def _print_notified(notified: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from flows.events_view import list_events
+    from db.events_view import list_events
 
     rows = list_events()
     if args.json:
@@ -129,8 +129,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from flows.events import EventNotFound
-    from flows.events_view import show_event
+    from db.events import EventNotFound
+    from db.events_view import show_event
 
     try:
         data = show_event(args.event)
@@ -157,8 +157,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
+    from db.events import EventNotFound, cancel_event, find_event
     from db.session import session_scope
-    from flows.events import EventNotFound, cancel_event, find_event
 
     try:
         with session_scope() as session:

@@ -11,7 +11,7 @@ from prefect.utilities.callables import parameter_schema
 from pydantic import TypeAdapter
 
 from flows.cli import main
-from flows.deployments import (
+from flows.engine.deployments import (
     PREFECT_YAML,
     SPECS,
     DeploymentSpec,

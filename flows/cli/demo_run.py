@@ -23,21 +23,21 @@ DIGEST_DAY = dt.date(2028, 3, 14)
 
 
 def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
+    from db.events import apply_spec, read_spec
+    from db.reference import init_database, list_partners
     from db.session import session_scope
-    from flows.events import apply_spec, read_spec
-    from flows.invitations import invitation_dir
-    from flows.lifecycle import event_lifecycle
-    from flows.reminders import remind
-    from flows.reports import import_attendance, report_dir, report_event
-    from flows.rsvp import import_replies
-    from flows.schedule import calendar_dir
-    from flows.setup import init_database, list_partners, load_reference_data
-    from flows.simulate import (
+    from flows.cli.simulate import (
         mark_attendance_simulated,
         simulated_dir,
         write_simulated_attendance,
         write_simulated_replies,
     )
+    from flows.lifecycle import event_lifecycle
+    from flows.outbound.outputs import calendar_dir, invitation_dir
+    from flows.partners import load_reference_data
+    from flows.reminders import remind
+    from flows.reports import import_attendance, report_dir, report_event
+    from flows.rsvp import import_replies
 
     settings = get_settings()
     timings: dict[str, float] = {}
@@ -104,8 +104,8 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
 
 
 def print_outputs(result: dict[str, Any]) -> None:
-    from flows.partners_cli import print_registry
-    from flows.setup import list_partners
+    from db.reference import list_partners
+    from flows.cli.partners import print_registry
 
     home = Path(result["outbox"]).parent
     print("Beijing's friendship cities as of 2000 (People's Daily, 2000-09-19):\n")

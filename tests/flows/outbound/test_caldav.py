@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from flows.caldav import CalDavClient, CalDavError, Published, resource_name
 from flows.domain.ical import CalEvent, CalSession, caldav_objects
+from flows.outbound.caldav import CalDavClient, CalDavError, Published, resource_name
 from tests.ics_rules import ics_problems
 from tests.radicale_server import PASSWORD, USER
 from tests.radicale_server import free_port as _free_port

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from db.events import find_event
 from db.models import Event, Invitation
 from db.session import session_scope
 from flows.domain.clock import utc_to_local
-from flows.events import find_event
 
 
 def _local(value: Any, tzid: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.demo import print_outputs, run_demo
+from flows.cli.demo_run import print_outputs, run_demo
 
 pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.slow]
 

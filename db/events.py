@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from db.models import City, Contact, Event, EventSession, EventTransition, Tie
+from db.registry import ensure_home_city
 from flows.domain.events import EventSpec, SpecError, parse_event_spec
-from flows.registry_store import ensure_home_city
 
 
 class EventNotFound(LookupError):

@@ -33,10 +33,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from db.models import OutboxMessage
 from db.session import session_scope
-from flows.transport import DeliveryError, Transport, make_transport
+from flows.outbound.transport import DeliveryError, Transport, make_transport
 
 #: a claim older than this is taken over even if its owner may be alive elsewhere
 CLAIM_LEASE = dt.timedelta(minutes=15)
@@ -320,3 +320,50 @@ def deliver(
     finally:
         release_claim_token(token)
     return result
+
+
+def send_manifest(
+    event_id: int,
+    manifest: list[dict[str, Any]],
+    *,
+    ledger_key: Callable[[dict[str, Any]], tuple[str, str]],
+    now: dt.datetime,
+    on_confirmed: Callable[[Session, list[dict[str, Any]]], None],
+) -> dict[str, Any]:
+    """Send written messages (entries with email, city, message_id, eml) through the ledger.
+
+    ``ledger_key`` gives an entry's (purpose, occurrence); ``on_confirmed`` gets the entries
+    confirmed, in the confirming transaction.
+    """
+    items = []
+    for m in manifest:
+        purpose, occurrence = ledger_key(m)
+        items.append(
+            Outgoing(
+                purpose=purpose,
+                recipient=m["email"],
+                occurrence=occurrence,
+                message_id=m["message_id"],
+                message=Path(m["eml"]),
+                context=m,
+            )
+        )
+    result = deliver(
+        items,
+        settings=get_settings(),
+        now=now,
+        event_id=event_id,
+        on_confirmed=lambda session, sent: on_confirmed(session, [i.context for i in sent]),
+    )
+    return {
+        "sent": len(result.sent),
+        "already_sent": result.already_sent,
+        "failed": [
+            {"email": item.context["email"], "city": item.context["city"], "reason": reason}
+            for item, reason in result.failed
+        ],
+    }
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -13,18 +13,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flows.runtime import apply_prefect_defaults
+from flows.engine.runtime import apply_prefect_defaults
 
 #: modules that add sub-commands: each has `register(subparsers)`
 COMMAND_MODULES = [
-    "flows.partners_cli",
-    "flows.reminders_cli",
-    "flows.demo_cli",
-    "flows.events_cli",
-    "flows.invitations_cli",
-    "flows.schedule_cli",
-    "flows.reports_cli",
-    "flows.serve_cli",
+    "flows.cli.partners",
+    "flows.cli.reminders",
+    "flows.cli.demo",
+    "flows.cli.events",
+    "flows.cli.invitations",
+    "flows.cli.schedule",
+    "flows.cli.reports",
+    "flows.cli.serve",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -65,8 +65,8 @@ def need_action(args: argparse.Namespace) -> int:
 
 def require_event(ref: str) -> None:
     """An unknown event is a one-line mistake, caught before any flow run logs a traceback."""
+    from db.events import EventNotFound, find_event
     from db.session import session_scope
-    from flows.events import EventNotFound, find_event
 
     try:
         with session_scope() as session:

@@ -50,11 +50,11 @@ def _parse_day(value: str | None) -> date | None:
 
 def cmd_remind(args: argparse.Namespace) -> int:
     day = _parse_day(args.on)
-    from flows.setup import init_database
+    from db.reference import init_database
 
     init_database()
+    from flows.engine.runtime import run_flow
     from flows.reminders import remind
-    from flows.runtime import run_flow
 
     result = run_flow(remind, on=day)
     failed = any(sent["state"] != "sent" for sent in result["emails"])

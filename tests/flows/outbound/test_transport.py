@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from flows.domain.mail import build_imip_message, make_message_id
-from flows.transport import (
+from flows.outbound.transport import (
     MaildirTransport,
     PermanentFailure,
     SmtpTransport,

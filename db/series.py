@@ -9,13 +9,13 @@ import yaml
 from sqlalchemy import select
 
 from config.settings import Settings
+from db.events import apply_spec
 from db.models import City, Event
 from db.session import session_scope
 from flows.domain.clock import utc_to_local
 from flows.domain.events import SpecError, parse_event_spec
 from flows.domain.letters import en_ordinal
 from flows.domain.slug import slugify
-from flows.events import apply_spec
 
 #: the next edition keeps the weekday: 52 weeks later
 EDITION_GAP = dt.timedelta(weeks=52)

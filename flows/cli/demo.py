@@ -67,8 +67,8 @@ def register_events(group: Any) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from config.settings import get_settings
-    from flows.demo import print_outputs, run_demo
-    from flows.runtime import local_run_settings
+    from flows.cli.demo_run import print_outputs, run_demo
+    from flows.engine.runtime import local_run_settings
 
     # the demo keeps to itself: its own SQLite database and Maildir under AMITY_HOME/demo,
     # so simulated replies and reminders never mix with the office's real records or mail
@@ -89,10 +89,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_lifecycle(args: argparse.Namespace) -> int:
+    from flows.engine.runtime import run_flow
     from flows.invitations import PreflightError
     from flows.lifecycle import event_lifecycle
     from flows.reports import ReportRefused
-    from flows.runtime import run_flow
 
     require_event(args.event)
     try:
@@ -114,8 +114,8 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
 
 def cmd_next_edition(args: argparse.Namespace) -> int:
     from config.settings import get_settings
+    from db.series import create_next_edition
     from flows.domain.events import SpecError
-    from flows.series import create_next_edition
 
     try:
         result = create_next_edition(args.series, get_settings(), now=dt.datetime.now(dt.UTC))

@@ -94,7 +94,8 @@ def _import_args(p: argparse.ArgumentParser, kind: str) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from flows.setup import init_database, load_reference_data, load_reference_events
+    from db.reference import init_database, load_reference_events
+    from flows.partners import load_reference_data
 
     url = init_database()
     results = load_reference_data() if args.demo else []
@@ -140,14 +141,14 @@ def _import_line(r: dict[str, Any]) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from db.reference import init_database
     from flows.domain.registry import ImportFileError
-    from flows.setup import init_database
 
     if not args.path.is_file():
         raise UserError(f"{args.path}: no such file")
     init_database()
+    from flows.engine.runtime import run_flow
     from flows.partners import import_contacts, import_partners
-    from flows.runtime import run_flow
 
     run = import_partners if args.kind == "partners" else import_contacts
     try:
@@ -176,7 +177,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_partners_list(args: argparse.Namespace) -> int:
-    from flows.setup import list_partners
+    from db.reference import list_partners
 
     rows = list_partners(until=args.until)
     if args.json:
@@ -211,7 +212,7 @@ def print_registry(rows: list[dict[str, Any]], *, until: int | None = None) -> N
 
 
 def cmd_contacts_list(args: argparse.Namespace) -> int:
-    from flows.setup import list_contacts
+    from db.reference import list_contacts
 
     rows = list_contacts()
     if args.json:

@@ -1,0 +1,196 @@
+"""The event as calendars hold it: ORM rows to calendar records, and snapshots per SEQUENCE."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import CalendarSnapshot, Event
+from flows.domain.clock import zone
+from flows.domain.ical import CalEvent, CalSession
+from flows.domain.letters import EventInfo, event_title
+from flows.domain.letters import Session as LetterSession
+
+
+def event_info(event: Event) -> EventInfo:
+    return EventInfo(
+        titles=dict(event.titles),
+        kind=event.kind,
+        series=event.series,
+        edition=event.edition,
+        venue=event.venue,
+        venue_address=event.venue_address,
+        timezone=event.timezone,
+        start=event.start_dt,
+        end=event.end_dt,
+        sessions=tuple(
+            LetterSession(title=s.title, start=s.start_dt, end=s.end_dt, room=s.room)
+            for s in event.sessions
+            if not s.is_cancelled
+        ),
+    )
+
+
+def cal_event(
+    event: Event, *, uid: str, sequence: int, lang: str, status: str = "CONFIRMED"
+) -> CalEvent:
+    info = event_info(event)
+    programme = "\n".join(
+        f"{s.start.astimezone(zone(event.timezone)):%Y-%m-%d %H:%M} {s.title}"
+        for s in info.sessions
+    )
+    return CalEvent(
+        uid=uid,
+        sequence=sequence,
+        summary=event_title(info, lang),
+        start=event.start_dt,
+        end=event.end_dt,
+        tzid=event.timezone,
+        description=programme,
+        location=", ".join(p for p in (event.venue, event.venue_address) if p),
+        categories=(event.kind.upper(),),
+        status=status,
+    )
+
+
+def primary_language(tag: str) -> str:
+    return tag.replace("_", "-").split("-")[0].lower() or "en"
+
+
+def calendar_status(event: Any) -> str:
+    return "CANCELLED" if event.status == "cancelled" else "CONFIRMED"
+
+
+def cal_session(session: Any) -> CalSession:
+    return CalSession(
+        uid=session.uid,
+        sequence=session.sequence,
+        summary=session.title,
+        start=session.start_dt,
+        end=session.end_dt,
+        room=session.room,
+        topic=session.topic,
+        speakers=tuple(session.speakers),
+    )
+
+
+def live_sessions(event: Any) -> list[Any]:
+    """The sessions calendars show: none once the event is cancelled (their entries go too)."""
+    if event.status == "cancelled":
+        return []
+    return [s for s in event.sessions if not s.is_cancelled]
+
+
+def takes_part(session: Any, city: str) -> bool:
+    """A session with no cities listed is for everyone."""
+    return not session.cities or city in session.cities
+
+
+def calendar_event(
+    event: Any, lang: str, *, uid: str | None = None, sequence: int | None = None
+) -> CalEvent:
+    return cal_event(
+        cast(Event, event),
+        uid=uid or event.uid,
+        sequence=event.sequence if sequence is None else sequence,
+        lang=primary_language(lang),
+        status=calendar_status(event),
+    )
+
+
+def snapshot_data(event: Event) -> dict[str, Any]:
+    """Language-neutral state of the event and its live sessions, JSON-ready."""
+    return {
+        "event": {
+            "uid": event.uid,
+            "sequence": event.sequence,
+            "status": event.status,
+            "titles": dict(event.titles),
+            "kind": event.kind,
+            "series": event.series,
+            "edition": event.edition,
+            "venue": event.venue,
+            "venue_address": event.venue_address,
+            "timezone": event.timezone,
+            "start_dt": event.start_dt.isoformat(),
+            "end_dt": event.end_dt.isoformat(),
+        },
+        "sessions": {
+            s.key: {
+                "uid": s.uid,
+                "sequence": s.sequence,
+                "title": s.title,
+                "start_dt": s.start_dt.isoformat(),
+                "end_dt": s.end_dt.isoformat(),
+                "room": s.room,
+                "topic": s.topic,
+                "speakers": list(s.speakers),
+                "cities": list(s.cities),
+                "is_cancelled": False,
+            }
+            for s in live_sessions(event)
+        },
+    }
+
+
+def event_from_snapshot(data: Mapping[str, Any]) -> Any:
+    """An object shaped like Event (for cal_event) from snapshot data."""
+    sessions = [
+        SimpleNamespace(
+            key=key,
+            **{
+                **value,
+                "start_dt": dt.datetime.fromisoformat(value["start_dt"]),
+                "end_dt": dt.datetime.fromisoformat(value["end_dt"]),
+            },
+        )
+        for key, value in data["sessions"].items()
+    ]
+    sessions.sort(key=lambda s: s.start_dt)
+    head = data["event"]
+    return SimpleNamespace(
+        **{
+            **head,
+            "start_dt": dt.datetime.fromisoformat(head["start_dt"]),
+            "end_dt": dt.datetime.fromisoformat(head["end_dt"]),
+        },
+        sessions=sessions,
+    )
+
+
+def record_snapshot(
+    session: Session, event: Event, now: dt.datetime, *, replace_existing: bool
+) -> None:
+    """Keep the calendar as it stands at the event's current SEQUENCE."""
+    row = session.scalar(
+        select(CalendarSnapshot).where(
+            CalendarSnapshot.event_id == event.id, CalendarSnapshot.sequence == event.sequence
+        )
+    )
+    if row is None:
+        session.add(
+            CalendarSnapshot(
+                event_id=event.id, sequence=event.sequence, data=snapshot_data(event), taken_dt=now
+            )
+        )
+    elif replace_existing:
+        row.data = snapshot_data(event)
+        row.taken_dt = now
+
+
+def snapshots_of(session: Session, event_id: int) -> dict[int, dict[str, Any]]:
+    rows = session.scalars(select(CalendarSnapshot).where(CalendarSnapshot.event_id == event_id))
+    return {row.sequence: row.data for row in rows}
+
+
+def baseline_snapshot(
+    snapshots: Mapping[int, dict[str, Any]], sequence: int
+) -> dict[str, Any] | None:
+    """The snapshot of the version a contact holds: the latest at or before their SEQUENCE."""
+    held = [seq for seq in snapshots if seq <= sequence]
+    return snapshots[max(held)] if held else None

@@ -1,0 +1,1 @@
+"""How amity runs on Prefect: process defaults, task runners, deployments."""

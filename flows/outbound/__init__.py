@@ -1,0 +1,1 @@
+"""The outside world: Maildir/SMTP transport, the delivery ledger, CalDAV, output files."""

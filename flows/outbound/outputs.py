@@ -1,0 +1,33 @@
+"""Where output files go: one folder per event and purpose, one file stem per contact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.settings import Settings
+from flows.domain.slug import slugify
+
+
+def invitation_dir(settings: Settings, slug: str) -> Path:
+    return settings.out_dir / slugify(slug) / "invitations"
+
+
+def contact_file_stem(city: str, name_latin: str | None, email: str, contact_id: int) -> str:
+    """``<city>/<name>-<contact id>``: where a contact's files go below an output folder."""
+    return f"{slugify(city)}/{slugify(name_latin or email)}-{contact_id}"
+
+
+def contact_id_of(path: Path) -> int | None:
+    """The contact id back from a file named after :func:`contact_file_stem`."""
+    ident = path.stem.rsplit("-", 1)[-1]
+    return int(ident) if ident.isdigit() else None
+
+
+def calendar_dir(settings: Settings, slug: str) -> Path:
+    return settings.out_dir / slugify(slug) / "calendar"
+
+
+def changes_dir(settings: Settings, slug: str, purpose: str) -> Path:
+    return (
+        settings.out_dir / slugify(slug) / ("cancellations" if purpose == "cancel" else "updates")
+    )
