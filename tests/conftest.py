@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from flows.runtime import apply_prefect_defaults
+from flows.engine.runtime import apply_prefect_defaults
 
 apply_prefect_defaults()
 

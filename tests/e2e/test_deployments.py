@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from db.models import Event, OutboxMessage, Tie
-from flows.deployments import load_flows
+from flows.engine.deployments import load_flows
 from tests.conftest import _PG, REPO, _drop_postgres_database, _fresh_postgres_database
 from tests.e2e.conftest import BIN, PrefectServer, api_of, run_cli, start_group, stop_group, tail
 

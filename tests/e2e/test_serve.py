@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from db.models import Tie
-from flows.deployments import load_flows
+from flows.engine.deployments import load_flows
 from tests.e2e.conftest import PrefectServer, api_of, run_cli, start_group, stop_group, tail
 from tests.e2e.test_deployments import AMITY, IMPORT, RUN_TIMEOUT
 
