@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,23 +30,103 @@ class HomeCity(BaseModel):
     language: str = "zh"
 
 
-class Office(BaseModel):
-    """The international-relations office: letterhead, signatory and sender of invitations."""
+class OfficePerson(BaseModel):
+    """Someone of the office a letter names: their name and title in each letter language."""
 
-    name: str = "Foreign Affairs Office of the Beijing Municipal People's Government"
-    native_name: str = "北京市人民政府外事办公室"
-    address: str = "No. 2 Zhengyi Road, Dongcheng District, Beijing 100006, China"
-    native_address: str = "中国北京市东城区正义路2号 100006"
+    #: language (BCP 47 primary subtag) -> name / title; "en" is required
+    names: dict[str, str]
+    titles: dict[str, str]
+
+    @model_validator(mode="after")
+    def _has_english(self) -> OfficePerson:
+        for field_name in ("names", "titles"):
+            if "en" not in getattr(self, field_name):
+                raise ValueError(f"{field_name} needs an 'en' entry (other languages fall back to it)")
+        return self
+
+
+class ContactPerson(OfficePerson):
+    """Who answers partners' questions about an event."""
+
+    telephone: str = ""
+    email: str = ""
+
+
+class Signatory(OfficePerson):
+    """Who signs: letters to addressees of these ranks (empty = everyone else)."""
+
+    ranks: list[str] = Field(default_factory=list)
+
+
+def _default_signatories() -> list[Signatory]:
+    return [
+        Signatory(
+            names={"zh": "李华", "en": "Li Hua"},
+            titles={"zh": "主任", "en": "Director-General"},
+        )
+    ]
+
+
+class Office(BaseModel):
+    """The international-relations office: letterhead, signatories and sender of invitations."""
+
+    #: the office's name and postal address by language; "en" is required
+    names: dict[str, str] = Field(
+        default_factory=lambda: {
+            "zh": "北京市人民政府外事办公室",
+            "en": "Foreign Affairs Office of the Beijing Municipal People's Government",
+        }
+    )
+    addresses: dict[str, str] = Field(
+        default_factory=lambda: {
+            "zh": "中国北京市东城区正义路2号 100006",
+            "en": "No. 2 Zhengyi Road, Dongcheng District, Beijing 100006, China",
+        }
+    )
+    #: the reply address letters give, and the sender of invitations
     email: str = "fao@beijing.example.org"
-    #: who signs the letters (a fictitious name in the shipped defaults)
-    signatory_name: str = "Li Hua"
-    signatory_native_name: str = "李华"
-    signatory_title: str = "Director-General"
-    signatory_native_title: str = "主任"
+    contact: ContactPerson = ContactPerson(
+        names={"zh": "王芳", "en": "Wang Fang"},
+        titles={"zh": "礼宾处", "en": "Protocol Division"},
+        telephone="+86 10 5555 0142",
+        email="protocol@beijing.example.org",
+    )
+    #: who signs; the first whose ranks include the addressee's, else the one with no ranks
+    signatories: list[Signatory] = Field(default_factory=_default_signatories)
+    #: the letter reference by language ({year}, {n}); "en" serves languages without one
+    reference_patterns: dict[str, str] = Field(
+        default_factory=lambda: {"zh": "京外办函〔{year}〕{n}号", "en": "BJFAO/{year}/{n:04d}"}
+    )
     #: where anniversary digests go
     reminder_recipients: list[str] = Field(default_factory=lambda: ["protocol@beijing.example.org"])
     language: str = "zh"
     mail_domain: str = "beijing.example.org"
+
+    @model_validator(mode="after")
+    def _complete(self) -> Office:
+        for field_name in ("names", "addresses", "reference_patterns"):
+            if "en" not in getattr(self, field_name):
+                raise ValueError(f"office.{field_name} needs an 'en' entry")
+        if not any(not s.ranks for s in self.signatories):
+            raise ValueError("office.signatories needs one entry with no ranks (signs the rest)")
+        for lang, pattern in self.reference_patterns.items():
+            try:
+                pattern.format(year=2000, n=1)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"office.reference_patterns.{lang}={pattern!r}: only {{year}} and {{n}} "
+                    f"may appear ({exc})"
+                ) from None
+        return self
+
+    @property
+    def name(self) -> str:
+        """The office's English name (From: headers, calendars' organizer)."""
+        return self.names["en"]
+
+    @property
+    def native_name(self) -> str:
+        return self.names.get(self.language, self.names["en"])
 
 
 class Smtp(BaseModel):
@@ -98,6 +178,9 @@ class Settings(BaseSettings):
     reminders: Reminders = Reminders()
     #: organizer-supplied letter templates (rendered in a sandbox); None = the shipped ones
     letter_template_dir: Path | None = None
+    #: refuse to send when a letter would print a value in another language than its own
+    #: (`amity invite --strict-language` does the same for one run)
+    strict_language: bool = False
     #: pause between two messages, for relays that limit how fast they accept mail
     send_interval_seconds: float = 0.0
     #: recipients per Prefect task; the flow never runs one task per letter

@@ -13,25 +13,47 @@ from sqlalchemy.orm import Session
 from db.models import CalendarSnapshot, Event
 from flows.domain.clock import zone
 from flows.domain.ical import CalEvent, CalSession
-from flows.domain.letters import EventInfo, event_title
+from flows.domain.letters import EventInfo, Practical, event_title
 from flows.domain.letters import Session as LetterSession
 
 
-def event_info(event: Event) -> EventInfo:
+def event_info(event: Any) -> EventInfo:
+    """The event as letters print it: its texts by language come from the applied spec."""
+    spec = getattr(event, "spec", None) or {}
+    by_key = {s.get("key"): s for s in spec.get("sessions") or ()}
+
+    def texts(stored: Any, fallback: str) -> dict[str, str]:
+        values = dict(stored) if isinstance(stored, Mapping) and stored else {}
+        if fallback:
+            values.setdefault("en", fallback)
+        return values
+
+    practical = spec.get("practical") or {}
     return EventInfo(
         titles=dict(event.titles),
         kind=event.kind,
         series=event.series,
         edition=event.edition,
-        venue=event.venue,
-        venue_address=event.venue_address,
+        venues=texts(spec.get("venues"), event.venue),
+        venue_addresses=texts(spec.get("venue_addresses"), event.venue_address),
         timezone=event.timezone,
         start=event.start_dt,
         end=event.end_dt,
         sessions=tuple(
-            LetterSession(title=s.title, start=s.start_dt, end=s.end_dt, room=s.room)
+            LetterSession(
+                titles=texts(by_key.get(s.key, {}).get("titles"), s.title),
+                rooms=texts(by_key.get(s.key, {}).get("rooms"), s.room),
+                start=s.start_dt,
+                end=s.end_dt,
+            )
             for s in event.sessions
             if not s.is_cancelled
+        ),
+        practical=Practical(
+            delegation_size=practical.get("delegation_size"),
+            accommodation=dict(practical.get("accommodation") or {}),
+            costs=dict(practical.get("costs") or {}),
+            visa_support=bool(practical.get("visa_support")),
         ),
     )
 
@@ -41,7 +63,7 @@ def cal_event(
 ) -> CalEvent:
     info = event_info(event)
     programme = "\n".join(
-        f"{s.start.astimezone(zone(event.timezone)):%Y-%m-%d %H:%M} {s.title}"
+        f"{s.start.astimezone(zone(event.timezone)):%Y-%m-%d %H:%M} {s.titles['en']}"
         for s in info.sessions
     )
     return CalEvent(

@@ -96,6 +96,9 @@ class City(Base):
     #: BCP 47 tag of the administration's language
     language: Mapped[str] = mapped_column(String(35))
     kind: Mapped[str] = mapped_column(String(20), default="municipality")
+    #: the name by language for letters, calendars and reports ({"ru": "Москва", "zh": "莫斯科"});
+    #: keys are BCP 47 primary subtags, loaded from config/data/city_names.yaml or an import
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     #: districts of the home city point at it; they keep ties of their own
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"))
     is_home: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -140,7 +143,10 @@ class Tie(Base):
 
 class Contact(Base):
     __tablename__ = "contact"
-    __table_args__ = (UniqueConstraint("city_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("city_id", "email"),
+        CheckConstraint(_in("gender", ("female", "male", "")), name="gender"),
+    )
 
     id: Mapped[intpk]
     city_id: Mapped[int] = mapped_column(ForeignKey("city.id"), index=True)
@@ -153,6 +159,15 @@ class Contact(Base):
     #: form of address as given by the partner ("H.E.", "Dr.", "Mme"); never guessed
     honorific: Mapped[str] = mapped_column(String(100), default="")
     office: Mapped[str] = mapped_column(String(300), default="")
+    #: office rank for the form of address (flows.domain.address.RANKS: mayor, governor, ...); "" = not recorded
+    rank: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    #: "female", "male" or "" (not recorded); never guessed from the name
+    gender: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    #: family name in the native script ("Петров", "山田") and in Latin script; "" = not recorded
+    family_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    family_name_latin: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: salutations an organizer wrote by hand, by language ({"fr": "Madame la Présidente,"})
+    salutations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     email: Mapped[str] = mapped_column(String(320))
     #: BCP 47 tag of the language the contact prefers
     language: Mapped[str] = mapped_column(String(35))
@@ -245,6 +260,7 @@ class Invitation(Base):
     __tablename__ = "invitation"
     __table_args__ = (
         UniqueConstraint("event_id", "contact_id"),
+        UniqueConstraint("reference_year", "reference_number"),
         CheckConstraint(_in("rsvp_state", RSVP_STATES), name="rsvp_state"),
     )
 
@@ -264,9 +280,23 @@ class Invitation(Base):
     rsvp_sequence: Mapped[int | None] = mapped_column(Integer)
     delegated_to: Mapped[str | None] = mapped_column(String(320))
     created_dt: Mapped[utc_datetime]
+    #: the letter's reference: number ``reference_number`` of the office's ``reference_year``
+    #: (printed through the office's reference pattern, e.g. 京外办函〔2027〕23号)
+    reference_year: Mapped[int | None] = mapped_column(Integer)
+    reference_number: Mapped[int | None] = mapped_column(Integer)
 
     event: Mapped[Event] = relationship()
     contact: Mapped[Contact] = relationship()
+
+
+class ReferenceCounter(Base):
+    """The office's outgoing-letter counter, one row per year; numbers are never reused."""
+
+    __tablename__ = "reference_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: the last number given out in ``year``
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxMessage(Base):

@@ -19,6 +19,7 @@ from flows.domain.clock import local_to_utc
 
 REFERENCE_PARTNERS = ("beijing_partners.csv", "beijing_partners_later.csv")
 DEMO_CONTACTS = "demo_contacts.csv"
+CITY_NAMES = "city_names.yaml"
 
 
 def init_database() -> str:

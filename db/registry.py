@@ -212,6 +212,11 @@ def upsert_contacts(session: Session, records: list[ContactRecord]) -> UpsertSum
         "office",
         "is_opted_out",
         "note",
+        "rank",
+        "gender",
+        "family_name",
+        "family_name_latin",
+        "salutations",
     )
     contacts = {
         (row.city_id, row.email): row
@@ -256,4 +261,30 @@ def upsert_contacts(session: Session, records: list[ContactRecord]) -> UpsertSum
             updates,
             execution_options={"synchronize_session": False},
         )
+    return summary
+
+
+def set_city_names(
+    session: Session, names: dict[str, dict[str, str]], *, source: str
+) -> UpsertSummary:
+    """Give registry cities their names by language; every city named must be in the registry.
+
+    Languages not in ``names`` keep what they had, so a file of one language adds to the rest.
+    """
+    summary = UpsertSummary()
+    cities = {c.name: c for c in session.scalars(select(City))}
+    unknown = sorted(set(names) - set(cities))
+    for city in unknown:
+        summary.problems.append(Problem(source, 0, "city", city, "no such city in the registry"))
+    if summary.problems:
+        return summary
+    for city, by_lang in names.items():
+        row = cities[city]
+        merged = {**(row.names or {}), **by_lang}
+        if merged != (row.names or {}):
+            summary.changes.append(f"{city}: names in {len(merged)} languages")
+            row.names = merged
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
     return summary

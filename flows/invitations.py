@@ -8,9 +8,10 @@ delivery ledger, so a re-run, a crash or two runs at once never send a message t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
@@ -20,17 +21,23 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as SqlSession
 
 from config.settings import Settings, get_settings
-from db.calendars import cal_event, event_info, record_snapshot
+from db.calendars import cal_event, event_info, primary_language, record_snapshot
 from db.events import find_event, invitation_uid, invited_contacts, lock_event, record_transition
-from db.models import City, Contact, Event, Invitation, Tie
+from db.invitees import Invitee, city_names, invitees, next_references
+from db.models import City, Event, Invitation
 from db.session import session_scope
 from flows.domain.clock import zone
 from flows.domain.ical import Person, invitation_ics
 from flows.domain.letters import (
     Host,
     LetterInput,
+    Precision,
     Recipient,
+    Signatory,
     render_letter,
+)
+from flows.domain.letters import (
+    Person as LetterPerson,
 )
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
@@ -52,7 +59,12 @@ class InvitationSummary:
     already_sent: int = 0
     skipped_opted_out: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    #: letters in English because the contact's language has no letter
     fallbacks: list[dict[str, str]] = field(default_factory=list)
+    #: letters that would print a value in another language than their own (field, language)
+    mixed: list[dict[str, Any]] = field(default_factory=list)
+    #: forms of address the contact data cannot make correctly
+    address_problems: list[dict[str, Any]] = field(default_factory=list)
     out_dir: str = ""
     files: list[str] = field(default_factory=list)
 
@@ -60,53 +72,30 @@ class InvitationSummary:
         return asdict(self)
 
 
-def host_from_settings(settings: Settings) -> Host:
+def host_from_settings(settings: Settings, home_names: Mapping[str, str]) -> Host:
+    """The inviting office in every language the settings and the registry give."""
     office = settings.office
+    home = settings.home_city
+    city = {"en": home.name, primary_language(home.language): home.native_name, **home_names}
     return Host(
-        office=office.native_name,
-        office_en=office.name,
-        address=office.native_address,
-        address_en=office.address,
-        city=settings.home_city.name,
-        city_native=settings.home_city.native_name,
-        language=settings.home_city.language,
-        signatory_name=office.signatory_native_name,
-        signatory_title=office.signatory_native_title,
-        signatory_name_latin=office.signatory_name,
-        signatory_title_en=office.signatory_title,
+        names=dict(office.names),
+        addresses=dict(office.addresses),
+        city=city,
+        language=primary_language(home.language),
+        signatories=tuple(
+            Signatory(names=dict(s.names), titles=dict(s.titles), ranks=tuple(s.ranks))
+            for s in office.signatories
+        ),
+        contact=LetterPerson(names=dict(office.contact.names), titles=dict(office.contact.titles)),
+        telephone=office.contact.telephone,
+        email=office.contact.email or office.email,
+        reference_patterns=dict(office.reference_patterns),
     )
 
 
-def _recipient_rows(event: Event, contacts: list[Contact], session: Any) -> list[dict[str, Any]]:
-    """Plain data for rendering: contact, city, tie date (passed between tasks, never ORM)."""
-    ties = {
-        row.partner_city_id: (row.established_on, row.precision)
-        for row in session.execute(select(Tie.partner_city_id, Tie.established_on, Tie.precision))
-    }
-    cities = {c.id: c for c in session.scalars(select(City))}
-    rows = []
-    for contact in contacts:
-        city = cities[contact.city_id]
-        established, precision = ties.get(city.id, (None, "unknown"))
-        rows.append(
-            {
-                "contact_id": contact.id,
-                "email": contact.email,
-                "name_native": contact.name_native,
-                "name_latin": contact.name_latin,
-                "title": contact.title,
-                "honorific": contact.honorific,
-                "office": contact.office,
-                "language": contact.language,
-                "is_opted_out": contact.is_opted_out,
-                "city": city.name,
-                "city_native": city.native_name,
-                "timezone": city.timezone,
-                "established_on": established,
-                "precision": precision,
-            }
-        )
-    return rows
+def home_city_names(session: SqlSession) -> dict[str, str]:
+    home = session.scalar(select(City).where(City.is_home.is_(True), City.parent_id.is_(None)))
+    return city_names(home) if home is not None else {}
 
 
 @task(cache_policy=NO_CACHE)
@@ -128,26 +117,52 @@ def plan_invitations(
             if unknown:
                 raise PreflightError(f"--only: not among the invited cities: {', '.join(unknown)}")
             contacts = [c for c in contacts if c.city.name in only]
-        rows = _recipient_rows(event, contacts, session)
         existing = {
             inv.contact_id: inv
             for inv in session.scalars(select(Invitation).where(Invitation.event_id == event.id))
         }
-        for row in rows:
-            inv = existing.get(row["contact_id"])
-            row["uid"] = inv.uid if inv else invitation_uid(event.slug, row["contact_id"], domain)
-            row["sequence"] = inv.sequence if inv else event.sequence
-            row["rsvp_state"] = inv.rsvp_state if inv else "needs-action"
-            if not dry_run and inv is None and not row["is_opted_out"]:
-                session.add(
-                    Invitation(
-                        event_id=event.id,
-                        contact_id=row["contact_id"],
-                        uid=row["uid"],
-                        sequence=row["sequence"],
-                        created_dt=now,
-                    )
+        # the office's letter numbers: given once per invitation, in the letter's year
+        year = now.astimezone(zone(event.timezone)).year
+        unnumbered = [
+            c.id
+            for c in contacts
+            if not c.is_opted_out
+            and (c.id not in existing or existing[c.id].reference_number is None)
+        ]
+        numbers = dict(
+            zip(
+                unnumbered,
+                next_references(session, year, len(unnumbered), reserve=not dry_run),
+                strict=True,
+            )
+        )
+        rows = []
+        for row in invitees(session, contacts):
+            inv = existing.get(row.contact_id)
+            if inv is None and not dry_run and not row.is_opted_out:
+                inv = Invitation(
+                    event_id=event.id,
+                    contact_id=row.contact_id,
+                    uid=invitation_uid(event.slug, row.contact_id, domain),
+                    sequence=event.sequence,
+                    created_dt=now,
                 )
+                session.add(inv)
+            if inv is not None and row.contact_id in numbers and not dry_run:
+                inv.reference_year, inv.reference_number = year, numbers[row.contact_id]
+            rows.append(
+                row.with_invitation(
+                    uid=inv.uid if inv else invitation_uid(event.slug, row.contact_id, domain),
+                    sequence=inv.sequence if inv else event.sequence,
+                    rsvp_state=inv.rsvp_state if inv else "needs-action",
+                    reference_year=(inv.reference_year if inv and inv.reference_year else year),
+                    reference_number=(
+                        inv.reference_number
+                        if inv and inv.reference_number
+                        else numbers.get(row.contact_id, 0)
+                    ),
+                )
+            )
         if not dry_run and event.status == "draft":
             record_transition(session, event, "inviting", now, "invitations sent")
         if not dry_run:
@@ -156,34 +171,43 @@ def plan_invitations(
         return {"event_id": event.id, "slug": event.slug, "recipients": rows}
 
 
-def _letter_input(event: Event, row: dict[str, Any], host: Host, now: dt.datetime) -> LetterInput:
+def _letter_input(
+    event: Event, row: Invitee, host: Host, now: dt.datetime, *, encloses_programme: bool
+) -> LetterInput:
     rsvp = event.spec.get("rsvp_by") if event.spec else None
     return LetterInput(
         recipient=Recipient(
-            name=row["name_native"],
-            name_latin=row["name_latin"],
-            title=row["title"],
-            honorific=row["honorific"],
-            office=row["office"],
-            city=row["city"],
-            city_native=row["city_native"],
-            timezone=row["timezone"],
-            language=row["language"],
+            name=row.name_native,
+            name_latin=row.name_latin,
+            family_name=row.family_name,
+            family_name_latin=row.family_name_latin,
+            title=row.title,
+            honorific=row.honorific,
+            office=row.office,
+            rank=row.rank,
+            gender=row.gender,
+            city=dict(row.city_names),
+            timezone=row.timezone,
+            language=row.language,
+            salutations=dict(row.salutations),
         ),
         host=host,
         event=event_info(event),
         letter_date=now.astimezone(zone(event.timezone)).date(),
-        reference=f"{event.slug}/{row['contact_id']}",
+        reference_year=row.reference_year,
+        reference_number=row.reference_number,
         is_bilingual=event.is_bilingual,
-        established_on=row["established_on"],
-        precision=row["precision"],
+        established_on=row.tie.established_on,
+        precision=cast(Precision, row.tie.precision),
         rsvp_by=dt.date.fromisoformat(rsvp) if rsvp else None,
+        encloses_programme=encloses_programme,
     )
 
 
 def render_one(
     event: Event,
-    row: dict[str, Any],
+    row: Invitee,
+    host: Host,
     settings: Settings,
     now: dt.datetime,
     *,
@@ -198,30 +222,29 @@ def render_one(
     from flows.domain.letters import make_environment
 
     env = make_environment(settings.letter_template_dir)
-    who = f"{row['email']} ({row['city']})"
+    who = f"{row.email} ({row.city})"
     try:
-        letter = render_letter(
-            _letter_input(event, row, host_from_settings(settings), now), env=env
-        )
+        inp = _letter_input(event, row, host, now, encloses_programme=settings.attach_pdf)
+        letter = render_letter(inp, env=env)
     except Exception as exc:  # a template error or missing field: name the contact
         raise PreflightError(f"letter for {who}: {type(exc).__name__}: {exc}") from exc
     organizer = Person(settings.office.email, settings.office.name)
-    attendee = Person(row["email"], row["name_latin"] or row["name_native"])
+    attendee = Person(row.email, row.name_latin or row.name_native)
     ics = invitation_ics(
-        cal_event(event, uid=row["uid"], sequence=row["sequence"], lang=letter.language),
+        cal_event(event, uid=row.uid, sequence=row.sequence, lang=letter.language),
         organizer=organizer,
         attendee=attendee,
         stamp=now,
     )
-    base = contact_file_stem(row["city"], row["name_latin"], row["email"], row["contact_id"])
+    base = contact_file_stem(row.city, row.name_latin, row.email, row.contact_id)
     return {
         "row": row,
         "letter": letter,
         "ics": ics,
         "base": base,
         "message_id": make_message_id(
-            row["uid"],
-            row["sequence"],
+            row.uid,
+            row.sequence,
             purpose,
             *(() if purpose == "invitation" else (occurrence,)),
             domain=settings.office.mail_domain,
@@ -237,8 +260,8 @@ def _build_message(
         return build_imip_message(
             from_addr=settings.office.email,
             from_name=settings.office.name,
-            to_addr=row["email"],
-            to_name=row["name_latin"] or row["name_native"],
+            to_addr=row.email,
+            to_name=row.name_latin or row.name_native,
             subject=letter.subject,
             text=letter.text,
             html=letter.html_fragment,
@@ -249,13 +272,13 @@ def _build_message(
             date=now,
         )
     except MailError as exc:
-        raise PreflightError(f"e-mail to {row['email']} ({row['city']}): {exc}") from exc
+        raise PreflightError(f"e-mail to {row.email} ({row.city}): {exc}") from exc
 
 
 @task(cache_policy=NO_CACHE)
 def render_chunk(
     event_id: int,
-    rows: list[dict[str, Any]],
+    rows: list[Invitee],
     now: dt.datetime,
     purpose: str = "invitation",
     occurrence: str = "invite",
@@ -265,8 +288,9 @@ def render_chunk(
     with session_scope() as session:
         event = session.get(Event, event_id)
         assert event is not None
+        host = host_from_settings(settings, home_city_names(session))
         items = [
-            render_one(event, row, settings, now, purpose=purpose, occurrence=occurrence)
+            render_one(event, row, host, settings, now, purpose=purpose, occurrence=occurrence)
             for row in rows
         ]
         slug = event.slug
@@ -290,16 +314,23 @@ def render_chunk(
         base.with_suffix(".eml").write_bytes(message)
         manifest.append(
             {
-                "contact_id": item["row"]["contact_id"],
-                "email": item["row"]["email"],
-                "city": item["row"]["city"],
-                "uid": item["row"]["uid"],
-                "sequence": item["row"]["sequence"],
+                "contact_id": item["row"].contact_id,
+                "email": item["row"].email,
+                "city": item["row"].city,
+                "uid": item["row"].uid,
+                "sequence": item["row"].sequence,
                 "message_id": item["message_id"],
                 "eml": str(base.with_suffix(".eml")),
+                "letter": str(base.with_suffix(".pdf" if pdf is not None else ".html")),
                 "language": letter.language,
                 "is_fallback": letter.is_fallback,
                 "requested_language": letter.requested_language,
+                "reference": letter.reference,
+                "mixed": [
+                    {"language": f.language, "field": f.field, "used": f.used}
+                    for f in letter.fallbacks
+                ],
+                "address_problems": list(letter.problems),
             }
         )
     return manifest
@@ -357,6 +388,7 @@ def send_invitations(
     only: list[str] | None = None,
     dry_run: bool = False,
     remind_pending: bool = False,
+    strict_language: bool = False,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Write and send each invited contact a letter in their language and a calendar invitation."""
@@ -364,10 +396,10 @@ def send_invitations(
     settings = get_settings()
     plan = plan_invitations(event, only, dry_run, now)
     summary = InvitationSummary(event=plan["slug"], dry_run=dry_run)
-    summary.skipped_opted_out = [r["email"] for r in plan["recipients"] if r["is_opted_out"]]
-    recipients = [r for r in plan["recipients"] if not r["is_opted_out"]]
+    summary.skipped_opted_out = [r.email for r in plan["recipients"] if r.is_opted_out]
+    recipients = [r for r in plan["recipients"] if not r.is_opted_out]
     if remind_pending:
-        recipients = [r for r in recipients if r["rsvp_state"] == "needs-action"]
+        recipients = [r for r in recipients if r.rsvp_state == "needs-action"]
     summary.invited = len(recipients)
     summary.out_dir = str(invitation_dir(settings, plan["slug"]))
     batches = chunks(recipients, settings.batch_size)
@@ -390,6 +422,13 @@ def send_invitations(
                         "got": m["language"],
                     }
                 )
+            who = {"email": m["email"], "city": m["city"], "letter": m["letter"]}
+            if m["mixed"]:
+                summary.mixed.append({**who, "values": m["mixed"]})
+            if m["address_problems"]:
+                summary.address_problems.append({**who, "problems": m["address_problems"]})
+    if (strict_language or settings.strict_language) and not dry_run:
+        refuse_mixed_letters(summary)
     if not dry_run:
         sends = [
             send_chunk.submit(plan["event_id"], m, purpose, occurrence, now) for m in manifests
@@ -403,6 +442,23 @@ def send_invitations(
     return summary.to_dict()
 
 
+def refuse_mixed_letters(summary: InvitationSummary) -> None:
+    """Strict language: stop before sending when any letter mixes languages or misaddresses."""
+    lines = [
+        f"{m['email']} ({m['city']}): "
+        + "; ".join(f"{v['field']} in {v['used']} (letter in {v['language']})" for v in m["values"])
+        for m in summary.mixed
+    ] + [
+        f"{p['email']} ({p['city']}): {'; '.join(p['problems'])}" for p in summary.address_problems
+    ]
+    if lines:
+        raise PreflightError(
+            f"strict language: {len(summary.mixed)} letter(s) would mix languages and "
+            f"{len(summary.address_problems)} cannot be addressed correctly; nothing was sent:\n  "
+            + "\n  ".join(lines)
+        )
+
+
 def _artifact(summary: InvitationSummary) -> None:
     rows = [
         {"what": "invited", "count": summary.invited},
@@ -414,6 +470,8 @@ def _artifact(summary: InvitationSummary) -> None:
             "what": "letter in English instead of the contact's language",
             "count": len(summary.fallbacks),
         },
+        {"what": "letters mixing languages", "count": len(summary.mixed)},
+        {"what": "forms of address the data cannot make", "count": len(summary.address_problems)},
     ]
     create_table_artifact(
         table=rows,

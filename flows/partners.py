@@ -10,15 +10,17 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from config.settings import DATA_DIR, get_settings
-from db.reference import DEMO_CONTACTS, REFERENCE_PARTNERS
-from db.registry import upsert_contacts, upsert_partners
+from db.reference import CITY_NAMES, DEMO_CONTACTS, REFERENCE_PARTNERS
+from db.registry import set_city_names, upsert_contacts, upsert_partners
 from db.session import session_scope
 from flows.domain.registry import (
     CONTACT_COLUMNS,
     CONTACT_OPTIONAL,
     PARTNER_COLUMNS,
     PARTNER_OPTIONAL,
+    ImportFileError,
     Problem,
+    read_city_names,
     read_rows,
     rejects_csv,
     validate_contacts,
@@ -52,6 +54,8 @@ def _rejects_path(path: Path) -> Path:
 def _run_import(path: Path, kind: str, *, skip_invalid: bool, dry_run: bool) -> ImportResult:
     settings = get_settings()
     result = ImportResult(file=str(path), kind=kind, dry_run=dry_run)
+    if kind == "names":
+        return _run_names_import(path, result)
     if kind == "partners":
         validated: Any = validate_partners(path.name, read_rows(path, list_key="partners"))
         columns = [*PARTNER_COLUMNS, *PARTNER_OPTIONAL]
@@ -87,6 +91,32 @@ def _run_import(path: Path, kind: str, *, skip_invalid: bool, dry_run: bool) -> 
             rejects_csv(columns, validated.rejected_rows, validated.problems), encoding="utf-8"
         )
         result.rejects_path = str(rejects)
+    return result
+
+
+def _run_names_import(path: Path, result: ImportResult) -> ImportResult:
+    """City names by language: all entries or none (a bad one stops the file)."""
+    try:
+        names = read_city_names(path)
+    except ImportFileError as exc:
+        result.problems = str(exc).splitlines()
+        return result
+    result.rows = len(names)
+    with session_scope() as session:
+        summary = set_city_names(session, names, source=path.name)
+        if summary.problems:
+            result.problems = [str(p) for p in summary.problems]
+            result.rejected = len(summary.problems)
+            session.rollback()
+            return result
+        if result.dry_run:
+            session.rollback()
+        result.updated, result.unchanged, result.changes = (
+            summary.updated,
+            summary.unchanged,
+            summary.changes,
+        )
+    result.imported = not result.dry_run
     return result
 
 
@@ -132,11 +162,20 @@ def import_contacts(path: str, skip_invalid: bool = False, dry_run: bool = False
     return result
 
 
+@flow(name="import city names", flow_run_name="city names import: {path}", log_prints=False)
+def import_city_names(path: str, dry_run: bool = False) -> dict[str, Any]:
+    """Give registry cities their names by language (letters, calendars, reports) from YAML."""
+    result = import_file(path, "names", False, dry_run)
+    _artifact(result)
+    return result
+
+
 def load_reference_data() -> list[dict[str, Any]]:
-    """Import the shipped partners and the fictitious demo contacts (idempotent)."""
+    """Import the shipped partners, their names by language and the demo contacts (idempotent)."""
     from flows.engine.runtime import run_flow
 
     results = [run_flow(import_partners, str(DATA_DIR / name)) for name in REFERENCE_PARTNERS]
+    results.append(run_flow(import_city_names, str(DATA_DIR / CITY_NAMES)))
     results.append(run_flow(import_contacts, str(DATA_DIR / DEMO_CONTACTS)))
     for result in results:
         if result["problems"]:

@@ -42,6 +42,12 @@ def register(sub: Any) -> None:
         help="task runner: threads (default) or a local Dask cluster, for very large batches",
     )
     p.add_argument(
+        "--strict-language",
+        action="store_true",
+        help="send nothing if any letter would print a value in another language than its "
+        "own or cannot address its reader correctly (AMITY_STRICT_LANGUAGE=true: always)",
+    )
+    p.add_argument(
         "--remind-pending",
         action="store_true",
         help="re-send the same invitation to contacts who have not answered",
@@ -86,6 +92,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
             only=args.only,
             dry_run=args.dry_run,
             remind_pending=args.remind_pending,
+            strict_language=args.strict_language,
         )
     except (EventNotFound, PreflightError) as exc:
         raise UserError(str(exc)) from None
@@ -103,6 +110,19 @@ def cmd_invite(args: argparse.Namespace) -> int:
             print(f"  failed: {f['email']} ({f['city']}): {f['reason']}")
         for f in summary["fallbacks"]:
             print(f"  letter in {f['got']} instead of {f['wanted']}: {f['email']} ({f['city']})")
+        if summary["mixed"]:
+            print(
+                f"  {len(summary['mixed'])} letter(s) mix languages (a value has no translation):"
+            )
+        for m in summary["mixed"]:
+            values = ", ".join(
+                f"{v['field']} in {v['used']} (letter {v['language']})" for v in m["values"]
+            )
+            print(f"    {m['email']} ({m['city']}): {values}")
+        if summary["address_problems"]:
+            print(f"  {len(summary['address_problems'])} contact(s) cannot be addressed correctly:")
+        for p in summary["address_problems"]:
+            print(f"    {p['email']} ({p['city']}): {'; '.join(p['problems'])}")
         print(f"  letters, .ics and .eml: {summary['out_dir']}")
     return EXIT_FAILED if summary["failed"] else EXIT_OK
 

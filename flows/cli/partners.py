@@ -55,6 +55,20 @@ def register(sub: Any) -> None:
             description=f"Import {kind} from a CSV or YAML file.\n\n{IMPORT_HELP}",
         )
         _import_args(p, kind)
+    p = add_command(
+        partners,
+        "names",
+        cmd_import,
+        "import city names by language (YAML)",
+        description="Give registry cities their names in each language letters, calendars and\n"
+        "reports are written in, from a YAML file shaped like config/data/city_names.yaml\n"
+        "(cities: {City: {fr: …, ru: …}}). All entries or none; languages not in the file\n"
+        "keep their names.",
+    )
+    p.add_argument("path", type=Path, help="a .yaml or .yml file")
+    p.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
+    add_json_flag(p)
+    p.set_defaults(kind="names", skip_invalid=False)
     p = add_command(partners, "list", cmd_partners_list, "print the partner registry")
     p.add_argument(
         "--until",
@@ -73,8 +87,10 @@ def register(sub: Any) -> None:
         cmd_import,
         "import contacts from CSV or YAML",
         description="Import contacts from a CSV or YAML file: columns city, country_code,\n"
-        "name_native, name_latin, email, language; optional title, honorific,\n"
-        f"office, opted_out, note.\n\n{IMPORT_HELP}",
+        "name_native, name_latin, email, language; optional title, honorific, rank\n"
+        "(governor, mayor, deputy_mayor, minister, chair, director, official ...), gender\n"
+        "(female, male), family_name, family_name_latin, office, opted_out, note, and\n"
+        f"salutation_<lang> (a salutation written by hand for that language).\n\n{IMPORT_HELP}",
     )
     _import_args(p, "contacts")
     p = add_command(contacts, "list", cmd_contacts_list, "print the contacts")
@@ -148,11 +164,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(f"{args.path}: no such file")
     init_database()
     from flows.engine.runtime import run_flow
-    from flows.partners import import_contacts, import_partners
+    from flows.partners import import_city_names, import_contacts, import_partners
 
-    run = import_partners if args.kind == "partners" else import_contacts
     try:
-        result = run_flow(run, str(args.path), skip_invalid=args.skip_invalid, dry_run=args.dry_run)
+        if args.kind == "names":
+            result = run_flow(import_city_names, str(args.path), dry_run=args.dry_run)
+        else:
+            run = import_partners if args.kind == "partners" else import_contacts
+            result = run_flow(
+                run, str(args.path), skip_invalid=args.skip_invalid, dry_run=args.dry_run
+            )
     except ImportFileError as exc:
         raise UserError(str(exc)) from None
     if args.json:

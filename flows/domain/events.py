@@ -32,9 +32,32 @@ class SessionSpec:
     end_dt: dt.datetime
     room: str = ""
     topic: str = ""
+    #: the title and room by language ("en" is ``title`` / ``room``)
+    titles: dict[str, str] = field(default_factory=dict)
+    rooms: dict[str, str] = field(default_factory=dict)
     speakers: tuple[str, ...] = ()
     #: cities whose delegations take part; empty = everyone
     cities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Practical:
+    """What an official invitation tells a delegation besides the programme."""
+
+    #: persons per delegation the host receives; None = not said
+    delegation_size: int | None = None
+    accommodation: dict[str, str] = field(default_factory=dict)
+    costs: dict[str, str] = field(default_factory=dict)
+    #: the letter offers visa support letters on request
+    visa_support: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "delegation_size": self.delegation_size,
+            "accommodation": self.accommodation,
+            "costs": self.costs,
+            "visa_support": self.visa_support,
+        }
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,10 @@ class EventSpec:
     outcomes: dict[str, Any] = field(default_factory=dict)
     #: non-fatal findings, e.g. two sessions in one room at once
     warnings: tuple[str, ...] = ()
+    #: venue and its address by language ("en" is ``venue`` / ``venue_address``)
+    venues: dict[str, str] = field(default_factory=dict)
+    venue_addresses: dict[str, str] = field(default_factory=dict)
+    practical: Practical = field(default_factory=Practical)
 
     def to_json(self) -> dict[str, Any]:
         """The spec as stored on the event (for computing what changed on the next apply)."""
@@ -80,6 +107,9 @@ class EventSpec:
             "host_city": self.host_city,
             "venue": self.venue,
             "venue_address": self.venue_address,
+            "venues": self.venues,
+            "venue_addresses": self.venue_addresses,
+            "practical": self.practical.to_json(),
             "timezone": self.timezone,
             "start": self.start_dt.isoformat(),
             "end": self.end_dt.isoformat(),
@@ -99,6 +129,8 @@ class EventSpec:
                     "start": s.start_dt.isoformat(),
                     "end": s.end_dt.isoformat(),
                     "room": s.room,
+                    "titles": s.titles,
+                    "rooms": s.rooms,
                     "topic": s.topic,
                     "speakers": list(s.speakers),
                     "cities": list(s.cities),
@@ -110,6 +142,51 @@ class EventSpec:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+def localized(where: str, value: Any, problems: list[str], *, required: bool) -> dict[str, str]:
+    """A text given once (English) or by language (``{en: …, zh: …}``); "en" is required."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            problems.append(f"{where}: required")
+        return {}
+    if isinstance(value, Mapping):
+        texts = {str(k).strip(): _text(v) for k, v in value.items() if _text(v)}
+        if "en" not in texts:
+            problems.append(
+                f"{where}: needs an 'en' entry (the language other versions fall back to)"
+            )
+        return texts
+    if isinstance(value, str | int | float):
+        return {"en": _text(value)}
+    problems.append(f"{where}: must be a text or a mapping of language to text")
+    return {}
+
+
+def _practical(data: Any, problems: list[str]) -> Practical:
+    if data is None:
+        return Practical()
+    if not isinstance(data, Mapping):
+        problems.append(
+            "practical: must be a mapping (delegation_size, accommodation, costs, visa_support)"
+        )
+        return Practical()
+    size = data.get("delegation_size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+        problems.append(f"practical.delegation_size: {size!r} is not a whole number of persons")
+        size = None
+    visa = data.get("visa_support", False)
+    if not isinstance(visa, bool):
+        problems.append(f"practical.visa_support: {visa!r} must be true or false")
+        visa = False
+    return Practical(
+        delegation_size=size,
+        accommodation=localized(
+            "practical.accommodation", data.get("accommodation"), problems, required=False
+        ),
+        costs=localized("practical.costs", data.get("costs"), problems, required=False),
+        visa_support=visa,
+    )
 
 
 def _local(value: Any) -> dt.datetime | None:
@@ -225,9 +302,9 @@ def parse_event_spec(
         if not isinstance(raw, Mapping):
             problems.append(f"{where}: must be a mapping")
             continue
-        title = _text(raw.get("title"))
-        if not title:
-            problems.append(f"{where}.title: required")
+        s_titles = localized(f"{where}.title", raw.get("title"), problems, required=True)
+        s_rooms = localized(f"{where}.room", raw.get("room"), problems, required=False)
+        title = s_titles.get("en", "")
         key = _text(raw.get("key")) or slugify(title or str(n), unique=False)
         if key in seen_keys:
             problems.append(f"{where}.key: {key!r} is used twice")
@@ -249,7 +326,9 @@ def parse_event_spec(
                     title=title,
                     start_dt=s_start,
                     end_dt=s_end,
-                    room=_text(raw.get("room")),
+                    room=s_rooms.get("en", ""),
+                    titles=s_titles,
+                    rooms=s_rooms,
                     topic=_text(raw.get("topic")),
                     speakers=tuple(_text(s) for s in raw.get("speakers") or ()),
                     cities=s_cities,
@@ -275,6 +354,12 @@ def parse_event_spec(
         problems.append("outcomes: must be a mapping (agreements, follow_ups)")
         outcomes = {}
 
+    venues = localized("venue", data.get("venue"), problems, required=False)
+    venue_addresses = localized(
+        "venue_address", data.get("venue_address"), problems, required=False
+    )
+    practical = _practical(data.get("practical"), problems)
+
     if problems:
         raise SpecError(source, problems)
     assert start is not None and end is not None
@@ -290,8 +375,11 @@ def parse_event_spec(
         series=series,
         edition=edition,
         host_city=host,
-        venue=_text(data.get("venue")),
-        venue_address=_text(data.get("venue_address")),
+        venue=venues.get("en", ""),
+        venue_address=venue_addresses.get("en", ""),
+        venues=venues,
+        venue_addresses=venue_addresses,
+        practical=practical,
         timezone=tzid,
         start_dt=start,
         end_dt=end,

@@ -18,6 +18,8 @@ import pycountry
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
+from flows.domain.address import RANKS
+
 PARTNER_COLUMNS = (
     "city",
     "native_name",
@@ -38,7 +40,20 @@ PARTNER_OPTIONAL = {
     "home_district": "",
 }
 CONTACT_COLUMNS = ("city", "country_code", "name_native", "name_latin", "email", "language")
-CONTACT_OPTIONAL = {"title": "", "honorific": "", "office": "", "opted_out": "no", "note": ""}
+CONTACT_OPTIONAL = {
+    "title": "",
+    "honorific": "",
+    "rank": "",
+    "gender": "",
+    "family_name": "",
+    "family_name_latin": "",
+    "office": "",
+    "opted_out": "no",
+    "note": "",
+}
+#: ``salutation_fr``, ``salutation_de`` ...: a salutation written by hand for that language
+SALUTATION_PREFIX = "salutation_"
+GENDERS = ("female", "male")
 
 TIE_KINDS = ("friendship_city", "sister_city", "friendly_exchange")
 TIE_STATUSES = ("active", "suspended", "ended")
@@ -107,6 +122,13 @@ class ContactRecord:
     office: str
     is_opted_out: bool
     note: str
+    #: office rank (flows.domain.address.RANKS) and gender; "" = not recorded
+    rank: str = ""
+    gender: str = ""
+    family_name: str = ""
+    family_name_latin: str = ""
+    #: language -> salutation written by hand
+    salutations: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -355,9 +377,28 @@ def validate_contacts(
         language = row.get("language", "")
         if language and (reason := language_problem(language)):
             bad("language", reason)
-        for column in ("name_native", "name_latin", "title", "honorific", "office"):
+        salutations = {
+            column.removeprefix(SALUTATION_PREFIX): value
+            for column, value in row.items()
+            if column.startswith(SALUTATION_PREFIX) and value
+        }
+        for lang in salutations:
+            if reason := language_problem(lang):
+                bad(SALUTATION_PREFIX + lang, f"the column names no language: {reason}")
+        one_line = ("name_native", "name_latin", "title", "honorific", "office", "family_name")
+        for column in (
+            *one_line,
+            "family_name_latin",
+            *(SALUTATION_PREFIX + k for k in salutations),
+        ):
             if any(ch in row.get(column, "") for ch in "\r\n\x00"):
                 bad(column, "must be one line")
+        rank = row.get("rank", "").strip().lower().replace(" ", "_").replace("-", "_")
+        if rank and rank not in RANKS:
+            bad("rank", f"not one of {', '.join(RANKS)}")
+        gender = row.get("gender", "").strip().lower()
+        if gender and gender not in GENDERS:
+            bad("gender", "must be female, male or empty (not recorded)")
         opted = (row.get("opted_out") or "no").lower()
         if opted not in _YES | _NO:
             bad("opted_out", "must be yes or no")
@@ -384,6 +425,11 @@ def validate_contacts(
                 office=row.get("office", ""),
                 is_opted_out=opted in _YES,
                 note=row.get("note", ""),
+                rank=rank,
+                gender=gender,
+                family_name=row.get("family_name", "").strip(),
+                family_name_latin=row.get("family_name_latin", "").strip(),
+                salutations=salutations,
             )
         )
     if not header_checked:
@@ -413,3 +459,39 @@ def rejects_csv(
             [row_no, *(row.get(c, "") for c in columns), "; ".join(reasons.get(row_no, []))]
         )
     return buf.getvalue()
+
+
+def read_city_names(path: Path) -> dict[str, dict[str, str]]:
+    """City -> language -> name, from a file shaped like config/data/city_names.yaml.
+
+    Raises ImportFileError naming the file, the city and the language of every bad entry.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ImportFileError(f"{path}: no such file") from None
+    except yaml.YAMLError as exc:
+        raise ImportFileError(f"{path}: not valid YAML: {exc}") from None
+    cities = data.get("cities") if isinstance(data, dict) else None
+    if not isinstance(cities, dict):
+        raise ImportFileError(f"{path}: expected a mapping 'cities: {{City: {{lang: name}}}}'")
+    problems: list[str] = []
+    out: dict[str, dict[str, str]] = {}
+    for city, entry in cities.items():
+        if not isinstance(entry, dict):
+            problems.append(f"{path}: cities.{city}: must map languages to names")
+            continue
+        names: dict[str, str] = {}
+        for lang, name in entry.items():
+            if lang == "note":
+                continue
+            if reason := language_problem(str(lang)):
+                problems.append(f"{path}: cities.{city}.{lang}: {reason}")
+            elif not isinstance(name, str) or not name.strip() or "\n" in name:
+                problems.append(f"{path}: cities.{city}.{lang}={name!r}: must be a one-line name")
+            else:
+                names[str(lang)] = name.strip()
+        out[str(city)] = names
+    if problems:
+        raise ImportFileError("\n".join(problems))
+    return out

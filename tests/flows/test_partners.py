@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from db.models import City, Contact, Tie
 from db.session import session_scope
-from flows.partners import import_contacts, import_partners
+from flows.partners import import_city_names, import_contacts, import_partners
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 DATA = Path(__file__).resolve().parents[2] / "config" / "data"
@@ -132,3 +132,51 @@ def test_import_contacts_demo_file_after_reference_partners(amity_db: str) -> No
     result = import_contacts(str(DATA / "demo_contacts.csv"))
     assert (result["created"], result["problems"]) == (39, [])
     assert import_contacts(str(DATA / "demo_contacts.csv"))["unchanged"] == 39
+
+
+def test_import_city_names_gives_every_reference_city_its_names(amity_db: str) -> None:
+    for name in ("beijing_partners.csv", "beijing_partners_later.csv"):
+        import_partners(str(DATA / name))
+    result = import_city_names(str(DATA / "city_names.yaml"))
+    assert (result["problems"], result["imported"], result["updated"]) == ([], True, 39)
+    with session_scope() as s:
+        moscow = s.scalars(select(City).where(City.name == "Moscow")).one()
+        beijing = s.scalars(select(City).where(City.is_home.is_(True))).one()
+        assert (moscow.names["zh"], moscow.names["ru"], beijing.names["ru"]) == (
+            "莫斯科",
+            "Москва",
+            "Пекин",
+        )
+    assert import_city_names(str(DATA / "city_names.yaml"))["unchanged"] == 39
+
+
+def test_import_city_names_unknown_city_changes_nothing(amity_db: str, tmp_path: Path) -> None:
+    import_partners(_write(tmp_path, TOKYO))
+    path = tmp_path / "names.yaml"
+    path.write_text("cities:\n  Tokyo: {fr: Tokyo}\n  Osaka: {fr: Osaka}\n", encoding="utf-8")
+    result = import_city_names(str(path))
+    assert result["problems"] == ["names.yaml:0: city='Osaka': no such city in the registry"]
+    with session_scope() as s:
+        assert s.scalars(select(City.names).where(City.name == "Tokyo")).one() == {}
+
+
+def test_import_contacts_keeps_rank_gender_and_salutations(amity_db: str, tmp_path: Path) -> None:
+    import_partners(_write(tmp_path, TOKYO))
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "city,country_code,name_native,name_latin,email,language,rank,gender,family_name,"
+        "family_name_latin,salutation_en\n"
+        "Tokyo,JP,山田 花子,Hanako Yamada,hanako@tokyo.example.org,ja,governor,female,山田,"
+        "Yamada,\"Your Excellency,\"\n",
+        encoding="utf-8",
+    )
+    assert import_contacts(str(path))["problems"] == []
+    with session_scope() as s:
+        c = s.scalars(select(Contact)).one()
+        assert (c.rank, c.gender, c.family_name, c.family_name_latin, c.salutations) == (
+            "governor",
+            "female",
+            "山田",
+            "Yamada",
+            {"en": "Your Excellency,"},
+        )

@@ -5,7 +5,9 @@ import pytest
 
 from flows.domain.registry import (
     ImportFileError,
+    language_problem,
     parse_established,
+    read_city_names,
     read_rows,
     validate_contacts,
     validate_partners,
@@ -140,3 +142,74 @@ def test_validate_contacts_refuses_bad_email_and_header_injection(tmp_path: Path
     result = validate_contacts("c.yaml", read_rows(path, list_key="contacts"))
     assert [(p.row, p.column) for p in result.problems] == [(1, "email"), (2, "name_native")]
     assert result.records == []
+
+
+def test_validate_contacts_reads_rank_gender_family_name_and_salutations(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "city,country_code,name_native,name_latin,email,language,rank,gender,family_name,"
+        "salutation_fr\n"
+        "Lyon,FR,Anne Roux,Anne Roux,anne@lyon.example.org,fr,Mayor,Female,Roux,"
+        "\"Madame la Maire et chère amie,\"\n",
+        encoding="utf-8",
+    )
+    result = validate_contacts("c.csv", read_rows(path, list_key="contacts"))
+    assert result.problems == []
+    record = result.records[0]
+    assert (record.rank, record.gender, record.family_name, record.salutations) == (
+        "mayor",
+        "female",
+        "Roux",
+        {"fr": "Madame la Maire et chère amie,"},
+    )
+
+
+def test_validate_contacts_names_unknown_rank_gender_and_salutation_language(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "city,country_code,name_native,name_latin,email,language,rank,gender,salutation_xx-1\n"
+        "Lyon,FR,Anne Roux,Anne Roux,anne@lyon.example.org,fr,queen,f,Hello\n",
+        encoding="utf-8",
+    )
+    result = validate_contacts("c.csv", read_rows(path, list_key="contacts"))
+    assert [(p.row, p.column, p.value) for p in result.problems] == [
+        (2, "salutation_xx-1", "Hello"),
+        (2, "rank", "queen"),
+        (2, "gender", "f"),
+    ]
+    assert result.records == []
+
+
+def test_read_city_names_shipped_file_has_every_partner_in_every_letter_language() -> None:
+    names = read_city_names(DATA / "city_names.yaml")
+    partners = [
+        row["city"]
+        for file in ("beijing_partners.csv", "beijing_partners_later.csv")
+        for _, row in read_rows(DATA / file, list_key="partners")
+    ]
+    letter_languages = {"en", "zh", "ja", "ko", "es", "fr", "de", "ru", "ar"}
+    letter_languages |= {"pt", "it", "nl", "tr", "uk", "th", "vi", "id"}
+    assert sorted(names) == sorted(["Beijing", *partners])
+    assert {
+        c: sorted(letter_languages - set(n)) for c, n in names.items() if letter_languages - set(n)
+    } == {}
+    assert (names["Moscow"]["zh"], names["Beijing"]["fr"], names["Cairo"]["ar"]) == (
+        "莫斯科",
+        "Pékin",
+        "القاهرة",
+    )
+
+
+def test_read_city_names_names_file_city_and_language_of_a_bad_entry(tmp_path: Path) -> None:
+    path = tmp_path / "names.yaml"
+    path.write_text(
+        "cities:\n  Lyon:\n    fr: Lyon\n    not-a-lang!: Lyon\n    de: ''\n", encoding="utf-8"
+    )
+    with pytest.raises(ImportFileError) as err:
+        read_city_names(path)
+    assert str(err.value).splitlines() == [
+        f"{path}: cities.Lyon.not-a-lang!: {language_problem('not-a-lang!')}",
+        f"{path}: cities.Lyon.de='': must be a one-line name",
+    ]
