@@ -126,7 +126,11 @@ def _locale_for(tag: str, defaults: tuple[tuple[str, str], ...]) -> Locale:
     lang = parts[0].lower()
     script = next((p.title() for p in parts[1:] if len(p) == 4 and p.isalpha()), None)
     region = next(
-        (p.upper() for p in parts[1:] if (len(p) == 2 and p.isalpha()) or (len(p) == 3 and p.isdigit())),
+        (
+            p.upper()
+            for p in parts[1:]
+            if (len(p) == 2 and p.isalpha()) or (len(p) == 3 and p.isdigit())
+        ),
         None,
     )
     try:
@@ -256,7 +260,7 @@ def gettext(message: str, lang: str, **variables: Any) -> str:
 
 def pgettext(context: str, message: str, lang: str, **variables: Any) -> str:
     """``message`` in ``context`` (a hint for translators) translated into ``lang``."""
-    text = translations(lang).pgettext(context, message)
+    text = str(translations(lang).pgettext(context, message))
     return text % variables if variables else text
 
 
@@ -318,9 +322,7 @@ def format_date_range(
 
 def format_time(value: datetime, lang: str, *, tz: tzinfo | str | None = None) -> str:
     """The time as ``HH:mm`` in ``tz`` (never seconds)."""
-    return babel_dates.format_time(
-        value, TIME_PATTERN, tzinfo=_zone(tz), locale=locale_for(lang)
-    )
+    return babel_dates.format_time(value, TIME_PATTERN, tzinfo=_zone(tz), locale=locale_for(lang))
 
 
 def format_datetime(value: datetime, lang: str, *, tz: tzinfo | str | None = None) -> str:
@@ -378,7 +380,7 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
 
 @pass_context
 def _pgettext(context: Context, ctxt: str, message: str) -> str:
-    return translations(_lang_of(context, None)).pgettext(ctxt, message)
+    return str(translations(_lang_of(context, None)).pgettext(ctxt, message))
 
 
 @pass_context
@@ -388,7 +390,9 @@ def _npgettext(context: Context, ctxt: str, singular: str, plural: str, n: int) 
 
 def _filter(func: Callable[..., str]) -> Callable[..., str]:
     @pass_context
-    def jinja_filter(context: Context, value: Any, *args: Any, lang: str | None = None, **kw: Any) -> str:
+    def jinja_filter(
+        context: Context, value: Any, *args: Any, lang: str | None = None, **kw: Any
+    ) -> str:
         return func(value, _lang_of(context, lang), *args, **kw)
 
     jinja_filter.__name__ = func.__name__

@@ -43,8 +43,8 @@ __all__ = [
     "MailError",
     "build_imip_message",
     "build_plain_message",
-    "make_message_id",
     "mail_document",
+    "make_message_id",
     "render_notice",
     "sanitize_header_text",
     "strip_bidi_controls",
@@ -236,7 +236,7 @@ _DEFAULT_FONT = "Arial,Helvetica,sans-serif"
 _INK, _MUTED, _ACCENT, _RULE = "#1f2937", "#555555", "#7a1f1f", "#d1d5db"
 
 
-def _styles(tag: str, classes: set[str], *, start: str, end: str) -> str:
+def _styles(tag: str, classes: set[str], *, start: str, end: str, cjk: bool = False) -> str:
     """Inline CSS for one element of a mail body (the letter's classes, then plain tags)."""
     if tag == "article":
         if "translation" in classes:
@@ -262,8 +262,8 @@ def _styles(tag: str, classes: set[str], *, start: str, end: str) -> str:
             return f"font-size:14px;text-align:{end};margin:0 0 16px;color:{_MUTED};"
         if "addressee" in classes:
             return f"text-align:{start};margin:16px 0 20px;"
-        if "signature" in classes:
-            return f"text-align:{start};margin:28px 0 0;"
+        if "signature" in classes:  # Chinese, Japanese, Korean letters sign at the right
+            return f"text-align:{end if cjk else start};margin:28px 0 0;"
         return "margin:0 0 14px;"
     if tag == "span" and "line" in classes:
         align = end if "right" in classes else start
@@ -287,15 +287,18 @@ def _styles(tag: str, classes: set[str], *, start: str, end: str) -> str:
     return ""
 
 
-def _inline_css(fragment: str, *, start: str, end: str) -> str:
+def _inline_css(fragment: str, *, start: str, end: str, cjk: bool) -> str:
     def restyle(m: re.Match[str]) -> str:
         tag, attrs, close = m.group(1).lower(), m.group(2), m.group(3)
         found = dict(_ATTR.findall(attrs))
-        style = _styles(tag, set(found.get("class", "").split()), start=start, end=end)
+        classes = set(found.get("class", "").split())
+        style = _styles(tag, classes, start=start, end=end, cjk=cjk)
         if not style:
             return m.group(0)
         if "style" in found:  # the template's own style wins: it comes after ours
-            attrs = attrs.replace(f'style="{found["style"]}"', f'style="{style}{found["style"]}"', 1)
+            attrs = attrs.replace(
+                f'style="{found["style"]}"', f'style="{style}{found["style"]}"', 1
+            )
         else:
             attrs = f'{attrs} style="{style}"'
         return f"<{m.group(1)}{attrs}{close}>"
@@ -316,7 +319,8 @@ def mail_document(fragment: str, *, title: str) -> str:
     direction = dir_m.group(1) if dir_m else i18n.text_direction(lang)
     start, end = ("right", "left") if direction == "rtl" else ("left", "right")
     font = _FONTS.get(i18n.primary(lang), _DEFAULT_FONT)
-    body = _inline_css(fragment.strip("\n"), start=start, end=end)
+    cjk = i18n.primary(lang) in ("zh", "ja", "ko")
+    body = _inline_css(fragment.strip("\n"), start=start, end=end, cjk=cjk)
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{escape(lang)}" dir="{direction}">\n'

@@ -554,6 +554,9 @@ class RenderedReport:
     csv: str
 
 
+Day = date  # inside Formatter, ``date`` is the method
+
+
 class Formatter:
     """Values shown in one language: numbers, dates, countries, city names (via ``i18n``)."""
 
@@ -582,7 +585,7 @@ class Formatter:
     def date(self, d: date | datetime | None) -> str:
         return i18n.format_date(d, self.lang, tz=self.tz)
 
-    def year(self, d: date) -> str:
+    def year(self, d: Day) -> str:
         return format_date(d, format="y", locale=self.locale)
 
     def date_range(self, start: datetime, end: datetime) -> str:
@@ -609,7 +612,9 @@ class Formatter:
 
     def note(self, text: str) -> str:
         """`` (text)`` after a value, bracketed the language's way (full-width in Chinese)."""
-        return i18n.pgettext("a note in brackets after a value", " (%(note)s)", self.lang, note=text)
+        return i18n.pgettext(
+            "a note in brackets after a value", " (%(note)s)", self.lang, note=text
+        )
 
     def items(self, *parts: str) -> str:
         """Short items in a row: "agreement, Seoul, 28 September 2024"."""
@@ -778,9 +783,7 @@ def _context(report: ReportData, fmt: Formatter, generated_dt: datetime) -> dict
         ),
     }  # fmt: skip
     sizes = [d.size for d in report.delegations]
-    host = (
-        ev.host_city_names.in_language(lang) if ev.host_city_names is not None else ev.host_city
-    )
+    host = ev.host_city_names.in_language(lang) if ev.host_city_names is not None else ev.host_city
     return {
         "r": report,
         "fmt": fmt,

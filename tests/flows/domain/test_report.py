@@ -21,8 +21,8 @@ from flows.domain.report import (
     EditionFigures,
     EventFacts,
     FollowUp,
-    Funnel,
     Formatter,
+    Funnel,
     InvitationFact,
     PlaceNames,
     ReportError,
@@ -458,3 +458,31 @@ def test_render_report_simulated_attendance_is_labelled_everywhere() -> None:
     assert f"> **{warning}**" in rendered.markdown
     rows = list(csv.DictReader(io.StringIO(rendered.csv)))
     assert [r["name"] for r in rows if r["simulated"] == "yes"] == ["Sato Hanako"]
+
+
+def _country_chart(rendered_html: str) -> str:
+    return rendered_html.split("<svg", 3)[2]
+
+
+def test_render_report_country_chart_counts_people_with_their_delegations() -> None:
+    html = render_report(
+        compute_report(fixture_input(), now=NOW), lang="en", generated_dt=GENERATED
+    ).html
+
+    chart = _country_chart(html)
+    # Japan: two contacts came, with delegations of 4 and 2; the walk-in without a country last
+    assert ">Japan</text>" in chart and ">6</text>" in chart
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', chart)
+    assert labels[0] == "United States" and labels[-1] == "Country not recorded"
+
+
+def test_render_report_summary_plurals_follow_the_counts() -> None:
+    data = fixture_input()
+    data = dataclasses.replace(data, invitations=data.invitations[:1], attendance=data.attendance[:1],
+                               walk_ins=[], agreements=data.agreements[:1])  # fmt: skip
+
+    md = render_report(compute_report(data, now=NOW), lang="en", generated_dt=GENERATED).markdown
+
+    assert "1 contact in 1 partner city of 1 country was invited" in md
+    assert "from 1 partner city in 1 country. With their delegations and 0 walk-ins, 4 people" in md
+    assert "1 agreement or memorandum was signed." in md
