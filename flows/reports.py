@@ -42,6 +42,7 @@ from flows.domain.report import (
     EditionFigures,
     EventFacts,
     InvitationFact,
+    PlaceNames,
     ReportData,
     ReportInput,
     SessionFact,
@@ -130,6 +131,7 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
     ]
     attendance: list[AttendanceFact] = []
     walk_ins: list[WalkIn] = []
+    walk_in_city_ids: set[int] = set()
     for a, city_name, country in session.execute(
         select(Attendance, City.name, City.country_code)
         .outerjoin(City, Attendance.city_id == City.id)
@@ -142,6 +144,8 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
                 AttendanceFact(a.contact_id, a.is_attended, size, a.notes, a.is_simulated)
             )
         elif a.is_attended:
+            if a.city_id is not None:
+                walk_in_city_ids.add(a.city_id)
             walk_ins.append(
                 WalkIn(
                     name=a.walk_in_name or "",
@@ -153,6 +157,7 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
                 )
             )
     agreements, follow_ups = parse_outcomes(event.outcomes or {})
+    city_names = _city_names(session, {r.id for r in rows} | walk_in_city_ids)
     return ReportInput(
         event=EventFacts(
             slug=event.slug,
@@ -165,7 +170,9 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
             timezone=event.timezone,
             start_dt=event.start_dt,
             end_dt=event.end_dt,
+            host_city_names=place_names(event.host_city),
         ),
+        city_names=city_names,
         invitations=invitations,
         attendance=attendance,
         walk_ins=walk_ins,
@@ -178,6 +185,21 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
         follow_ups=follow_ups,
         earlier_editions=earlier_editions(session, event),
     )
+
+
+def place_names(city: City) -> PlaceNames:
+    """A city's names as the report wants them; ``City.names`` ({lang: name}) where it exists."""
+    # getattr: the names column arrives with its own migration; until then English and native
+    names = getattr(city, "names", None) or {}
+    return PlaceNames(city.name, city.native_name or None, dict(names))
+
+
+def _city_names(session: Session, city_ids: set[int]) -> dict[tuple[str, str], PlaceNames]:
+    """(country, English name) -> names, for the given cities, in one query."""
+    if not city_ids:
+        return {}
+    cities = session.scalars(select(City).where(City.id.in_(city_ids))).all()
+    return {(c.country_code, c.name): place_names(c) for c in cities}
 
 
 def _tie_precisions(session: Session, host_city_id: int) -> dict[int, str]:

@@ -65,14 +65,22 @@ def bar_chart(
     font_family: str = DEFAULT_FONT,
     max_items: int = 15,
     others: str = "…",
+    last: Sequence[tuple[str, int]] = (),
     empty: str = "–",
 ) -> str:
-    """Horizontal bars, largest first; past ``max_items`` the rest are summed as ``others``."""
-    ordered = sorted(items, key=lambda kv: (-kv[1], kv[0]))
-    folded = len(ordered) > max_items
-    if folded:
-        rest = sum(v for _, v in ordered[max_items - 1 :])
-        ordered = [*ordered[: max_items - 1], (others, rest)]
+    """Horizontal bars, largest first; past ``max_items`` the rest are summed as ``others``.
+
+    The ``others`` bar and the ``last`` bars (e.g. "country not recorded") are not ranked:
+    they come after the named bars whatever their size, in a muted colour.
+    """
+    ranked = sorted(items, key=lambda kv: (-kv[1], kv[0]))
+    room = max(1, max_items - len(last))
+    tail: list[tuple[str, int]] = []
+    if len(ranked) > room:
+        tail.append((others, sum(v for _, v in ranked[room - 1 :])))
+        ranked = ranked[: room - 1]
+    tail += [(label, value) for label, value in last if value]
+    ordered = [*ranked, *tail]
     label_w = max((text_width(label) for label, _ in ordered), default=0) + 16
     bar_area, value_w, row_h = 360.0, 70.0, 26.0
     width = label_w + bar_area + value_w
@@ -84,7 +92,7 @@ def bar_chart(
     for i, (label, value) in enumerate(ordered):
         y = 36 + i * row_h
         w = bar_area * value / top if top else 0.0
-        is_rest = folded and i == len(ordered) - 1
+        is_rest = i >= len(ranked)
         parts.append(_rect(label_w, y, max(w, 1.0), row_h - 6, MUTED if is_rest else PALETTE[0]))
         parts.append(_text(label_w - 8, y + (row_h - 6) / 2, label, anchor="end"))
         parts.append(_text(label_w + w + 6, y + (row_h - 6) / 2, number(value)))

@@ -8,6 +8,12 @@ non-ASCII text: a name or subject typed with a CR/LF or a colon can never add a 
 
 Output is deterministic: the date and Message-ID are passed in and the MIME boundaries are
 derived from the Message-ID, so the same inputs give the same bytes (golden-file tested).
+
+An HTML body given as a fragment (the letter's ``<article>``, a notice's paragraphs) goes out
+as a complete document for mail clients (:func:`mail_document`): CSS inline on each element
+(Gmail and Outlook drop ``<style>`` blocks or parts of them), a 640 px container, the
+fragment's ``lang``/``dir`` on ``<html>``. :func:`render_notice` renders the update and
+cancellation notices from templates/mail/*.j2 through the gettext catalogs.
 """
 
 from __future__ import annotations
@@ -26,14 +32,22 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from flows.domain import i18n
 
 __all__ = [
     "Attachment",
     "MailError",
     "build_imip_message",
     "build_plain_message",
+    "mail_document",
     "make_message_id",
+    "render_notice",
     "sanitize_header_text",
+    "strip_bidi_controls",
 ]
 
 #: (file name, MIME type, content); the type may carry parameters: "text/calendar; method=PUBLISH"
@@ -58,6 +72,9 @@ _DOMAIN = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
+# Directional marks, embeddings, overrides and isolates (and the Arabic letter mark): invisible
+# in a subject line, they reorder or hide text in clients' message lists.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # Headers the builders own; letting ``headers=`` set them would allow a second From or a
@@ -98,6 +115,11 @@ def make_message_id(*parts: object, domain: str) -> str:
     joined = "\x1f".join(str(part) for part in parts)
     digest = hashlib.sha256(joined.encode("utf-8")).hexdigest()[:32]
     return f"<amity.{digest}@{domain}>"
+
+
+def strip_bidi_controls(value: str) -> str:
+    """``value`` without bidi control characters (U+200E/F, U+202A–E, U+2066–9, U+061C)."""
+    return _BIDI_CONTROLS.sub("", value)
 
 
 def sanitize_header_text(value: str) -> str:
@@ -141,7 +163,7 @@ def build_imip_message(
     # base64 keeps the calendar's CRLF line ends byte-exact through any mail hop.
     _set_base64(calendar, ics, binaries)
 
-    body = _alternative(message_id, text, html, calendar)
+    body = _alternative(message_id, text, _as_document(html, subject), calendar)
     return _finish(
         body,
         attachments,
@@ -178,7 +200,7 @@ def build_plain_message(
     text/calendar body part, so calendar clients offer the files rather than an RSVP.
     """
     message_id = _check_message_id(message_id)
-    body = _alternative(message_id, text, html, None)
+    body = _alternative(message_id, text, _as_document(html, subject), None)
     return _finish(
         body,
         attachments,
@@ -191,6 +213,165 @@ def build_plain_message(
         message_id=message_id,
         date=date,
         headers=headers,
+    )
+
+
+def _as_document(html: str | None, subject: str) -> str | None:
+    if html is None or _DOCUMENT.match(html):
+        return html
+    return mail_document(html, title=strip_bidi_controls(sanitize_header_text(subject)))
+
+
+_DOCUMENT = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype|html)[\s>]", re.IGNORECASE | re.DOTALL)
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)((?:\s[^<>]*?)?)(\s*/?)>")
+_ATTR = re.compile(r'\s([a-zA-Z-]+)="([^"]*)"')
+
+_FONTS = {
+    "zh": "'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif",
+    "ja": "'Noto Sans CJK JP','Hiragino Sans','Yu Gothic','Meiryo',sans-serif",
+    "ko": "'Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif",
+    "ar": "'Noto Naskh Arabic','Noto Sans Arabic',Tahoma,Arial,sans-serif",
+}
+_DEFAULT_FONT = "Arial,Helvetica,sans-serif"
+_INK, _MUTED, _ACCENT, _RULE = "#1f2937", "#555555", "#7a1f1f", "#d1d5db"
+
+
+def _styles(tag: str, classes: set[str], *, start: str, end: str, cjk: bool = False) -> str:
+    """Inline CSS for one element of a mail body (the letter's classes, then plain tags)."""
+    if tag == "article":
+        if "translation" in classes:
+            return f"display:block;margin:32px 0 0;padding:24px 0 0;border-top:1px solid {_RULE};"
+        return "display:block;margin:0;"
+    if tag == "header":
+        return (
+            f"display:block;text-align:center;border-bottom:2px solid {_ACCENT};"
+            "padding:0 0 12px;margin:0 0 20px;"
+        )
+    if tag == "h1":
+        return f"font-size:19px;line-height:1.35;font-weight:bold;text-align:center;margin:20px 0;color:{_INK};"
+    if tag == "p":
+        if "office" in classes:
+            return f"font-size:18px;font-weight:bold;text-align:center;margin:0;color:{_INK};"
+        if "address" in classes:
+            return f"font-size:13px;text-align:center;margin:4px 0 0;color:{_MUTED};"
+        if "version" in classes:
+            return f"font-size:12px;letter-spacing:2px;text-align:center;margin:0 0 16px;color:{_MUTED};"
+        if "reference" in classes:
+            return f"font-size:14px;text-align:{start};margin:0;color:{_MUTED};"
+        if "date" in classes:
+            return f"font-size:14px;text-align:{end};margin:0 0 16px;color:{_MUTED};"
+        if "addressee" in classes:
+            return f"text-align:{start};margin:16px 0 20px;"
+        if "signature" in classes:  # Chinese, Japanese, Korean letters sign at the right
+            return f"text-align:{end if cjk else start};margin:28px 0 0;"
+        return "margin:0 0 14px;"
+    if tag == "span" and "line" in classes:
+        align = end if "right" in classes else start
+        indent = "text-indent:2em;" if "indent" in classes else ""
+        return f"display:block;text-align:{align};{indent}"
+    if tag == "table":
+        return "width:100%;border-collapse:collapse;font-size:14px;margin:0 0 16px;"
+    if tag in ("th", "td"):
+        nowrap = "white-space:nowrap;" if classes & {"time", "nowrap"} else ""
+        weight = "font-weight:bold;background-color:#f3f4f6;" if tag == "th" else ""
+        return (
+            f"border-bottom:1px solid {_RULE};padding:6px 8px;text-align:{start};"
+            f"vertical-align:top;{weight}{nowrap}"
+        )
+    if tag in ("ul", "ol"):
+        return f"margin:0 0 14px;padding-{start}:24px;"
+    if tag == "li":
+        return "margin:0 0 4px;"
+    if tag == "a":
+        return "color:#1f5f8b;"
+    return ""
+
+
+def _inline_css(fragment: str, *, start: str, end: str, cjk: bool) -> str:
+    def restyle(m: re.Match[str]) -> str:
+        tag, attrs, close = m.group(1).lower(), m.group(2), m.group(3)
+        found = dict(_ATTR.findall(attrs))
+        classes = set(found.get("class", "").split())
+        style = _styles(tag, classes, start=start, end=end, cjk=cjk)
+        if not style:
+            return m.group(0)
+        if "style" in found:  # the template's own style wins: it comes after ours
+            attrs = attrs.replace(
+                f'style="{found["style"]}"', f'style="{style}{found["style"]}"', 1
+            )
+        else:
+            attrs = f'{attrs} style="{style}"'
+        return f"<{m.group(1)}{attrs}{close}>"
+
+    return _START_TAG.sub(restyle, fragment)
+
+
+def mail_document(fragment: str, *, title: str) -> str:
+    """A complete HTML e-mail around an HTML fragment, styled inline for mail clients.
+
+    The fragment's first ``lang`` and ``dir`` attributes (the letter's language) become the
+    document's; text aligns to the start of that direction. Outlook for Windows ignores
+    ``max-width``: a fixed-width table in a conditional comment holds the column there.
+    """
+    lang_m = re.search(r'\slang="([^"]*)"', fragment)
+    dir_m = re.search(r'\sdir="(ltr|rtl)"', fragment)
+    lang = lang_m.group(1) if lang_m else "en"
+    direction = dir_m.group(1) if dir_m else i18n.text_direction(lang)
+    start, end = ("right", "left") if direction == "rtl" else ("left", "right")
+    font = _FONTS.get(i18n.primary(lang), _DEFAULT_FONT)
+    cjk = i18n.primary(lang) in ("zh", "ja", "ko")
+    body = _inline_css(fragment.strip("\n"), start=start, end=end, cjk=cjk)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{escape(lang)}" dir="{direction}">\n'
+        "<head>\n"
+        '<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light">\n'
+        f"<title>{escape(title)}</title>\n"
+        "</head>\n"
+        '<body style="margin:0;padding:0;background-color:#f3f4f6;">\n'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
+        'style="border-collapse:collapse;background-color:#f3f4f6;">\n'
+        '<tr><td align="center" style="padding:24px 12px;">\n'
+        '<!--[if mso]><table role="presentation" width="640" cellpadding="0" cellspacing="0" '
+        'border="0"><tr><td><![endif]-->\n'
+        f'<div dir="{direction}" style="max-width:640px;margin:0 auto;background-color:#ffffff;'
+        f"border:1px solid #e5e7eb;border-radius:6px;padding:32px 36px;font-family:{font};"
+        f'font-size:15px;line-height:1.6;color:{_INK};text-align:{start};">\n'
+        f"{body}\n"
+        "</div>\n"
+        "<!--[if mso]></td></tr></table><![endif]-->\n"
+        "</td></tr>\n"
+        "</table>\n"
+        "</body>\n"
+        "</html>\n"
+    )
+
+
+#: templates/mail: the notices' templates (``update.txt.j2`` …) and their catalogs' languages
+MAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
+NOTICE_KINDS = ("update", "cancel")
+NOTICE_LANGUAGES = ("en", "zh", "ja")
+
+
+def render_notice(kind: str, lang: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Subject, text and HTML fragment of an update or cancellation notice in ``lang``.
+
+    ``context``: ``name``, ``title``, ``lines`` (what changed), ``when`` (see
+    ``i18n.format_span``), ``place``, ``office``. A language without a notice catalog gets
+    English (the calendar's own texts say what changed in any case).
+    """
+    if kind not in NOTICE_KINDS:
+        raise ValueError(f"unknown notice {kind!r}; use one of {NOTICE_KINDS}")
+    lang = i18n.primary(lang)
+    lang = lang if lang in NOTICE_LANGUAGES else "en"
+    env = i18n.make_environment(MAIL_TEMPLATES)
+    values = {**context, "lang": lang, "dir": i18n.text_direction(lang)}
+    return (
+        env.get_template(f"{kind}.subject.txt.j2").render(values).strip(),
+        env.get_template(f"{kind}.txt.j2").render(values),
+        env.get_template(f"{kind}.html.j2").render(values),
     )
 
 
@@ -248,7 +429,8 @@ def _finish(
 
     _set(message, "From", _address(from_name, from_addr, "From", "from"))
     _set(message, "To", _address(to_name, to_addr, "To", "to"))
-    _set(message, "Subject", _header_text(subject, "Subject"))
+    # The one place subjects are encoded: no direction marks, whichever template made them.
+    _set(message, "Subject", _header_text(strip_bidi_controls(subject), "Subject"))
     _set(message, "Date", format_datetime(date))
     _set(message, "Message-ID", message_id)
     for name, value in (headers or {}).items():

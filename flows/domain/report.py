@@ -13,27 +13,24 @@ import io
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-from babel import Locale
-from babel.dates import format_date, format_datetime, format_interval
-from babel.numbers import format_decimal, format_percent
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from babel.dates import format_date
+from jinja2 import Environment
 from markupsafe import Markup
 
-from flows.domain import charts
+from flows.domain import charts, i18n
 
 #: RSVP states of an invitation (iCalendar PARTSTAT, as stored); "needs-action" = no answer yet,
 #: "delegated" = the contact passed the invitation on, which counts as an answer.
 RSVP_STATES = ("needs-action", "accepted", "declined", "tentative", "delegated")
 NO_ANSWER = "needs-action"
-LANGUAGES = ("en", "zh")
+#: languages the report is offered in: each has a complete catalog in templates/locale
+LANGUAGES = ("en", "zh", "ja")
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "reports"
 
 #: Above this many invited contacts the PDF lists partner cities instead of every contact,
@@ -45,6 +42,19 @@ PRINT_LIST_ROWS = 40
 
 #: Upper bounds (hours) of the response-time buckets; the last bucket is open-ended.
 RESPONSE_BUCKETS_H = (24, 72, 168, 336)
+
+
+@dataclass(frozen=True)
+class PlaceNames:
+    """What the registry knows of a city's name: English, native, and per language."""
+
+    english: str
+    native: str | None = None
+    #: {lang: name} from the registry (``City.names``); CLDR has no city names
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def in_language(self, lang: str) -> str:
+        return i18n.place_name(self.names, lang, native=self.native, english=self.english)
 
 
 class ReportError(ValueError):
@@ -66,6 +76,8 @@ class EventFacts:
     timezone: str  #: IANA zone of the event; dates are shown in it
     start_dt: datetime  #: UTC-aware
     end_dt: datetime | None  #: UTC-aware
+    #: the host city's names per language; None = only ``host_city`` is known
+    host_city_names: PlaceNames | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,9 @@ class ReportInput:
     agreements: Sequence[Agreement] = ()
     follow_ups: Sequence[FollowUp] = ()
     earlier_editions: Sequence[EditionFigures] = ()
+    #: (ISO country, English city name) -> the city's names, for partner cities and walk-ins'
+    #: cities; a city missing here is shown by its English name
+    city_names: Mapping[tuple[str, str], PlaceNames] = field(default_factory=dict)
 
 
 # --- outputs -----------------------------------------------------------------------------
@@ -224,9 +239,11 @@ class ChaseItem:
 
 @dataclass(frozen=True)
 class QualityItem:
-    code: str  #: a key of the "quality" labels
-    subject: str
+    code: str  #: a key of the "quality" labels (templates/reports/labels.j2)
+    subject: str  #: who it concerns (a contact's name), "" when it is a city
     detail: str = ""
+    city: str | None = None  #: English city name, shown in the report's language
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +286,7 @@ class ReportData:
     countries_present: int
     #: attendance rows made up by the demo: every output carries a warning when > 0
     simulated: int = 0
+    city_names: Mapping[tuple[str, str], PlaceNames] = field(default_factory=dict)
 
     @property
     def delegation_people(self) -> int:
@@ -327,6 +345,7 @@ def compute_report(data: ReportInput, *, now: datetime) -> ReportData:
         countries_present=len({c for c, _ in present}),
         simulated=sum(a.is_simulated for a in data.attendance)
         + sum(w.is_simulated for w in data.walk_ins),
+        city_names=dict(data.city_names),
     )
     check_report(report)
     return report
@@ -496,26 +515,32 @@ def _quality(data: ReportInput, rows: Sequence[ContactRow]) -> tuple[QualityItem
         {(i.country, i.city) for i in data.invitations if i.tie_precision == "unknown"}
     )
     items += [
-        QualityItem("tie_date_unknown", f"{city} ({country})") for country, city in unknown_ties
+        QualityItem("tie_date_unknown", "", city=city, country=country)
+        for country, city in unknown_ties
     ]
     for r in rows:
-        who = f"{r.name} ({r.city})"
+
+        def about(code: str, detail: str = "", r: ContactRow = r) -> QualityItem:
+            return QualityItem(code, r.name, detail, city=r.city, country=r.country)
+
         if not r.language:
-            items.append(QualityItem("contact_no_language", who))
+            items.append(about("contact_no_language"))
         if not r.email:
-            items.append(QualityItem("contact_no_email", who))
+            items.append(about("contact_no_email"))
         if r.sent_dt is None:
-            items.append(QualityItem("invitation_not_sent", who))
+            items.append(about("invitation_not_sent"))
         if r.rsvp != NO_ANSWER and r.rsvp_dt is None:
-            items.append(QualityItem("answer_without_time", who, r.rsvp))
+            items.append(about("answer_without_time", r.rsvp))
         if r.response_h is not None and r.response_h < 0:
-            items.append(QualityItem("answer_before_sending", who))
+            items.append(about("answer_before_sending"))
         if r.attended and r.rsvp != "accepted":
-            items.append(QualityItem("attended_without_accepting", who, r.rsvp))
+            items.append(about("attended_without_accepting", r.rsvp))
         if r.rsvp == "accepted" and r.attended is None:
-            items.append(QualityItem("accepted_no_attendance", who))
+            items.append(about("accepted_no_attendance"))
     items += [QualityItem("walk_in_without_city", w.name) for w in data.walk_ins if not w.city]
-    return tuple(sorted(items, key=lambda q: (q.code, q.subject, q.detail)))
+    return tuple(
+        sorted(items, key=lambda q: (q.code, q.country or "", q.city or "", q.subject, q.detail))
+    )
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -529,81 +554,96 @@ class RenderedReport:
     csv: str
 
 
-class Formatter:
-    """Babel formatting in one language; the ``Locale`` is parsed once per language."""
+Day = date  # inside Formatter, ``date`` is the method
 
-    def __init__(self, lang: str, timezone: str) -> None:
+
+class Formatter:
+    """Values shown in one language: numbers, dates, countries, city names (via ``i18n``)."""
+
+    def __init__(
+        self,
+        lang: str,
+        timezone: str,
+        city_names: Mapping[tuple[str, str], PlaceNames] | None = None,
+    ) -> None:
         self.lang = lang
-        self.locale = _locale(lang)
+        self.locale = i18n.locale_for(lang)
         self.tz = ZoneInfo(timezone)
+        self.city_names = dict(city_names or {})
+        # agreements and follow-ups name their partner by its English name only
+        self._by_english = {key[1]: names for key, names in self.city_names.items()}
 
     def number(self, n: float, digits: int = 0) -> str:
-        fmt = "#,##0" + ("." + "0" * digits if digits else "")
-        return format_decimal(n, format=fmt, locale=self.locale)
+        return i18n.format_number(n, self.lang, digits)
 
     def percent(self, part: int, whole: int) -> str:
-        if not whole:
-            return "–"
-        return format_percent(part / whole, format="#,##0%", locale=self.locale)
+        return i18n.format_percent(part, whole, self.lang)
 
     def days(self, hours: float | None) -> str:
         return "–" if hours is None else self.number(hours / 24, 1)
 
-    def date(self, d: date | datetime | None, form: str = "long") -> str:
-        if d is None:
-            return "–"
-        if isinstance(d, datetime):
-            d = d.astimezone(self.tz).date()
-        return format_date(d, format=form, locale=self.locale)
+    def date(self, d: date | datetime | None) -> str:
+        return i18n.format_date(d, self.lang, tz=self.tz)
+
+    def year(self, d: Day) -> str:
+        return format_date(d, format="y", locale=self.locale)
 
     def date_range(self, start: datetime, end: datetime) -> str:
-        a, b = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
-        if a == b:
-            return self.date(a)
-        # Babel knows each language's way to write a range ("26–29 Sept", "9月26日–29日").
-        return format_interval(a, b, skeleton="yMMMd", locale=self.locale)
+        return i18n.format_date_range(start, end, self.lang, tz=self.tz)
 
     def timestamp(self, dt: datetime | None) -> str:
-        if dt is None:
-            return "–"
-        return format_datetime(dt, format="medium", tzinfo=self.tz, locale=self.locale)
+        return "–" if dt is None else i18n.format_datetime(dt, self.lang, tz=self.tz)
 
     def time(self, dt: datetime) -> str:
-        return format_datetime(dt, format="HH:mm", tzinfo=self.tz, locale=self.locale)
+        return i18n.format_time(dt, self.lang, tz=self.tz)
 
     def country(self, code: str | None) -> str:
         if not code:
             return "–"
         return str(self.locale.territories.get(code.upper(), code))
 
+    def city(self, country: str | None, name: str | None) -> str:
+        """The city's name in the report's language (the registry's, else a fallback)."""
+        if not name:
+            return "–"
+        names = self.city_names.get((country or "", name)) if country else None
+        names = names or self._by_english.get(name)
+        return names.in_language(self.lang) if names else name
 
-@lru_cache(maxsize=8)
-def _locale(lang: str) -> Locale:
-    return Locale.parse({"zh": "zh_Hans_CN", "en": "en_GB"}.get(lang, lang))
+    def note(self, text: str) -> str:
+        """`` (text)`` after a value, bracketed the language's way (full-width in Chinese)."""
+        return i18n.pgettext(
+            "a note in brackets after a value", " (%(note)s)", self.lang, note=text
+        )
+
+    def items(self, *parts: str) -> str:
+        """Short items in a row: "agreement, Seoul, 28 September 2024"."""
+        return i18n.pgettext("between short items in a row", ", ", self.lang).join(parts)
+
+    def quality_subject(self, q: QualityItem) -> str:
+        if not q.city:
+            return q.subject
+        city = self.city(q.country, q.city)
+        if q.subject:
+            return q.subject + self.note(city)
+        return city + self.note(self.country(q.country))
 
 
-@lru_cache(maxsize=4)
+#: Font stacks per language: the language's own CJK face first, so that shared Han characters
+#: take the glyph shapes its readers expect (Japanese vs Chinese forms).
+FONTS = {
+    "zh": "'Noto Sans CJK SC', 'Noto Sans SC', 'Noto Sans', 'DejaVu Sans', sans-serif",
+    "ja": "'Noto Sans CJK JP', 'Noto Sans JP', 'Noto Sans', 'DejaVu Sans', sans-serif",
+    "ko": "'Noto Sans CJK KR', 'Noto Sans KR', 'Noto Sans', 'DejaVu Sans', sans-serif",
+}
+DEFAULT_FONT = "'Noto Sans', 'DejaVu Sans', 'Noto Sans CJK SC', sans-serif"
+
+
 def _environment(templates_dir: Path) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(templates_dir),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "svg")),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = i18n.make_environment(templates_dir)
     env.filters["md"] = _md_cell
     env.filters["css_string"] = _css_string
     return env
-
-
-@lru_cache(maxsize=8)
-def _labels(templates_dir: Path, lang: str) -> Mapping[str, Any]:
-    path = templates_dir / "i18n" / f"{lang}.yaml"
-    if not path.is_file():
-        raise ReportError(f"no report labels for language {lang!r} (expected {path})")
-    loaded: Mapping[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
 
 
 def _css_string(value: object) -> Markup:
@@ -630,9 +670,8 @@ def render_report(
     if lang not in LANGUAGES:
         raise ReportError(f"unsupported report language {lang!r}; use one of {LANGUAGES}")
     env = _environment(templates_dir)
-    t = _labels(templates_dir, lang)
-    fmt = Formatter(lang, report.event.timezone)
-    context = _context(report, t, fmt, generated_dt)
+    fmt = Formatter(lang, report.event.timezone, report.city_names)
+    context = _context(report, fmt, generated_dt)
     html = env.get_template("report.html.j2").render(**context, for_print=False)
     print_html = env.get_template("report.html.j2").render(**context, for_print=True)
     markdown = env.get_template("report.md.j2").render(**context)
@@ -706,92 +745,95 @@ def _iso(dt: datetime | None) -> str:
     return "" if dt is None else dt.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _context(
-    report: ReportData, t: Mapping[str, Any], fmt: Formatter, generated_dt: datetime
-) -> dict[str, Any]:
+def _context(report: ReportData, fmt: Formatter, generated_dt: datetime) -> dict[str, Any]:
+    lang = fmt.lang
+
+    def _(message: str, **variables: Any) -> str:
+        return i18n.gettext(message, lang, **variables)
+
     f = report.funnel
     ev = report.event
     stages = [
-        (t["funnel"]["invited"], f.invited),
-        (t["funnel"]["answered"], f.answered),
-        (t["funnel"]["accepted"], f.accepted),
-        (t["funnel"]["attended"], f.attended),
+        (_("Invited"), f.invited),
+        (_("Answered"), f.answered),
+        (_("Accepted"), f.accepted),
+        (_("Attended"), f.attended),
     ]
-    by_country = [(fmt.country(g.country), g.attended, g.people) for g in report.by_country]
-    trend_labels = [_edition_label(e, t, fmt) for e in report.editions]
-    chart_font = t["chart_font"]
+    trend_labels = [_edition_label(e, fmt) for e in report.editions]
+    font = FONTS.get(lang, DEFAULT_FONT)
     svg = {
         "funnel": charts.funnel_chart(
-            stages, title=t["charts"]["funnel"], number=fmt.number, percent_of=fmt.percent,
-            font_family=chart_font,
+            stages, title=_("Invited → answered → accepted → attended"), number=fmt.number,
+            percent_of=fmt.percent, font_family=font,
         ),
         "countries": charts.bar_chart(
-            [(name, attended) for name, attended, _ in by_country if attended],
-            title=t["charts"]["countries"], number=fmt.number, font_family=chart_font,
+            _people_by_country(report, fmt),
+            title=_("People present by country, with their delegations"), number=fmt.number,
+            font_family=font, others=_("Other countries"),
+            last=_people_without_country(report, _("Country not recorded")),
         ),
         "trend": charts.trend_chart(
             trend_labels,
             [
-                (t["funnel"]["invited"], [e.invited for e in report.editions]),
-                (t["funnel"]["accepted"], [e.accepted for e in report.editions]),
-                (t["funnel"]["attended"], [e.attended for e in report.editions]),
+                (_("Invited"), [e.invited for e in report.editions]),
+                (_("Accepted"), [e.accepted for e in report.editions]),
+                (_("Attended"), [e.attended for e in report.editions]),
             ],
-            title=t["charts"]["trend"], number=fmt.number, font_family=chart_font,
+            title=_("Editions of the series"), number=fmt.number, font_family=font,
         ),
     }  # fmt: skip
-    summary = t["summary"].format(
-        title=ev.title,
-        dates=_date_range(ev, fmt, t),
-        host=ev.host_city,
-        invited=fmt.number(f.invited),
-        cities=fmt.number(len(report.by_city)),
-        countries=fmt.number(len(report.by_country)),
-        answered=fmt.number(f.answered),
-        answered_pct=fmt.percent(f.answered, f.invited),
-        accepted=fmt.number(f.accepted),
-        attended=fmt.number(f.attended),
-        attended_pct=fmt.percent(f.attended, f.invited),
-        people=fmt.number(f.people + report.walk_in_people),
-        partners=fmt.number(report.partners_present),
-        present_countries=fmt.number(report.countries_present),
-        walk_ins=fmt.number(len(report.walk_ins)),
-        agreements=fmt.number(len(report.agreements)),
-    )
     sizes = [d.size for d in report.delegations]
+    host = ev.host_city_names.in_language(lang) if ev.host_city_names is not None else ev.host_city
     return {
         "r": report,
-        "t": t,
         "fmt": fmt,
-        "lang": fmt.lang,
+        "lang": lang,
+        "lang_tag": {"zh": "zh-Hans"}.get(lang, lang),
+        "font": font,
         "title": ev.title,
-        "dates": _date_range(ev, fmt, t),
-        "summary": summary,
+        "host": host,
+        "dates": _date_range(ev, fmt),
         "svg": svg,
         "edition_labels": trend_labels,
         "generated": fmt.timestamp(generated_dt),
-        "rsvp_label": t["rsvp"],
         "delegation_stats": {
             "count": len(sizes),
             "people": sum(sizes),
             "largest": max(sizes, default=0),
             "mean": (sum(sizes) / len(sizes)) if sizes else 0.0,
         },
-        "bucket_labels": t["response"]["buckets"],
         "print_list_rows": PRINT_LIST_ROWS,
         "contacts_in_print": len(report.contacts) <= PDF_CONTACT_ROWS,
     }
 
 
-def _date_range(ev: EventFacts, fmt: Formatter, t: Mapping[str, Any]) -> str:
+def _people_by_country(report: ReportData, fmt: Formatter) -> list[tuple[str, int]]:
+    """People who came per country: invited delegations (their sizes) and walk-ins."""
+    people: Counter[str] = Counter()
+    for g in report.by_country:
+        if g.people and g.country:
+            people[g.country] += g.people
+    for w in report.walk_ins:
+        if w.country:
+            people[w.country.upper()] += w.delegation_size
+    return [(fmt.country(code), n) for code, n in people.items()]
+
+
+def _people_without_country(report: ReportData, label: str) -> list[tuple[str, int]]:
+    n = sum(w.delegation_size for w in report.walk_ins if not w.country)
+    return [(label, n)] if n else []
+
+
+def _date_range(ev: EventFacts, fmt: Formatter) -> str:
     if ev.end_dt is None:
         return fmt.date(ev.start_dt)
     return fmt.date_range(ev.start_dt, ev.end_dt)
 
 
-def _edition_label(e: EditionFigures, t: Mapping[str, Any], fmt: Formatter) -> str:
+def _edition_label(e: EditionFigures, fmt: Formatter) -> str:
     if e.edition is not None:
-        return str(t["edition"]).format(n=e.edition)
-    return fmt.date(e.start_date, "yyyy") if e.start_date else "?"
+        return i18n.gettext("Edition %(n)s", fmt.lang, n=e.edition)
+    return fmt.year(e.start_date) if e.start_date else "?"
 
 
 def parse_outcomes(

@@ -287,7 +287,7 @@ def test_report_event_figures_match_database(amity_db: str) -> None:
     assert (len(rows), sum(r["attended"] == "yes" for r in rows)) == (6 + 1, 3 + 1)
     md = _files(result)["md"].decode("utf-8")
     assert "| Japan | 2 | 2 | 2 | 1 | 3 |" in md
-    assert "- The date the tie was established is unknown: Kyiv (UA)" in md
+    assert "- The date the tie was established is unknown: Kyiv (Ukraine)" in md
     assert "- Bat-Erdene Dorj (Ulaanbaatar, Mongolia): 2" in md
     assert "- MoU on urban data (memorandum, Tokyo, 28 September 2024)" in md
 
@@ -297,8 +297,8 @@ def test_report_event_compares_with_earlier_edition(amity_db: str) -> None:
 
     md = _files(report_event(SLUG, "en", now=NOW))["md"].decode("utf-8")
 
-    assert "| Edition 1 | 22 Sept 2022 | 4 | 3 | 2 | 2 |" in md
-    assert "| **Edition 2** (this edition) | 26 Sept 2024 | 6 | 3 | 3 | 3 |" in md
+    assert "| Edition 1 | 22 September 2022 | 4 | 3 | 2 | 2 |" in md
+    assert "| **Edition 2** (this edition) | 26 September 2024 | 6 | 3 | 3 | 3 |" in md
 
 
 def test_report_event_marks_event_reported_and_writes_files(
@@ -336,7 +336,7 @@ def test_report_event_rerun_replaces_with_same_bytes(amity_db: str) -> None:
 
     assert again == first
     assert (later["csv"] == first["csv"], later["md"] == first["md"]) == (True, False)
-    assert later["md"].replace(b"18:00:00", b"17:00:00") == first["md"]  # Asia/Shanghai
+    assert later["md"].replace(b"18:00", b"17:00") == first["md"]  # Asia/Shanghai
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Report)) == 1
         assert s.scalar(select(func.count()).select_from(EventTransition)) == 1
@@ -444,3 +444,15 @@ def test_cli_attendance_import_bad_sheet_exits_2(
         "attendance.csv: nothing imported, 1 problem(s):",
         "  attendance.csv:row 2, contact = '99': unknown contact: not invited to this event",
     ]
+
+
+def test_report_event_zh_names_places_in_chinese(amity_db: str) -> None:
+    _seed()
+
+    md = _files(report_event(SLUG, "zh", now=NOW))["md"].decode("utf-8")
+
+    summary = md.split("## 概要\n\n", 1)[1].split("\n", 1)[0]
+    # the home city's native name is Chinese; Tokyo's native name is written in Han characters;
+    # Seoul's is Hangul, which a Chinese reader does not read: the English name stands in
+    assert "在北京举行" in summary and "Beijing" not in md
+    assert ("| 東京都 | 日本 |" in md, "| Seoul | 韩国 |" in md) == (True, True)

@@ -86,3 +86,16 @@ def test_charts_same_input_same_bytes() -> None:
 
 def test_text_width_counts_cjk_as_full_em() -> None:
     assert (text_width("ab", 10), text_width("日本", 10)) == (12.0, 20.0)
+
+
+def test_bar_chart_others_and_last_bars_come_after_the_named_ones() -> None:
+    items = [(f"Country {i:02}", 10 - i) for i in range(6)]
+
+    root = _parse(
+        bar_chart(items, title="People", max_items=4, others="Other countries",
+                  last=[("Country not recorded", 40)])
+    )  # fmt: skip
+
+    labels = _texts(root)[1::2]
+    assert labels == ["Country 00", "Country 01", "Other countries", "Country not recorded"]
+    assert _texts(root)[2::2] == ["10", "9", str(8 + 7 + 6 + 5), "40"]

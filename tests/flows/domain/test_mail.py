@@ -10,12 +10,16 @@ from email.message import Message
 
 import pytest
 
+from flows.domain.i18n import format_span
 from flows.domain.mail import (
     MailError,
     build_imip_message,
     build_plain_message,
+    mail_document,
     make_message_id,
+    render_notice,
     sanitize_header_text,
+    strip_bidi_controls,
 )
 from tests.goldens import golden
 
@@ -361,3 +365,103 @@ def test_fast_fold_policy_matches_compat32(value: str) -> None:
     fast = _POLICY.clone(linesep="\r\n")
 
     assert fast.fold_binary("Subject", value) == slow.fold_binary("Subject", value)
+
+
+# --- the HTML part, subjects, notices ------------------------------------------------------
+
+FRAGMENT = (
+    '<article class="letter" lang="ar" dir="rtl">\n'
+    '<header class="letterhead">\n<p class="office">مكتب الشؤون الخارجية</p>\n'
+    '<p class="address">2 Zhengyi Road, Beijing</p>\n</header>\n'
+    '<p class="date">١٤ مارس ٢٠٢٩</p>\n<h1>دعوة</h1>\n'
+    '<p class="salutation">سعادة العمدة،</p>\n<p>يسرّنا دعوتكم إلى <bdi>Beijing Hotel</bdi>.</p>\n'
+    '<table class="schedule">\n<thead><tr><th>التاريخ</th><th>الوقت</th></tr></thead>\n'
+    '<tbody><tr><td class="nowrap">١٤ مارس</td><td class="time">09:00–11:00</td></tr></tbody>\n'
+    "</table>\n"
+    '<p class="closing"><span class="line">مع أطيب التحيات،</span></p>\n'
+    '<p class="signature">المدير العام</p>\n'
+    "</article>"
+)
+
+
+def _html_part(raw: bytes) -> str:
+    part = next(p for p in parse(raw).walk() if p.get_content_type() == "text/html")
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode("utf-8")
+
+
+def test_html_fragment_goes_out_as_a_styled_document_golden() -> None:
+    html = _html_part(build(html=FRAGMENT, subject="دعوة: المؤتمر"))
+
+    golden("mail/letter.ar.html", html)
+
+
+def test_html_fragment_document_keeps_language_and_direction() -> None:
+    html = mail_document(FRAGMENT, title="دعوة")
+
+    assert html.startswith('<!DOCTYPE html>\n<html lang="ar" dir="rtl">')
+    assert "<style" not in html and "max-width:640px" in html
+    # every element of the letter carries its style inline; text starts on the right in RTL
+    assert '<p class="signature" style="text-align:right;' in html
+    assert (
+        '<td class="time" style="border-bottom:1px solid #d1d5db;padding:6px 8px;text-align:right;'
+        in html
+    )
+    assert "<bdi>Beijing Hotel</bdi>" in html
+
+
+def test_html_document_is_sent_as_given() -> None:
+    assert _html_part(build()).replace("\r\n", "\n") == HTML
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        "\u200e",
+        "\u200f",
+        "\u202a",
+        "\u202b",
+        "\u202c",
+        "\u202d",
+        "\u202e",
+        "\u2066",
+        "\u2067",
+        "\u2068",
+        "\u2069",
+        "\u061c",
+    ],
+)
+def test_subject_loses_bidi_controls(mark: str) -> None:
+    raw = build(subject=f"{mark}دعوة: {mark}Beijing{mark} 2029")
+
+    assert decoded(parse(raw)["Subject"]) == "دعوة: Beijing 2029"
+    assert strip_bidi_controls(f"a{mark}b") == "ab"
+
+
+NOTICE = {
+    "name": "田中 太郎",
+    "title": "第12回北京・東京都市シンポジウム",
+    "lines": ["会場：北京飯店 → 北京国際会議センター"],
+    "place": "北京国際会議センター",
+    "office": "北京市人民政府外事弁公室",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
+@pytest.mark.parametrize("kind", ["update", "cancel"])
+def test_render_notice_matches_golden(kind: str, lang: str) -> None:
+    start = datetime(2029, 9, 16, 1, 0, tzinfo=UTC)
+    when = format_span(start, start.replace(hour=9), lang, tz="Asia/Tokyo")
+
+    subject, text, html = render_notice(kind, lang, {**NOTICE, "when": when})
+
+    golden(f"mail/{kind}.{lang}.txt", f"Subject: {subject}\n\n{text}")
+    golden(f"mail/{kind}.{lang}.html", html)
+    assert ":00:00" not in subject + text + html  # times without seconds
+
+
+def test_render_notice_unknown_language_gets_english() -> None:
+    subject, _, html = render_notice("cancel", "fr", {**NOTICE, "when": "x"})
+
+    assert subject.startswith("Cancelled: ") and '<div lang="en" dir="ltr">' in html

@@ -21,8 +21,10 @@ from flows.domain.report import (
     EditionFigures,
     EventFacts,
     FollowUp,
+    Formatter,
     Funnel,
     InvitationFact,
+    PlaceNames,
     ReportError,
     ReportInput,
     SessionFact,
@@ -57,6 +59,28 @@ _CONTACTS = [
     (14, "Emily Brown", "brown@nyc.example", "New York City", "US", "en", "accepted", 5, True, 6, "day"),
     (15, "Dan Miller | Jr.", "miller@dc.example", "Washington, D.C.", "US", "en", "declined", 800, True, 1, "year"),
 ]
+# fmt: on
+
+# City names as the registry holds them (City.names); Rio, Islamabad and Hanoi have none, so the
+# report falls back to the native name in the reader's script, else the English one.
+# fmt: off
+_NAMES = {
+    ("CN", "Beijing"): PlaceNames("Beijing", "北京", {"en": "Beijing", "zh": "北京", "ja": "北京"}),
+    ("JP", "Tokyo"): PlaceNames("Tokyo", "東京都", {"zh": "东京", "ja": "東京"}),
+    ("DE", "Berlin"): PlaceNames("Berlin", "Berlin", {"zh": "柏林", "ja": "ベルリン"}),
+    ("DE", "Cologne"): PlaceNames("Cologne", "Köln", {"zh": "科隆", "ja": "ケルン"}),
+    ("FR", "Paris"): PlaceNames("Paris", "Paris", {"zh": "巴黎", "ja": "パリ"}),
+    ("RU", "Moscow"): PlaceNames("Moscow", "Москва", {"zh": "莫斯科", "ja": "モスクワ"}),
+    ("UA", "Kyiv"): PlaceNames("Kyiv", "Київ", {"zh": "基辅", "ja": "キーウ"}),
+    ("PK", "Islamabad"): PlaceNames("Islamabad", "اسلام آباد"),
+    ("KR", "Seoul"): PlaceNames("Seoul", "서울", {"zh": "首尔", "ja": "ソウル"}),
+    ("VN", "Hanoi"): PlaceNames("Hanoi", "Hà Nội"),
+    ("EG", "Cairo"): PlaceNames("Cairo", "القاهرة", {"zh": "开罗", "ja": "カイロ"}),
+    ("AR", "Buenos Aires"): PlaceNames("Buenos Aires", "Buenos Aires", {"zh": "布宜诺斯艾利斯", "ja": "ブエノスアイレス"}),
+    ("US", "New York City"): PlaceNames("New York City", "New York City", {"zh": "纽约", "ja": "ニューヨーク"}),
+    ("US", "Washington, D.C."): PlaceNames("Washington, D.C.", "Washington, D.C.", {"zh": "华盛顿", "ja": "ワシントンD.C."}),
+    ("MN", "Ulaanbaatar"): PlaceNames("Ulaanbaatar", "Улаанбаатар", {"zh": "乌兰巴托", "ja": "ウランバートル"}),
+}
 # fmt: on
 
 
@@ -95,7 +119,9 @@ def fixture_input() -> ReportInput:
             timezone="Asia/Shanghai",
             start_dt=datetime(2024, 9, 26, 1, 0, tzinfo=UTC),
             end_dt=datetime(2024, 9, 29, 9, 0, tzinfo=UTC),
+            host_city_names=_NAMES[("CN", "Beijing")],
         ),
+        city_names=_NAMES,
         invitations=invitations,
         attendance=attendance,
         walk_ins=[
@@ -205,14 +231,15 @@ def test_compute_report_editions_end_with_current() -> None:
 def test_compute_report_quality_items() -> None:
     report = compute_report(fixture_input(), now=NOW)
 
-    assert [(q.code, q.subject) for q in report.quality] == [
+    fmt = Formatter("en", "Asia/Shanghai", report.city_names)
+    assert [(q.code, fmt.quality_subject(q)) for q in report.quality] == [
         ("accepted_no_attendance", "Nguyen Van An (Hanoi)"),
-        ("attended_without_accepting", "Dan Miller | Jr. (Washington, D.C.)"),
         ("attended_without_accepting", "Irina Petrova (Moscow)"),
+        ("attended_without_accepting", "Dan Miller | Jr. (Washington, D.C.)"),
         ("contact_no_email", "Ahmed Khan (Islamabad)"),
         ("contact_no_language", "Ahmed Khan (Islamabad)"),
-        ("tie_date_unknown", "Islamabad (PK)"),
-        ("tie_date_unknown", "Kyiv (UA)"),
+        ("tie_date_unknown", "Islamabad (Pakistan)"),
+        ("tie_date_unknown", "Kyiv (Ukraine)"),
         ("walk_in_without_city", "Unnamed guest"),
     ]
 
@@ -253,7 +280,7 @@ def test_compute_report_duplicate_invitation_raises() -> None:
         compute_report(data, now=NOW)
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
 def test_render_report_markdown_matches_golden(lang: str) -> None:
     rendered = render_report(
         compute_report(fixture_input(), now=NOW), lang=lang, generated_dt=GENERATED
@@ -328,8 +355,12 @@ def test_render_report_zh_formats_dates_and_countries_in_chinese() -> None:
         compute_report(fixture_input(), now=NOW), lang="zh", generated_dt=GENERATED
     ).markdown
 
-    assert "活动总结报告 · 2024年9月26日\u2009–\u200929日 · Beijing" in md
+    assert "活动总结报告 · 2024年9月26日\u2009–\u200929日 · 北京" in md
     assert "| 日本 | 2 | 2 | 2 | 2 | 6 |" in md
+    assert "于2024年9月26日\u2009–\u200929日在北京举行。" in md
+    assert "| 东京 | 日本 | 2 |" in md  # the registry's Chinese name
+    assert "| 伊斯兰堡" not in md and "| Islamabad | 巴基斯坦 |" in md  # no zh name: English
+    assert "Beijing" not in md  # the host city, in the summary and the header
 
 
 def test_render_report_print_summarises_long_contact_list() -> None:
@@ -422,8 +453,36 @@ def test_render_report_simulated_attendance_is_labelled_everywhere() -> None:
 
     rendered = render_report(compute_report(data, now=NOW), lang="en", generated_dt=GENERATED)
 
-    warning = "Demo data: simulated attendance records: 1. These figures describe no real event."
+    warning = "Demo data: 1 attendance record is simulated. These figures describe no real event."
     assert (warning in rendered.html, warning in rendered.print_html) == (True, True)
     assert f"> **{warning}**" in rendered.markdown
     rows = list(csv.DictReader(io.StringIO(rendered.csv)))
     assert [r["name"] for r in rows if r["simulated"] == "yes"] == ["Sato Hanako"]
+
+
+def _country_chart(rendered_html: str) -> str:
+    return rendered_html.split("<svg", 3)[2]
+
+
+def test_render_report_country_chart_counts_people_with_their_delegations() -> None:
+    html = render_report(
+        compute_report(fixture_input(), now=NOW), lang="en", generated_dt=GENERATED
+    ).html
+
+    chart = _country_chart(html)
+    # Japan: two contacts came, with delegations of 4 and 2; the walk-in without a country last
+    assert ">Japan</text>" in chart and ">6</text>" in chart
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)</text>', chart)
+    assert labels[0] == "United States" and labels[-1] == "Country not recorded"
+
+
+def test_render_report_summary_plurals_follow_the_counts() -> None:
+    data = fixture_input()
+    data = dataclasses.replace(data, invitations=data.invitations[:1], attendance=data.attendance[:1],
+                               walk_ins=[], agreements=data.agreements[:1])  # fmt: skip
+
+    md = render_report(compute_report(data, now=NOW), lang="en", generated_dt=GENERATED).markdown
+
+    assert "1 contact in 1 partner city of 1 country was invited" in md
+    assert "from 1 partner city in 1 country. With their delegations and 0 walk-ins, 4 people" in md
+    assert "1 agreement or memorandum was signed." in md
