@@ -582,7 +582,7 @@ def _version(
                 "name": iso(_person_name(h.contact.names, lang)),
                 "title": iso(pick(h.contact.titles, "host.contact.title")),
             },
-            "telephone": ltr(h.telephone),
+            "telephone": ltr(h.telephone.replace(" ", "\u00a0")),  # one line
             "email": ltr(h.email),
         },
         "event": {
@@ -593,6 +593,9 @@ def _version(
             "sessions": [
                 dict(
                     row,
+                    # "09:00–12:00" would read "12:00–09:00" inside right-to-left text
+                    span=ltr(f"{row['start']}–{row['end']}"),
+                    local_span=ltr(f"{row['local_start']}–{row['local_end']}"),
                     title=iso(pick(s.titles, f"session[{i}].title")),
                     room=iso(pick(s.rooms, f"session[{i}].room")),
                 )
