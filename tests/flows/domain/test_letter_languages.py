@@ -7,12 +7,13 @@ AMITY_UPDATE_GOLDEN=1 only after such a reading.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from flows.domain.letters import Recipient, render_letter
-from tests.flows.domain.letter_fixtures import CITIES, letter_input
+from tests.flows.domain.letter_fixtures import CITIES, letter_input, with_event
 from tests.goldens import golden
 
 LANGUAGES = ("pt", "it", "nl", "tr", "uk", "th", "vi", "id")
@@ -147,43 +148,73 @@ def test_letter_has_no_english_template_words(key: str) -> None:
         assert ENGLISH.findall(text) == []
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_letter_carries_reply_contact_enclosure_and_practical_details(lang: str) -> None:
-    letter = render(f"{lang}-head")
+# Per language: the friendship year (49th at the fixtures' letter date), a delegation of 3
+# and the enclosure line, as a reader of the language writes them.
+PHRASES: dict[str, tuple[str, str, str]] = {
+    "pt": ("o 49º ano", "delegação de até 3 pessoas", "Anexo: programação"),
+    "it": ("il 49º anno", "un massimo di 3 persone", "Allegato: programma"),
+    "nl": ("het 49e jaar", "ten hoogste 3 personen", "Bijlage: programma"),
+    "tr": ("dostluğun 49. yılını", "En fazla 3 kişiden oluşan", "Ek: Program"),
+    "uk": ("49-й рік дружби", "чисельністю до 3 осіб", "Додаток: програма заходу"),
+    "th": ("ปีที่ 49 แห่ง", "จำนวนไม่เกิน 3 คน", "สิ่งที่ส่งมาด้วย กำหนดการ"),
+    "vi": ("năm thứ 49", "gồm tối đa 3 người", "Gửi kèm: Chương trình"),
+    "id": ("tahun ke-49", "sebanyak-banyaknya 3 orang", "Lampiran: susunan acara"),
+}
 
-    assert "fao@beijing.example.org" in letter.text
-    assert "+86 10 5555 0142" in letter.text
-    assert letter.reference in letter.text
-    assert "3" in letter.text.split(letter.reference, 1)[1]  # delegation size, after the ref
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_letter_carries_friendship_year_practical_details_reply_and_enclosure(
+    lang: str,
+) -> None:
+    letter = render(f"{lang}-head")
+    text = " ".join(letter.text.split())  # the renderer keeps a telephone number on one line
+
+    for phrase in PHRASES[lang]:
+        assert phrase in text
+    assert "fao@beijing.example.org" in text  # where to reply
+    assert "+86 10 5555 0142" in text  # the contact person's telephone
+    assert letter.reference in text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_unknown_tie_leaves_the_friendship_sentence_out(lang: str) -> None:
+    inp = letter_input("en", recipient=RECIPIENTS[f"{lang}-head"], precision="unknown")
+
+    assert PHRASES[lang][0] not in render_letter(inp).text
 
 
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("pt", "o 47º ano"),
-        ("it", "il 47º anno"),
-        ("nl", "het 47e jaar"),
-        ("tr", "dostluğun 47. yılını"),
-        ("uk", "47-й рік дружби"),
-        ("th", "ปีที่ 47 แห่ง"),
-        ("vi", "năm thứ 47"),
-        ("id", "tahun ke-47"),
+        ("pt", "delegação de uma pessoa"),
+        ("it", "composta da una persona"),
+        ("nl", "delegatie van één persoon"),
+        ("tr", "Tek kişilik bir heyeti"),
+        ("uk", "делегацію з однієї особи"),
+        ("th", "คณะผู้แทนจำนวน 1 คน"),
+        ("vi", "gồm 1 người"),
+        ("id", "sebanyak 1 (satu) orang"),
     ],
 )
-def test_friendship_year_uses_the_languages_ordinal(lang: str, expected: str) -> None:
-    assert expected in render(f"{lang}-head").text
+def test_one_delegate_is_worded_in_the_singular(lang: str, expected: str) -> None:
+    inp = letter_input("en", recipient=RECIPIENTS[f"{lang}-head"])
+    one = with_event(inp, practical=dataclasses.replace(inp.event.practical, delegation_size=1))
+
+    assert expected in render_letter(one).text
 
 
-def test_unknown_tie_leaves_the_friendship_sentence_out() -> None:
-    for lang in LANGUAGES:
-        inp = letter_input("en", recipient=RECIPIENTS[f"{lang}-head"], precision="unknown")
-        assert "47" not in render_letter(inp).text
+@pytest.mark.parametrize(
+    ("n", "expected"), [(2, "до 2 осіб"), (21, "до 21 особи"), (11, "до 11 осіб")]
+)
+def test_ukrainian_delegation_size_takes_the_genitive_of_its_number(n: int, expected: str) -> None:
+    inp = letter_input("en", recipient=RECIPIENTS["uk-head"])
+    many = with_event(inp, practical=dataclasses.replace(inp.event.practical, delegation_size=n))
+
+    assert expected in render_letter(many).text
 
 
-@pytest.mark.parametrize("lang", ["pt", "it", "nl", "tr", "uk", "th", "vi", "id"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_one_day_event_without_rsvp_date_or_enclosure_renders(lang: str) -> None:
-    from tests.flows.domain.letter_fixtures import with_event
-
     inp = letter_input("en", recipient=RECIPIENTS[f"{lang}-official"], rsvp_by=None,
                        encloses_programme=False)  # fmt: skip
     one_day = with_event(inp, end=inp.event.sessions[0].end, sessions=inp.event.sessions[:1])
