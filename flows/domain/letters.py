@@ -66,7 +66,6 @@ _LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
 Localized = Mapping[str, str]  #: BCP 47 primary subtag -> text; "en" always present
 
 
-
 @dataclass(frozen=True)
 class Recipient:
     """The partner contact the letter is addressed to."""
@@ -83,7 +82,9 @@ class Recipient:
     city: Localized  #: the contact's city by language
     timezone: str  #: IANA zone
     language: str  #: BCP 47 tag of the preferred language
-    salutations: Localized = field(default_factory=dict)  #: the organizer's own salutation per language
+    salutations: Localized = field(
+        default_factory=dict
+    )  #: the organizer's own salutation per language
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ and warm Pango's font cache once, then render chunks of letters.
 from __future__ import annotations
 
 import functools
+import itertools
 import multiprocessing
 import os
 import re
@@ -51,7 +52,7 @@ def split_documents(html: str) -> list[str]:
     end = html.rindex("</article>") + len("</article>")
     head, tail = html[: starts[0]], html[end:]
     bounds = [*starts, end]
-    return [head + html[a:b].rstrip() + tail for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [head + html[a:b].rstrip() + tail for a, b in itertools.pairwise(bounds)]
 
 
 def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:

@@ -46,7 +46,6 @@ def check_golden(name: str, actual: str) -> None:
     assert actual == expected, f"{name} differs from its golden file (AMITY_UPDATE_GOLDEN=1)"
 
 
-
 # --- golden files ------------------------------------------------------------------------
 
 #: the nine languages this module writes; the others' templates bring their own goldens
@@ -88,7 +87,10 @@ def test_render_letter_unshipped_language_falls_back_to_english() -> None:
     letter = render_letter(letter_input("el"))
 
     assert (letter.requested_language, letter.language, letter.is_fallback) == ("el", "en", True)
-    assert letter.subject == "Invitation to the 2027 Beijing International Friendship Cities Conference"
+    assert (
+        letter.subject
+        == "Invitation to the 2027 Beijing International Friendship Cities Conference"
+    )
     assert letter.html.startswith('<!DOCTYPE html>\n<html lang="en" dir="ltr">')
 
 
