@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RANKS = ("mayor", "governor", "deputy_mayor", "head_of_government", "minister", "director", "chair", "official")
+RANKS = (
+    "mayor",
+    "governor",
+    "deputy_mayor",
+    "head_of_government",
+    "minister",
+    "director",
+    "chair",
+    "official",
+)
 
 
 @dataclass(frozen=True)
@@ -33,4 +42,8 @@ def rank_title(rank: str, gender: str, lang: str, city: str) -> str:
 
 
 def address_form(a: Addressee) -> AddressForm:
-    return AddressForm(a.salutation or f"Dear {a.name},", tuple(x for x in (a.name, a.title, a.office, a.city) if x), ())
+    return AddressForm(
+        a.salutation or f"Dear {a.name},",
+        tuple(x for x in (a.name, a.title, a.office, a.city) if x),
+        (),
+    )

@@ -16,6 +16,7 @@ precision, no date, or a letter dated before the tie: the sentence is left out.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 import weakref
 from collections.abc import Mapping
@@ -196,6 +197,7 @@ class RenderedLetter:
 def _configure(env: Environment) -> Environment:
     env.filters["en_ordinal"] = en_ordinal
     env.filters["bidi"] = bidi_html
+    env.filters["keep_words"] = keep_words
     return env
 
 
@@ -359,13 +361,33 @@ def _ltr(text: str) -> str:
 
 
 def bidi_html(text: str) -> Markup:
-    """Escape ``text`` for HTML and turn its isolates (FSI/LRI…PDI) into ``<bdi>`` elements."""
+    """Escape ``text`` for HTML and wrap its isolated runs (FSI/LRI…PDI) in ``<bdi>``.
+
+    The control characters stay inside: WeasyPrint ignores ``unicode-bidi: isolate`` but
+    Pango honours the isolates, and browsers and mail clients honour ``<bdi>``.
+    """
+    html = escape(text)
+    if "\u2069" not in html:  # left-to-right letters: nothing to wrap
+        return html
     return Markup(  # noqa: S704 (escaped first; only our own tags are added)
-        str(escape(text))
-        .replace("\u2068", "<bdi>")
-        .replace("\u2066", '<bdi dir="ltr">')
-        .replace("\u2069", "</bdi>")
+        str(html)
+        .replace("\u2068", "<bdi>\u2068")
+        .replace("\u2066", '<bdi dir="ltr">\u2066')
+        .replace("\u2069", "\u2069</bdi>")
     )
+
+
+_HANGUL_WORD = re.compile(r"[^\s<>]*[\uac00-\ud7a3][^\s<>]*")
+
+
+def keep_words(html: str, lang: str) -> Markup:
+    """Korean breaks lines between words only: each Hangul word becomes one unbreakable span.
+
+    This is ``word-break: keep-all``, which WeasyPrint does not support (browsers get the CSS too).
+    """
+    if lang != "ko":
+        return Markup(html)  # noqa: S704 (already rendered by an autoescaping template)
+    return Markup(_HANGUL_WORD.sub(r'<span class="w">\g<0></span>', str(html)))  # noqa: S704
 
 
 def _in_script(native: str, fallback: str, lang: str) -> str:
@@ -406,6 +428,11 @@ def _locale(lang: str, region: str = "") -> Locale:
 def _region(tag: str) -> str:
     parts = tag.replace("_", "-").split("-")[1:]
     return next((p.upper() for p in parts if len(p) == 2 and p.isalpha()), "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _long_date(day: date, loc: Locale) -> str:
+    return format_date(day, "long", locale=loc)
 
 
 @functools.lru_cache(maxsize=128)
@@ -611,9 +638,9 @@ def _version(
             "visa_support": practical.visa_support,
         },
         "friendship_year": friendship_year(inp.established_on, inp.precision, inp.letter_date),
-        "letter_date": format_date(inp.letter_date, "long", locale=loc),
+        "letter_date": _long_date(inp.letter_date, loc),
         "letter_month": inp.letter_date.month,
-        "rsvp_by": format_date(inp.rsvp_by, "long", locale=loc) if inp.rsvp_by else "",
+        "rsvp_by": _long_date(inp.rsvp_by, loc) if inp.rsvp_by else "",
         "reference": ltr(format_reference(h, lang, inp.reference_year, inp.reference_number)),
         "encloses_programme": inp.encloses_programme,
     }

@@ -125,8 +125,8 @@ def test_render_letter_arabic_is_right_to_left_with_latin_runs_isolated() -> Non
 
     assert letter.html.startswith('<!DOCTYPE html>\n<html lang="ar" dir="rtl">')
     assert '<article class="letter" lang="ar" dir="rtl">' in letter.html
-    assert '<bdi dir="ltr">fao@beijing.example.org</bdi>' in letter.html
-    assert '<bdi dir="ltr">09:00–12:00</bdi>' in letter.html
+    assert '<bdi dir="ltr">\u2066fao@beijing.example.org\u2069</bdi>' in letter.html
+    assert '<bdi dir="ltr">\u206609:00–12:00\u2069</bdi>' in letter.html
     assert "\u2066+86\u00a010\u00a05555\u00a00142\u2069" in letter.text
     assert letter.subject == "دعوة: مؤتمر بكين الدولي للمدن الصديقة 2027"
 
@@ -217,7 +217,9 @@ def test_render_letter_enclosure_line_only_with_the_programme(lang: str, line: s
     with_programme = render_letter(letter_input(lang))
     without = render_letter(letter_input(lang, encloses_programme=False))
 
-    assert f'<p class="enclosure">{line}</p>' in with_programme.html_fragment
+    assert f'<p class="enclosure">{line}</p>' in with_programme.html_fragment.replace(
+        '<span class="w">', ""
+    ).replace("</span>", "")
     assert (line in with_programme.text, line in without.text) == (True, False)
 
 
