@@ -567,7 +567,7 @@ def _version(
     office = r.office if r.office and _fits(r.office, lang) else ""
     form = address.address_form(
         address.Addressee(
-            language=lang,
+            lang=lang,
             rank=r.rank,
             gender=r.gender,
             name=iso(name),
@@ -576,7 +576,7 @@ def _version(
             title=iso(title),
             office=iso(office),
             city=iso(city),
-            salutation=r.salutations.get(lang, ""),
+            salutation_override=r.salutations.get(lang, ""),
         )
     )
     problems.extend(f"{lang}: {problem}" for problem in form.problems)
@@ -589,6 +589,7 @@ def _version(
         "is_primary": is_primary,
         "salutation": form.salutation,
         "addressee": list(form.block),
+        "vocative": form.vocative,
         "recipient": {
             "name": iso(name),
             "family_name": iso(family_name),

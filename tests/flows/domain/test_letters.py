@@ -448,3 +448,13 @@ def test_letters_and_pdf_import_no_prefect_or_sqlalchemy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert out.stdout.strip() == "[]"
+
+
+def test_render_letter_reports_forms_of_address_the_data_cannot_make() -> None:
+    inp = with_recipient(letter_input("fr", is_bilingual=True), gender="", honorific="")
+
+    letter = render_letter(inp)
+
+    assert letter.problems
+    assert all(p.startswith("fr: ") for p in letter.problems)
+    assert len(set(letter.problems)) == len(letter.problems)

@@ -95,7 +95,7 @@ def test_html_to_pdf_russian_letter_uses_noto_serif(tmp_path: Path) -> None:
     pdf = html_to_pdf(render_letter(letter_input("ru")).html)
 
     assert pdf_fonts(pdf, tmp_path) == ["Noto-Serif", "Noto-Serif-Bold"]
-    assert "Мэр Москвы" in pdf_text(pdf, tmp_path)
+    assert "Уважаемый господин Петров!" in pdf_text(pdf, tmp_path)
 
 
 @pytest.mark.slow
