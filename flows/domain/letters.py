@@ -16,6 +16,7 @@ precision, no date, or a letter dated before the tie: the sentence is left out.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 import weakref
 from collections.abc import Mapping
@@ -29,14 +30,24 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from flows.domain import address
 
 Precision = Literal["day", "month", "year", "unknown"]
 
 #: Languages with a shipped letter; anything else gets the English letter (is_fallback=True).
-SHIPPED_LANGUAGES: tuple[str, ...] = ("zh", "en", "ja", "ko", "es", "fr", "de", "ru", "ar")
+SHIPPED_LANGUAGES: tuple[str, ...] = (
+    "zh", "en", "ja", "ko", "es", "fr", "de", "ru", "ar",
+    "pt", "it", "nl", "tr", "uk", "th", "vi", "id",
+)  # fmt: skip
 FALLBACK_LANGUAGE = "en"
 RTL_LANGUAGES = frozenset({"ar"})
+
+# Region defaults for dates: English letters use British dates ("14 March 2029") whatever
+# the contact's region; Portuguese follows the contact (pt-BR), else Portugal.
+_LOCALE_DEFAULTS = {"en": "en_GB", "zh": "zh_Hans_CN", "pt": "pt_PT"}
+_LOCALE_BY_REGION = {"pt": frozenset({"BR"})}
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "letters"
 
@@ -48,11 +59,12 @@ _LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
     "ko": frozenset({"Hangul"}),  # Hanja is rare in modern Korean: 北京 becomes "Beijing"
     "ru": frozenset({"Cyrillic"}),
     "ar": frozenset({"Arabic"}),
-    "en": frozenset({"Latin"}),
-    "es": frozenset({"Latin"}),
-    "fr": frozenset({"Latin"}),
-    "de": frozenset({"Latin"}),
-}
+    "uk": frozenset({"Cyrillic"}),
+    "th": frozenset({"Thai"}),
+}  # every other language reads Latin
+
+
+Localized = Mapping[str, str]  #: BCP 47 primary subtag -> text; "en" always present
 
 
 @dataclass(frozen=True)
@@ -61,58 +73,83 @@ class Recipient:
 
     name: str  #: in the native script (小池百合子)
     name_latin: str  #: in Latin script (Yuriko Koike)
-    title: str  #: as the contact's records give it (東京都知事, Mayor of Lyon)
-    honorific: str  #: given data, never guessed (Ms., Frau, господин, 様); may be ""
-    office: str
-    city: str  #: Latin/English name
-    city_native: str
+    family_name: str  #: native script; "" = not recorded
+    family_name_latin: str  #: Latin script; "" = not recorded
+    title: str  #: as the contact's records give it, in their language (東京都知事, Maire de Lyon)
+    honorific: str  #: as given, never guessed (Ms., Frau, господин, 様); may be ""
+    office: str  #: as given, in the contact's language
+    rank: str  #: one of address.RANKS
+    gender: str  #: "female", "male" or "" (not recorded)
+    city: Localized  #: the contact's city by language
     timezone: str  #: IANA zone
     language: str  #: BCP 47 tag of the preferred language
+    salutations: Localized = field(
+        default_factory=dict
+    )  #: the organizer's own salutation per language
+
+
+@dataclass(frozen=True)
+class Person:
+    names: Localized  #: the name as written for readers of each language
+    titles: Localized
+
+
+@dataclass(frozen=True)
+class Signatory(Person):
+    ranks: tuple[str, ...] = ()  #: addressee ranks this person signs for; () = everyone else
 
 
 @dataclass(frozen=True)
 class Host:
-    """The inviting office (the home city)."""
+    """The inviting office (the home city), in every letter language."""
 
-    office: str  #: in the host language
-    office_en: str
-    address: str  #: postal address in the host language
-    city: str
-    city_native: str
+    names: Localized
+    addresses: Localized  #: postal address as printed in the letterhead
+    city: Localized
     language: str  #: e.g. "zh"
-    signatory_name: str  #: in the host language's script
-    signatory_title: str  #: in the host language
-    signatory_name_latin: str = ""
-    signatory_title_en: str = ""
-    address_en: str = ""
+    signatories: tuple[Signatory, ...]
+    contact: Person  #: who answers questions about the event
+    telephone: str
+    email: str  #: the reply address
+    #: str.format patterns with {year} and {n}; "en" is used for languages not listed
+    reference_patterns: Localized
 
 
 @dataclass(frozen=True)
 class Session:
     """One agenda item; times are UTC-aware."""
 
-    title: str
+    titles: Localized
+    rooms: Localized
     start: datetime
     end: datetime
-    room: str = ""
-    #: optional per-language titles; ``title`` is used for languages not listed
-    titles: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Practical:
+    """What the host offers a delegation; empty values are left out of the letter."""
+
+    delegation_size: int | None = None  #: persons per delegation the host receives
+    accommodation: Localized = field(default_factory=dict)
+    costs: Localized = field(default_factory=dict)
+    visa_support: bool = False  #: visa support letters on request
 
 
 @dataclass(frozen=True)
 class EventInfo:
-    """The event; ``titles`` (lang -> name, "en" required) exclude the edition number."""
+    """The event; ``titles`` exclude the edition number."""
 
-    titles: Mapping[str, str]
+    titles: Localized
     kind: str
     series: str | None
     edition: int | None
-    venue: str
-    venue_address: str
+    venues: Localized
+    venue_addresses: Localized
     timezone: str
     start: datetime
     end: datetime
     sessions: tuple[Session, ...] = ()
+    practical: Practical = field(default_factory=Practical)
 
 
 @dataclass(frozen=True)
@@ -121,11 +158,22 @@ class LetterInput:
     host: Host
     event: EventInfo
     letter_date: date
-    reference: str
+    reference_year: int
+    reference_number: int  #: the invitation's number in the office's yearly counter
     is_bilingual: bool = False
     established_on: date | None = None
     precision: Precision = "unknown"
     rsvp_by: date | None = None
+    encloses_programme: bool = False  #: True when the PDF programme is attached
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A printed value missing in ``language``; ``used`` is the language printed instead."""
+
+    language: str
+    field: str  #: "event.venue", "session[2].room", "host.signatory.title", ...
+    used: str
 
 
 @dataclass(frozen=True)
@@ -138,6 +186,9 @@ class RenderedLetter:
     html: str  #: standalone page (for the PDF and the HTML file)
     html_fragment: str  #: the letter body alone, for an e-mail's text/html part
     text: str  #: plain text, for an e-mail's text/plain part
+    reference: str = ""  #: as printed in the letter language
+    fallbacks: tuple[Fallback, ...] = ()  #: every value printed in another language
+    problems: tuple[str, ...] = ()  #: forms of address the data cannot make, "<lang>: ..."
 
 
 # --- environment -------------------------------------------------------------------------
@@ -145,6 +196,8 @@ class RenderedLetter:
 
 def _configure(env: Environment) -> Environment:
     env.filters["en_ordinal"] = en_ordinal
+    env.filters["bidi"] = bidi_html
+    env.filters["keep_words"] = keep_words
     return env
 
 
@@ -201,10 +254,7 @@ def zh_number(n: int) -> str:
     return ("" if tens == 1 else _ZH_DIGITS[tens]) + "十" + (_ZH_DIGITS[ones] if ones else "")
 
 
-def event_title(event: EventInfo, lang: str) -> str:
-    """The event's name in ``lang`` with its edition, worded as that language does."""
-    title = event.titles.get(lang) or event.titles[FALLBACK_LANGUAGE]
-    n = event.edition
+def _edition_title(title: str, n: int | None, lang: str) -> str:
     if n is None:
         return _isolate(title) if lang in RTL_LANGUAGES else title
     match lang:
@@ -224,6 +274,32 @@ def event_title(event: EventInfo, lang: str) -> str:
             return f"{_isolate(title)} (الدورة {n})"
         case _:
             return f"{en_ordinal(n)} {title}"
+
+
+def event_title(event: EventInfo, lang: str) -> str:
+    """The event's name in ``lang`` (English when missing) with its edition, as ``lang`` words it."""
+    return _edition_title(
+        event.titles.get(lang) or event.titles[FALLBACK_LANGUAGE], event.edition, lang
+    )
+
+
+def choose_signatory(host: Host, rank: str) -> Signatory:
+    """The first signatory whose ranks include ``rank``, else the first who signs for all."""
+    for signatory in host.signatories:
+        if rank and rank in signatory.ranks:
+            return signatory
+    for signatory in host.signatories:
+        if not signatory.ranks:
+            return signatory
+    raise ValueError(
+        f"no signatory for rank {rank!r} and none with ranks = [] in the office config"
+    )
+
+
+def format_reference(host: Host, lang: str, year: int, n: int) -> str:
+    """The reference as printed in ``lang``: its pattern, or the "en" one, with {year} and {n}."""
+    pattern = host.reference_patterns.get(lang) or host.reference_patterns[FALLBACK_LANGUAGE]
+    return pattern.format(year=year, n=n)
 
 
 def friendship_year(established_on: date | None, precision: str, on: date) -> int | None:
@@ -267,11 +343,51 @@ def _same(text: str) -> str:
     return text
 
 
+_BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+
+
 def _isolate(text: str) -> str:
     """Wrap text that is not purely Arabic in FSI…PDI (Unicode bidi isolation)."""
     if not text or _scripts(text) <= {"Arabic"}:
         return text
-    return f"\u2068{text}\u2069"
+    return f"\u2068{text.translate(_BIDI_CONTROLS)}\u2069"
+
+
+def _ltr(text: str) -> str:
+    """Wrap text that must read left to right (telephone, e-mail, reference) in LRI…PDI."""
+    return f"\u2066{text.translate(_BIDI_CONTROLS)}\u2069" if text else text
+
+
+def bidi_html(text: str) -> Markup:
+    """Escape ``text`` for HTML and wrap its isolated runs (FSI/LRI…PDI) in ``<bdi>``.
+
+    The control characters stay inside: WeasyPrint ignores ``unicode-bidi: isolate`` but
+    Pango honours the isolates, and browsers and mail clients honour ``<bdi>``.
+    """
+    html = escape(text)
+    if "\u2069" not in html:  # left-to-right letters: nothing to wrap
+        return html
+    return Markup(  # noqa: S704 (escaped first; only our own tags are added)
+        str(html)
+        .replace("\u2068", "<bdi>\u2068")
+        .replace("\u2066", '<bdi dir="ltr">\u2066')
+        .replace("\u2069", "\u2069</bdi>")
+    )
+
+
+_HANGUL_WORD = re.compile(r"[^\s<>]*[\uac00-\ud7a3][^\s<>]*")
+
+
+def keep_words(html: str, lang: str) -> Markup:
+    """Korean breaks lines between words only: each Hangul word becomes one unbreakable span.
+
+    This is ``word-break: keep-all``, which WeasyPrint does not support (browsers get the CSS too).
+    """
+    if lang != "ko":
+        return Markup(html)  # noqa: S704 (already rendered by an autoescaping template)
+    return Markup(_HANGUL_WORD.sub(r'<span class="w">\g<0></span>', str(html)))  # noqa: S704
 
 
 def _in_script(native: str, fallback: str, lang: str) -> str:
@@ -279,6 +395,16 @@ def _in_script(native: str, fallback: str, lang: str) -> str:
     if native and _fits(native, lang):
         return native
     return fallback or native
+
+
+def _person_name(names: Localized, lang: str) -> str:
+    """A person's name for readers of ``lang``: theirs, else one in a script they read, else "en"."""
+    if names.get(lang):
+        return names[lang]
+    for name in names.values():
+        if name and _fits(name, lang):
+            return name
+    return names.get(FALLBACK_LANGUAGE) or next(iter(names.values()), "")
 
 
 def letter_language(
@@ -292,8 +418,21 @@ def letter_language(
 
 
 @functools.lru_cache(maxsize=64)
-def _locale(lang: str) -> Locale:
-    return Locale.parse(lang)
+def _locale(lang: str, region: str = "") -> Locale:
+    """The Babel locale of a letter language; ``region`` counts only where it changes dates."""
+    if region in _LOCALE_BY_REGION.get(lang, ()):
+        return Locale(lang, region)
+    return Locale.parse(_LOCALE_DEFAULTS.get(lang, lang))
+
+
+def _region(tag: str) -> str:
+    parts = tag.replace("_", "-").split("-")[1:]
+    return next((p.upper() for p in parts if len(p) == 2 and p.isalpha()), "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _long_date(day: date, loc: Locale) -> str:
+    return format_date(day, "long", locale=loc)
 
 
 @functools.lru_cache(maxsize=128)
@@ -329,7 +468,7 @@ def _moment(dt: datetime, zone: ZoneInfo, loc: Locale) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=2048)
 def _times(
-    lang: str,
+    loc: Locale,
     event_tz: str,
     recipient_tz: str,
     start: datetime,
@@ -337,7 +476,6 @@ def _times(
     sessions: tuple[tuple[datetime, datetime], ...],
 ) -> dict[str, Any]:
     """Every locale-dependent time string of one letter; shared by all letters alike."""
-    loc = _locale(lang)
     ez, rz = _zone(event_tz), _zone(recipient_tz)
     start_e, start_r = _moment(start, ez, loc), _moment(start, rz, loc)
     end_e = _moment(end, ez, loc)
@@ -372,68 +510,140 @@ def _times(
 # --- rendering ---------------------------------------------------------------------------
 
 
-def _version(inp: LetterInput, lang: str, *, is_primary: bool) -> dict[str, Any]:
+class _Lookup:
+    """Looks values up in one letter language and notes each one printed in another."""
+
+    def __init__(self, lang: str, fallbacks: list[Fallback]) -> None:
+        self.lang = lang
+        self.fallbacks = fallbacks
+
+    def __call__(self, values: Localized, field: str) -> str:
+        text = values.get(self.lang)
+        if text or not values:  # an empty mapping is an empty value, not a missing translation
+            return text or ""
+        used = (
+            FALLBACK_LANGUAGE
+            if values.get(FALLBACK_LANGUAGE)
+            else next((code for code, value in values.items() if value), self.lang)
+        )
+        self.fallbacks.append(Fallback(self.lang, field, used))
+        return values.get(used, "")
+
+
+def _version(
+    inp: LetterInput,
+    lang: str,
+    *,
+    is_primary: bool,
+    fallbacks: list[Fallback],
+    problems: list[str],
+) -> dict[str, Any]:
     """The context of one language version of the letter."""
     r, h, e = inp.recipient, inp.host, inp.event
-    loc = _locale(lang)
+    region = _region(r.language) if is_primary else ""
+    loc = _locale(lang, region)
     times = _times(
-        lang,
+        loc,
         e.timezone,
         r.timezone,
         _aware(e.start, "event start"),
         _aware(e.end, "event end"),
         tuple((_aware(s.start, "session start"), _aware(s.end, "session end")) for s in e.sessions),
     )
-    is_host_lang = lang == h.language
+    pick = _Lookup(lang, fallbacks)
     # In right-to-left letters every field in another script is a first-strong isolate, so
-    # "57 Yunhe East Street" or "Beijing, 1" keep their order inside Arabic sentences.
-    iso = _isolate if lang in RTL_LANGUAGES else _same
+    # "57 Yunhe East Street" or "Beijing, 1" keep their order inside Arabic sentences; the
+    # HTML layout turns the isolates into <bdi>.
+    rtl = lang in RTL_LANGUAGES
+    iso = _isolate if rtl else _same
+    ltr = _ltr if rtl else _same
+
+    name = _in_script(r.name, r.name_latin, lang)
+    family_name = _in_script(r.family_name, r.family_name_latin, lang)
+    city = pick(r.city, "recipient.city")
+    # The contact's title and office are recorded in their language: printed only where the
+    # reader reads that script, else the rank names the office ("Mayor of Lyon" in zh: 里昂市长).
+    title = r.title if r.title and _fits(r.title, lang) else ""
+    office = r.office if r.office and _fits(r.office, lang) else ""
+    form = address.address_form(
+        address.Addressee(
+            lang=lang,
+            rank=r.rank,
+            gender=r.gender,
+            name=iso(name),
+            family_name=iso(family_name),
+            honorific=r.honorific if _fits(r.honorific, lang) else "",
+            title=iso(title),
+            office=iso(office),
+            city=iso(city),
+            salutation_override=r.salutations.get(lang, ""),
+        )
+    )
+    problems.extend(f"{lang}: {problem}" for problem in form.problems)
+
+    signatory = choose_signatory(h, r.rank)
+    practical = e.practical
     return {
         "lang": lang,
-        "dir": "rtl" if lang in RTL_LANGUAGES else "ltr",
+        "dir": "rtl" if rtl else "ltr",
         "is_primary": is_primary,
+        "salutation": form.salutation,
+        "addressee": list(form.block),
+        "vocative": form.vocative,
         "recipient": {
-            "name": iso(_in_script(r.name, r.name_latin, lang)),
-            # honorific, title and office as given, for the address block; the *_fit forms
-            # are "" when their script is foreign to the letter language, so that a salutation
-            # never reads "Dear господин …" or "尊敬的 … Maire de Lyon".
-            "honorific": iso(r.honorific.strip()),
-            "title": iso(r.title),
-            "office": iso(r.office),
-            "honorific_fit": r.honorific.strip() if _fits(r.honorific, lang) else "",
-            "title_fit": r.title if _fits(r.title, lang) else "",
-            "office_fit": r.office if _fits(r.office, lang) else "",
-            "city": iso(_in_script(r.city_native, r.city, lang)),
+            "name": iso(name),
+            "family_name": iso(family_name),
+            "title": iso(title or address.rank_title(r.rank, r.gender, lang, city)),
+            "office": iso(office),
+            "city": iso(city),
+            "rank": r.rank,
+            "gender": r.gender,
         },
         "host": {
-            "office": iso(h.office if is_host_lang else _in_script(h.office, h.office_en, lang)),
-            "address": iso(
-                h.address if is_host_lang else _in_script(h.address, h.address_en, lang)
-            ),
-            "city": iso(_in_script(h.city_native, h.city, lang)),
-            "signatory_name": iso(_in_script(h.signatory_name, h.signatory_name_latin, lang)),
-            "signatory_title": iso(
-                h.signatory_title
-                if is_host_lang
-                else _in_script(h.signatory_title, h.signatory_title_en, lang)
-            ),
+            "office": iso(pick(h.names, "host.name")),
+            "address": iso(pick(h.addresses, "host.address")),
+            "city": iso(pick(h.city, "host.city")),
+            "signatory": {
+                "name": iso(_person_name(signatory.names, lang)),
+                "title": iso(pick(signatory.titles, "host.signatory.title")),
+            },
+            "contact": {
+                "name": iso(_person_name(h.contact.names, lang)),
+                "title": iso(pick(h.contact.titles, "host.contact.title")),
+            },
+            "telephone": ltr(h.telephone.replace(" ", "\u00a0")),  # one line
+            "email": ltr(h.email),
         },
         "event": {
-            "title": event_title(e, lang),
+            "title": _edition_title(pick(e.titles, "event.title"), e.edition, lang),
             "kind": e.kind,
-            "venue": iso(e.venue),
-            "venue_address": iso(e.venue_address),
+            "venue": iso(pick(e.venues, "event.venue")),
+            "venue_address": iso(pick(e.venue_addresses, "event.venue_address")),
             "sessions": [
-                dict(row, title=iso(s.titles.get(lang) or s.title), room=iso(s.room))
-                for s, row in zip(e.sessions, times["session_rows"], strict=True)
+                dict(
+                    row,
+                    # "09:00–12:00" would read "12:00–09:00" inside right-to-left text
+                    span=ltr(f"{row['start']}–{row['end']}"),
+                    local_span=ltr(f"{row['local_start']}–{row['local_end']}"),
+                    title=iso(pick(s.titles, f"session[{i}].title")),
+                    room=iso(pick(s.rooms, f"session[{i}].room")),
+                )
+                for i, (s, row) in enumerate(zip(e.sessions, times["session_rows"], strict=True))
             ],
             **times,
         },
+        "practical": {
+            "delegation_size": practical.delegation_size,
+            "accommodation": iso(pick(practical.accommodation, "practical.accommodation")),
+            "costs": iso(pick(practical.costs, "practical.costs")),
+            "visa_support": practical.visa_support,
+        },
         "friendship_year": friendship_year(inp.established_on, inp.precision, inp.letter_date),
-        "letter_date": format_date(inp.letter_date, "long", locale=loc),
+        "letter_date": _long_date(inp.letter_date, loc),
         "letter_month": inp.letter_date.month,
-        "rsvp_by": format_date(inp.rsvp_by, "long", locale=loc) if inp.rsvp_by else "",
-        "reference": iso(inp.reference),
+        "rsvp_by": _long_date(inp.rsvp_by, loc) if inp.rsvp_by else "",
+        "reference": ltr(format_reference(h, lang, inp.reference_year, inp.reference_number)),
+        "encloses_programme": inp.encloses_programme,
     }
 
 
@@ -466,9 +676,11 @@ def render_letter(inp: LetterInput, *, env: Environment | None = None) -> Render
         _, host_lang, _ = letter_language(inp.host.language, available)
         if host_lang != lang:
             languages.append(host_lang)
+    fallbacks: list[Fallback] = []
+    problems: list[str] = []
     versions = []
     for i, code in enumerate(languages):
-        version = _version(inp, code, is_primary=i == 0)
+        version = _version(inp, code, is_primary=i == 0, fallbacks=fallbacks, problems=problems)
         # The wording of each language is a template module: its top-level {% set %} values
         # (subject, salutation, paragraphs...) are placed by the layout templates.
         version["t"] = env.get_template(f"lang/{code}.txt.j2").make_module({"v": version})
@@ -483,8 +695,12 @@ def render_letter(inp: LetterInput, *, env: Environment | None = None) -> Render
         requested_language=requested,
         is_fallback=is_fallback,
         languages=tuple(languages),
-        subject=" ".join(str(versions[0]["t"].subject).split()),
+        # a subject is one line of plain text: no isolates, which mail clients show as boxes
+        subject=" ".join(str(versions[0]["t"].subject).translate(_BIDI_CONTROLS).split()),
         html=page,
         html_fragment=fragment,
         text=text,
+        reference=versions[0]["reference"].translate(_BIDI_CONTROLS),
+        fallbacks=tuple(dict.fromkeys(fallbacks)),
+        problems=tuple(dict.fromkeys(problems)),
     )

@@ -3,15 +3,20 @@
 Speed: WeasyPrint subsets every embedded font. With Debian's ``libharfbuzz-subset0`` it
 uses HarfBuzz (tens of ms, even for the 20 MB Noto CJK collections); without it, it falls
 back to fontTools and a CJK letter takes ~4 s. ``harfbuzz_subset_available()`` says which
-path this machine takes. The batch path adds a process pool whose workers load WeasyPrint
+path this machine takes. A page holding several ``<article class="letter …">`` (a letter and its
+translation) is laid out one article at a time and the pages joined into one PDF, so that
+each language version counts its own pages ("1 / 2" twice, not "3 / 4"): WeasyPrint's
+``counter(pages)`` knows only the whole document. The batch path adds a process pool whose workers load WeasyPrint
 and warm Pango's font cache once, then render chunks of letters.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import multiprocessing
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -34,13 +39,37 @@ def harfbuzz_subset_available() -> bool:
     return ffi.harfbuzz_subset is not None
 
 
+# Letter bodies escape every value, so "<article" appears only where a template wrote it.
+_ARTICLE = re.compile(r'<article class="letter[ "]')
+
+
+def split_documents(html: str) -> list[str]:
+    """One standalone page per ``<article class="letter …">`` (the page itself when one)."""
+    body = html.find("<body")
+    starts = [m.start() for m in _ARTICLE.finditer(html, max(body, 0))]
+    if len(starts) < 2:
+        return [html]
+    end = html.rindex("</article>") + len("</article>")
+    head, tail = html[: starts[0]], html[end:]
+    bounds = [*starts, end]
+    return [head + html[a:b].rstrip() + tail for a, b in itertools.pairwise(bounds)]
+
+
 def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
     """Render one HTML document to PDF bytes (A4 unless the document's @page says otherwise)."""
     # Imported here: WeasyPrint loads Pango/HarfBuzz (~0.3 s), which callers that only
     # render HTML should not pay.
     from weasyprint import HTML
 
-    pdf = HTML(string=html, base_url=base_url).write_pdf(stylesheets=[_default_stylesheet()])
+    stylesheets = [_default_stylesheet()]
+    documents = [
+        HTML(string=part, base_url=base_url).render(stylesheets=stylesheets)
+        for part in split_documents(html)
+    ]
+    if len(documents) == 1:
+        pdf = documents[0].write_pdf()
+    else:
+        pdf = documents[0].copy([page for doc in documents for page in doc.pages]).write_pdf()
     assert pdf is not None  # write_pdf returns bytes when no target is given
     return pdf
 
