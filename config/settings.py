@@ -41,7 +41,9 @@ class OfficePerson(BaseModel):
     def _has_english(self) -> OfficePerson:
         for field_name in ("names", "titles"):
             if "en" not in getattr(self, field_name):
-                raise ValueError(f"{field_name} needs an 'en' entry (other languages fall back to it)")
+                raise ValueError(
+                    f"{field_name} needs an 'en' entry (other languages fall back to it)"
+                )
         return self
 
 

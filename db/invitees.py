@@ -146,6 +146,8 @@ def next_references(session: Session, year: int, count: int, *, reserve: bool) -
             .returning(ReferenceCounter.last_number)
         ).scalar_one()
         return list(range(last - count + 1, last + 1))
-    last = session.scalar(select(ReferenceCounter.last_number).where(ReferenceCounter.year == year))
-    start = (last or 0) + 1
+    taken = session.scalar(
+        select(ReferenceCounter.last_number).where(ReferenceCounter.year == year)
+    )
+    start = (taken or 0) + 1
     return list(range(start, start + count))

@@ -559,7 +559,9 @@ def _version(
     ltr = _ltr if rtl else _same
 
     name = _in_script(r.name, r.name_latin, lang)
-    family_name = _in_script(r.family_name, r.family_name_latin, lang)
+    # the family name in the script of the name printed; "" lets address.py derive it
+    is_native = bool(r.name) and name == r.name
+    family_name = r.family_name if is_native else r.family_name_latin
     city = pick(r.city, "recipient.city")
     # The contact's title and office are recorded in their language: printed only where the
     # reader reads that script, else the rank names the office ("Mayor of Lyon" in zh: 里昂市长).

@@ -107,13 +107,13 @@ def test_invite_dry_run_writes_files_and_sends_nothing(registry: None) -> None:
 
 
 def test_invite_skips_opted_out_and_reports_fallback(registry: None) -> None:
-    summary = send_invitations(CONFERENCE, only=["Canberra", "Dublin", "Cairo"], now=NOW)
+    summary = send_invitations(CONFERENCE, only=["Canberra", "Athens", "Cairo"], now=NOW)
     assert summary["skipped_opted_out"] == ["olivia.brown@canberra.example.org"]
     assert summary["fallbacks"] == [
         {
-            "email": "siobhan.murphy@dublin.example.org",
-            "city": "Dublin",
-            "wanted": "ga",
+            "email": "nikos.papadopoulos@athens.example.org",
+            "city": "Athens",
+            "wanted": "el",
             "got": "en",
         }
     ]
@@ -305,3 +305,58 @@ def test_invite_remind_pending_resends_same_calendar_in_a_new_message(registry: 
         for m in to_hanako
     )
     assert first == second  # the same calendar object: same UID and SEQUENCE
+
+
+def _references() -> dict[str, tuple[int | None, int | None]]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(Contact.email, Invitation.reference_year, Invitation.reference_number).join(
+                Contact, Contact.id == Invitation.contact_id
+            )
+        )
+        return {email: (year, number) for email, year, number in rows}
+
+
+def test_invite_numbers_each_letter_once_from_the_yearly_counter(registry: None) -> None:
+    preview = send_invitations(SYMPOSIUM, dry_run=True, now=NOW)
+    assert _references() == {}  # a dry run takes no numbers
+    first = send_invitations(SYMPOSIUM, now=NOW)
+    numbers = _references()
+    assert sorted(numbers.values()) == [(2026, 1), (2026, 2)]
+    send_invitations(SYMPOSIUM, now=NOW)  # a re-run keeps the numbers
+    send_invitations(CONFERENCE, only=["Lima"], now=NOW)  # the next event goes on counting
+    assert _references() == {**numbers, "lucia.torres@lima.example.org": (2026, 3)}
+    letters = sorted(Path(first["out_dir"]).rglob("*.html"))
+    texts = [p.read_text(encoding="utf-8") for p in letters]
+    assert [("京外办函〔2026〕1号" in t or "京外办函〔2026〕2号" in t) for t in texts] == [
+        True,
+        True,
+    ]
+    assert preview["invited"] == 2
+
+
+def test_invite_demo_letters_mix_no_languages_and_address_everyone(registry: None) -> None:
+    summary = send_invitations(CONFERENCE, dry_run=True, now=NOW)
+    assert summary["invited"] == 38
+    assert (summary["mixed"], summary["address_problems"]) == ([], [])
+
+
+def test_invite_strict_language_refuses_a_letter_missing_a_translation(
+    registry: None, tmp_path: Path
+) -> None:
+    spec = (EVENTS / f"{CONFERENCE}.yaml").read_text(encoding="utf-8")
+    venue_fr = "  fr: Centre national des congrès de Chine\n"
+    assert venue_fr in spec
+    (tmp_path / "conference.yaml").write_text(spec.replace(venue_fr, "", 1), encoding="utf-8")
+    with session_scope() as session:
+        apply_spec(
+            session, read_spec(tmp_path / "conference.yaml", session), get_settings(), now=NOW
+        )
+    preview = send_invitations(CONFERENCE, only=["Paris"], dry_run=True, now=NOW)
+    assert [
+        (m["email"], [(v["field"], v["language"], v["used"]) for v in m["values"]])
+        for m in preview["mixed"]
+    ] == [("julien.bernard@paris.example.org", [("event.venue", "fr", "en")])]
+    with pytest.raises(PreflightError, match=r"event\.venue in en \(letter in fr\)"):
+        send_invitations(CONFERENCE, only=["Paris"], strict_language=True, now=NOW)
+    assert _outbox() == []

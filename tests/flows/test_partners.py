@@ -167,7 +167,7 @@ def test_import_contacts_keeps_rank_gender_and_salutations(amity_db: str, tmp_pa
         "city,country_code,name_native,name_latin,email,language,rank,gender,family_name,"
         "family_name_latin,salutation_en\n"
         "Tokyo,JP,山田 花子,Hanako Yamada,hanako@tokyo.example.org,ja,governor,female,山田,"
-        "Yamada,\"Your Excellency,\"\n",
+        'Yamada,"Your Excellency,"\n',
         encoding="utf-8",
     )
     assert import_contacts(str(path))["problems"] == []

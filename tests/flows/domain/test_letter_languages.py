@@ -117,7 +117,7 @@ ENGLISH = re.compile(
 )
 
 
-def render(key: str):  # noqa: ANN201 (RenderedLetter)
+def render(key: str):
     return render_letter(letter_input("en", recipient=RECIPIENTS[key]))
 
 

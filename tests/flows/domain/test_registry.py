@@ -150,7 +150,7 @@ def test_validate_contacts_reads_rank_gender_family_name_and_salutations(tmp_pat
         "city,country_code,name_native,name_latin,email,language,rank,gender,family_name,"
         "salutation_fr\n"
         "Lyon,FR,Anne Roux,Anne Roux,anne@lyon.example.org,fr,Mayor,Female,Roux,"
-        "\"Madame la Maire et chère amie,\"\n",
+        '"Madame la Maire et chère amie,"\n',
         encoding="utf-8",
     )
     result = validate_contacts("c.csv", read_rows(path, list_key="contacts"))
