@@ -18,6 +18,8 @@ import pycountry
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
+from flows.domain.vocabulary import CITY_KINDS, TIE_KINDS, TIE_STATUSES
+
 PARTNER_COLUMNS = (
     "city",
     "native_name",
@@ -40,9 +42,6 @@ PARTNER_OPTIONAL = {
 CONTACT_COLUMNS = ("city", "country_code", "name_native", "name_latin", "email", "language")
 CONTACT_OPTIONAL = {"title": "", "honorific": "", "office": "", "opted_out": "no", "note": ""}
 
-TIE_KINDS = ("friendship_city", "sister_city", "friendly_exchange")
-TIE_STATUSES = ("active", "suspended", "ended")
-CITY_KINDS = ("municipality", "district", "region", "province", "prefecture", "other")
 _DATE_FORMS = {
     "day": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
     "month": re.compile(r"^\d{4}-\d{2}$"),
