@@ -187,7 +187,9 @@ class Settings(BaseSettings):
     send_interval_seconds: float = 0.0
     #: recipients per Prefect task; the flow never runs one task per letter
     batch_size: int = 100
-    task_workers: int = 4
+    #: chunks of one invitation run in flight at once (threads, or Dask worker processes);
+    #: each chunk renders its PDFs on a process per core, so keep it small
+    task_workers: int = Field(default=2, ge=1)
     #: attach the PDF letter to invitation e-mails (the PDF is written to the output folder
     #: when this is on; off gives HTML letters only, for very large mailings)
     attach_pdf: bool = True

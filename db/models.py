@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from flows.domain.vocabulary import EVENT_STATUSES, PRECISIONS, RSVP_STATES, TIE_KINDS
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -59,11 +61,6 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
 utc_datetime = Annotated[dt.datetime, mapped_column(UTCDateTime())]
 short_str = Annotated[str, mapped_column(String(200))]
-
-TIE_KINDS = ("friendship_city", "sister_city", "friendly_exchange")
-PRECISIONS = ("day", "month", "year", "unknown")
-EVENT_STATUSES = ("draft", "inviting", "scheduled", "held", "reported", "cancelled")
-RSVP_STATES = ("needs-action", "accepted", "declined", "tentative", "delegated")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -309,25 +306,36 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[intpk]
-    #: invitation | update | cancel | reminder | digest | ...
+    #: invitation | reminder (the invitation again, to who has not answered) | update |
+    #: cancel | reminder-digest (the anniversary digest)
     purpose: Mapped[str] = mapped_column(String(30))
     #: lower-cased e-mail address
     recipient: Mapped[str] = mapped_column(String(320))
-    #: what the message is about, e.g. "event:12:seq:3" or "digest:2026-11-28"
+    #: what makes the message distinct for this purpose and recipient: "UID:SEQUENCE:invite"
+    #: for an invitation, "UID:SEQUENCE:YYYY-MM-DD" for a reminder, "UID:SEQUENCE" for an
+    #: update or cancellation, "reminders:YYYY-MM-DD" for a digest
     occurrence: Mapped[str] = mapped_column(String(200))
+    #: kept from the first claim, so that a re-send after a crash carries the same one
     message_id: Mapped[str] = mapped_column(String(300))
+    #: claimed (being sent, or its run died) → sent or failed; the next run claims a failed
+    #: message again (a failed digest counts as done)
     state: Mapped[str] = mapped_column(String(10), default="claimed")
-    #: random token of the run that claimed it; a stale claim can be taken over
+    #: "host:pid:random" of the run holding the claim (for a digest, random only): a claim
+    #: whose process is gone on this host, or older than the lease, is taken over
     claim_token: Mapped[str] = mapped_column(String(64))
+    #: when the current claim was made (a takeover stamps it again)
     claimed_dt: Mapped[utc_datetime]
     sent_dt: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: delivery attempts of the last send (SMTP retries transient failures); for a digest,
+    #: how many times it was claimed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    #: the server's reply for a permanent failure
+    #: why the last send failed (permanent refusal, or transient after every retry); cleared
+    #: when the row is claimed again
     error: Mapped[str | None] = mapped_column(Text)
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("event.id", ondelete="SET NULL"), index=True
     )
-    #: where the .eml copy was written
+    #: where the transport put it: the file in the Maildir outbox, or smtp://host:port
     path: Mapped[str | None] = mapped_column(String(1000))
 
 

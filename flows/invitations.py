@@ -16,7 +16,6 @@ from typing import Any, cast
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as SqlSession
 
@@ -42,6 +41,7 @@ from flows.domain.letters import (
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
 from flows.domain.slug import slugify
+from flows.engine.runners import task_runner_for
 from flows.outbound.ledger import chunks, send_manifest
 from flows.outbound.outputs import contact_file_stem, invitation_dir
 
@@ -373,8 +373,8 @@ def _record_sent(session: SqlSession, event_id: int, sent: list[dict[str, Any]])
     )
 
 
-#: Prefect's default thread pool has no limit: two chunks at a time
-_CHUNK_RUNNER: Any = ThreadPoolTaskRunner(max_workers=2)
+#: AMITY_TASK_WORKERS chunks at a time (Prefect's default thread pool has no limit)
+_CHUNK_RUNNER: Any = task_runner_for("thread", get_settings().task_workers)
 
 
 @flow(

@@ -69,22 +69,10 @@ OUTPUT_FILES = {
 
 
 class ReportRefused(ValueError):
-    """The event cannot be reported on (unknown, or not held yet)."""
+    """The event cannot be reported on (not held yet, or in an unsupported language)."""
 
 
 # --- reading ---------------------------------------------------------------------------------
-
-
-def find_event(session: Session, ref: str) -> Event:
-    """The event by slug or id; a missing one is a refusal the CLI reports as bad input."""
-    try:
-        return events.find_event(session, ref)
-    except events.EventNotFound as exc:
-        raise ReportRefused(str(exc)) from None
-
-
-def event_title(event: Event, lang: str) -> str:
-    return event.titles.get(lang) or event.titles.get("en") or event.slug
 
 
 def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
@@ -161,7 +149,8 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
     return ReportInput(
         event=EventFacts(
             slug=event.slug,
-            title=event_title(event, lang),
+            # the bare title: the report words the edition itself
+            title=event.titles.get(lang) or event.titles.get("en") or event.slug,
             kind=event.kind,
             series=event.series,
             edition=event.edition,
@@ -348,7 +337,7 @@ def record_report(
 def build_report(event: str, lang: str, now: datetime) -> dict[str, Any]:
     """Fetch the event's facts, compute the report, write its four files, record it."""
     with session_scope() as session:
-        ev = find_event(session, event)
+        ev = events.find_event(session, event)
         if ev.status in NOT_REPORTABLE:
             raise ReportRefused(f"event {ev.slug!r} is {ev.status}: nothing to report yet")
         data = load_report_input(session, ev, lang)
@@ -485,7 +474,7 @@ def import_attendance_file(event: str, path: str, skip_invalid: bool) -> dict[st
     """Check every row against the event's invitees, then upsert all of them (or none)."""
     text = Path(path).read_text(encoding="utf-8-sig")
     with session_scope() as session:
-        ev = find_event(session, event)
+        ev = events.find_event(session, event)
         result = AttendanceImport(event=ev.slug, file=path)
         invitees = session.execute(
             select(Contact.id, Contact.email)

@@ -89,6 +89,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_lifecycle(args: argparse.Namespace) -> int:
+    from db.events import EventNotFound
     from flows.engine.runtime import run_flow
     from flows.invitations import PreflightError
     from flows.lifecycle import event_lifecycle
@@ -97,7 +98,7 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
     require_event(args.event)
     try:
         result = run_flow(event_lifecycle, args.event, held=args.held, report_language=args.lang)
-    except (PreflightError, ReportRefused) as exc:
+    except (EventNotFound, PreflightError, ReportRefused) as exc:
         raise UserError(str(exc)) from None
     failed = any(
         isinstance(s["result"], dict) and s["result"].get("failed") for s in result["steps"]

@@ -39,7 +39,8 @@ def register(sub: Any) -> None:
         "--runner",
         choices=["thread", "dask"],
         default="thread",
-        help="task runner: threads (default) or a local Dask cluster, for very large batches",
+        help="task runner: threads (default) or a local Dask cluster of AMITY_TASK_WORKERS "
+        "worker processes, for very large batches",
     )
     p.add_argument(
         "--strict-language",
@@ -80,11 +81,11 @@ def cmd_invite(args: argparse.Namespace) -> int:
     require_event(args.event)
     flow = send_invitations
     if args.runner == "dask":
+        from config.settings import get_settings
         from flows.engine.runners import task_runner_for
 
-        flow = send_invitations.with_options(
-            task_runner=task_runner_for("dask", 2, processes=False)
-        )
+        workers = get_settings().task_workers
+        flow = send_invitations.with_options(task_runner=task_runner_for("dask", workers))
     try:
         summary = run_flow(
             flow,

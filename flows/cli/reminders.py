@@ -83,7 +83,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 def cmd_anniversaries(args: argparse.Namespace) -> int:
     from config.settings import get_settings
-    from flows.domain.anniversaries import office_today
+    from flows.domain.clock import office_today
     from flows.reminders import anniversaries_feed, list_anniversaries
 
     settings = get_settings()

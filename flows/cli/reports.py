@@ -61,6 +61,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from db.events import EventNotFound
     from db.reference import init_database
     from flows.domain.report import ReportError
     from flows.reports import ReportRefused, report_event
@@ -69,7 +70,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     require_event(args.event)
     try:
         result = report_event(args.event, args.lang)
-    except (ReportRefused, ReportError) as exc:
+    except (EventNotFound, ReportRefused, ReportError) as exc:
         raise UserError(str(exc)) from None
     if args.json:
         emit_json(result)
@@ -86,6 +87,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_attendance_import(args: argparse.Namespace) -> int:
+    from db.events import EventNotFound
     from db.reference import init_database
     from flows.reports import ReportRefused, import_attendance
 
@@ -95,7 +97,7 @@ def cmd_attendance_import(args: argparse.Namespace) -> int:
     require_event(args.event)
     try:
         result = import_attendance(args.event, str(args.path), skip_invalid=args.skip_invalid)
-    except ReportRefused as exc:
+    except (EventNotFound, ReportRefused) as exc:
         raise UserError(str(exc)) from None
     if args.json:
         emit_json(result)

@@ -37,13 +37,14 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from flows.domain import clock
+# re-exported: flows.reminders reads `dom.office_today`
+from flows.domain.clock import office_today as office_today
+from flows.domain.vocabulary import PRECISIONS
 
 Precision = Literal["day", "month", "year", "unknown"]
 Feb29Policy = Literal["feb28", "mar1"]
 SkipReason = Literal["missed", "superseded"]
 
-PRECISIONS: tuple[str, ...] = ("day", "month", "year", "unknown")
 FEB29_POLICIES: tuple[str, ...] = ("feb28", "mar1")
 DEFAULT_FEB29: Feb29Policy = "feb28"
 DEFAULT_MILESTONES: tuple[int, ...] = (
@@ -132,14 +133,6 @@ class Anniversary:
 
 
 # ---------------------------------------------------------------------------- dates
-
-
-def office_today(now_utc: datetime, tzid: str) -> date:
-    """The office's date: ``now_utc`` seen in the home city's IANA zone, not UTC's date."""
-    if now_utc.tzinfo is None:
-        # astimezone() would silently take a naive value as the machine's local time.
-        raise ValueError("now_utc must be timezone-aware")
-    return clock.office_today(now_utc, tzid)
 
 
 def _check_policy(feb29: str) -> None:

@@ -41,4 +41,7 @@ def utc_to_local(value: dt.datetime, tzid: str) -> dt.datetime:
 
 def office_today(now: dt.datetime, tzid: str) -> dt.date:
     """The office's calendar day: the date in the home city's zone, not in UTC."""
+    if now.tzinfo is None:
+        # astimezone() would silently take a naive value as the machine's local time.
+        raise ValueError("now must be timezone-aware")
     return now.astimezone(zone(tzid)).date()

@@ -10,9 +10,9 @@ from typing import Any
 
 from flows.domain.clock import LocalTimeError, local_to_utc, zone
 from flows.domain.slug import slugify
+from flows.domain.vocabulary import TIE_KINDS
 
 EVENT_KINDS = ("conference", "symposium", "festival", "delegation_visit", "other")
-TIE_KINDS = ("friendship_city", "sister_city", "friendly_exchange")
 
 
 class SpecError(ValueError):

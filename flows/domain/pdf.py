@@ -92,12 +92,15 @@ def htmls_to_pdfs(
 ) -> list[bytes]:
     """PDF bytes for each HTML document, in order, rendered by ``workers`` processes.
 
-    ``workers`` defaults to the number of usable cores; ``workers=1`` renders in this process.
+    ``workers`` defaults to the number of usable cores; ``workers=1`` (or a daemonic caller,
+    such as a Dask worker process) renders in this process.
     """
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     workers = max(1, min(workers, len(htmls)))
-    if workers == 1:
+    # A daemonic process (a Dask worker process: already one per core) may not start a
+    # pool of its own; it renders its letters itself.
+    if workers == 1 or multiprocessing.current_process().daemon:
         return _render_chunk(htmls)
     chunks = [htmls[i : i + chunk_size] for i in range(0, len(htmls), chunk_size)]
     # forkserver, not fork: the caller may be a Prefect worker with threads running, and

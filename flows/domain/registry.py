@@ -19,6 +19,7 @@ import yaml
 from email_validator import EmailNotValidError, validate_email
 
 from flows.domain.address import RANKS
+from flows.domain.vocabulary import CITY_KINDS, TIE_KINDS, TIE_STATUSES
 
 PARTNER_COLUMNS = (
     "city",
@@ -55,9 +56,6 @@ CONTACT_OPTIONAL = {
 SALUTATION_PREFIX = "salutation_"
 GENDERS = ("female", "male")
 
-TIE_KINDS = ("friendship_city", "sister_city", "friendly_exchange")
-TIE_STATUSES = ("active", "suspended", "ended")
-CITY_KINDS = ("municipality", "district", "region", "province", "prefecture", "other")
 _DATE_FORMS = {
     "day": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
     "month": re.compile(r"^\d{4}-\d{2}$"),

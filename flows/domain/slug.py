@@ -11,10 +11,11 @@ _MAX_LEN = 60
 def slugify(text: str, *, max_len: int = _MAX_LEN, unique: bool = True) -> str:
     """Return a safe, readable, collision-resistant file-name part for ``text``.
 
-    Latin text is transliterated to ASCII ("Île-de-France" -> "ile-de-france"); other
-    scripts keep their letters ("東京都" stays readable). Path separators, dots and
-    control characters never survive, and a short hash of the original text is appended
-    whenever the readable part lost information, so "a/b" and "a b" cannot clash.
+    Latin text is transliterated to ASCII; other scripts keep their letters ("東京都" stays
+    "東京都"). Path separators, dots and control characters never survive, and a short hash
+    of the original text is appended whenever the readable part differs from the text
+    lower-cased ("Île-de-France" -> "ile-de-france-01ffe8", "a/b" -> "a-b-3ec69c",
+    "a b" -> "a-b-7dbde9"), so that they cannot clash; "tokyo" stays "tokyo".
     ``unique=False`` leaves the hash out, for handles that the database keeps unique
     (event slugs).
     """

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import icalendar
 import pytest
@@ -23,9 +21,9 @@ from flows.domain.ical import (
     subset_feeds,
     vtimezone,
 )
+from tests.goldens import golden
 from tests.ics_rules import ics_problems, parser_disagreements, update_problems
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "ics"
 STAMP = datetime(2026, 5, 4, 3, 0, tzinfo=UTC)
 OFFICE = Person("foreign-affairs@city.example", "Foreign Affairs Office")
 TAKAHASHI = Person("takahashi@tokyo.example", "高橋 一郎")
@@ -135,10 +133,7 @@ BUILDS = _builds()
 
 @pytest.mark.parametrize("name", sorted(BUILDS))
 def test_golden_ics_matches_file(name: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("AMITY_UPDATE_GOLDEN") == "1":
-        path.write_bytes(BUILDS[name])
-    assert BUILDS[name] == path.read_bytes()
+    golden(f"ics/{name}", BUILDS[name])
 
 
 @pytest.mark.parametrize("name", sorted(BUILDS))

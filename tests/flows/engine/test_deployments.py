@@ -64,6 +64,13 @@ def test_parameter_model_matches_the_flow_signature(item: Any) -> None:
             assert form["default"] == info.get_default()
 
 
+def test_load_flows_loads_every_spec() -> None:
+    loaded, notes = load_flows()
+
+    assert notes == []
+    assert [item.spec.name for item in loaded] == [spec.name for spec in SPECS]
+
+
 def test_load_flows_skips_a_module_that_does_not_import() -> None:
     missing = DeploymentSpec("ghost", "flows.no_such_module", "ghost", ImportParameters)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -65,3 +69,15 @@ def test_task_runner_for_dask_gives_the_thread_results(processes: bool) -> None:
 
     assert on_dask == on_threads
     assert on_threads == [slugify(name) for name in NAMES]
+
+
+def test_invitation_runner_takes_its_workers_from_settings() -> None:
+    # a fresh process: the flow's runner is built when flows.invitations is imported
+    probe = "from flows.invitations import send_invitations as f; print(f.task_runner._max_workers)"
+    env = {**os.environ, "AMITY_TASK_WORKERS": "3"}
+
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+
+    assert out.stdout.strip() == "3"

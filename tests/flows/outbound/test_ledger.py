@@ -1,0 +1,153 @@
+"""The delivery ledger on both databases, sending into a real Maildir."""
+
+from __future__ import annotations
+
+import datetime as dt
+import mailbox
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from config.settings import get_settings
+from db.models import OutboxMessage
+from db.session import session_scope
+from flows.outbound.ledger import (
+    CLAIM_LEASE,
+    Outgoing,
+    claim,
+    confirm_many,
+    deliver,
+    new_claim_token,
+    release_claim_token,
+)
+
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+RECIPIENTS = ["Ken.Sato@tokyo.example.org", "hanako.yamada@tokyo.example.org"]
+
+
+def _message(n: int, to: str) -> Outgoing[int]:
+    message_id = f"<invitation-{n}@beijing.example.org>"
+    raw = (
+        f"From: fao@beijing.example.org\r\nTo: {to}\r\nMessage-ID: {message_id}\r\n"
+        f"Subject: Invitation {n}\r\n\r\nDear colleague,\r\n"
+    ).encode()
+    return Outgoing("invitation", to, "uid-1:0:invite", message_id, raw, context=n)
+
+
+MESSAGES = [_message(n, to) for n, to in enumerate(RECIPIENTS)]
+
+
+def _rows() -> list[tuple[str, str, str | None]]:
+    with session_scope() as session:
+        return [
+            (row.recipient, row.state, row.claim_token)
+            for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
+
+
+def _maildir_ids() -> list[str]:
+    box = mailbox.Maildir(get_settings().outbox_dir, create=False)
+    return sorted(m["Message-ID"] for m in box)
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    probe = [sys.executable, "-c", "import os; print(os.getpid())"]
+    return int(subprocess.run(probe, check=True, capture_output=True, text=True).stdout)
+
+
+@pytest.fixture
+def live_pid() -> Iterator[int]:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _claim_as(token: str, at: dt.datetime) -> None:
+    with session_scope() as session:
+        claim(session, [(*m.key, m.message_id) for m in MESSAGES], token=token, now=at)
+
+
+def test_claim_then_confirm_marks_the_rows_sent(amity_db: str) -> None:
+    token = new_claim_token()
+    try:
+        with session_scope() as session:
+            claims, sent = claim(
+                session, [(*m.key, m.message_id) for m in MESSAGES], token=token, now=NOW
+            )
+        with session_scope() as session:
+            confirm_many(
+                session, [(c, f"/box/{c.ledger_id}", 1) for c in claims], token=token, now=NOW
+            )
+    finally:
+        release_claim_token(token)
+
+    assert [c.key for c in claims] == [m.key for m in MESSAGES]
+    assert sent == []
+    with session_scope() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [(r.recipient, r.state, r.sent_dt, r.path, r.attempts) for r in rows] == [
+            ("ken.sato@tokyo.example.org", "sent", NOW, f"/box/{claims[0].ledger_id}", 1),
+            ("hanako.yamada@tokyo.example.org", "sent", NOW, f"/box/{claims[1].ledger_id}", 1),
+        ]
+
+
+def test_deliver_rerun_skips_what_was_confirmed(amity_db: str) -> None:
+    first = deliver(MESSAGES, settings=get_settings(), now=NOW)
+
+    again = deliver(MESSAGES, settings=get_settings(), now=NOW + dt.timedelta(minutes=1))
+
+    assert ([m.context for m in first.sent], first.already_sent, first.failed) == ([0, 1], 0, [])
+    assert ([m.context for m in again.sent], again.already_sent, again.failed) == ([], 2, [])
+    assert _maildir_ids() == sorted(m.message_id for m in MESSAGES)
+    assert [state for _, state, _ in _rows()] == ["sent", "sent"]
+
+
+def test_deliver_takes_over_the_claim_of_a_dead_owner(amity_db: str, dead_pid: int) -> None:
+    dead = f"{socket.gethostname()}:{dead_pid}:0123456789ab"
+    _claim_as(dead, NOW)
+
+    result = deliver(MESSAGES, settings=get_settings(), now=NOW + dt.timedelta(minutes=1))
+
+    assert ([m.context for m in result.sent], result.already_sent) == ([0, 1], 0)
+    assert _maildir_ids() == sorted(m.message_id for m in MESSAGES)
+    assert [(state, token == dead) for _, state, token in _rows()] == [
+        ("sent", False),
+        ("sent", False),
+    ]
+
+
+def test_deliver_leaves_the_fresh_claim_of_a_live_owner(amity_db: str, live_pid: int) -> None:
+    alive = f"{socket.gethostname()}:{live_pid}:0123456789ab"
+    _claim_as(alive, NOW)
+
+    result = deliver(MESSAGES, settings=get_settings(), now=NOW + dt.timedelta(minutes=1))
+
+    assert ([m.context for m in result.sent], result.already_sent) == ([], 0)
+    assert [(state, token) for _, state, token in _rows()] == [
+        ("claimed", alive),
+        ("claimed", alive),
+    ]
+
+
+def test_deliver_takes_over_a_claim_older_than_the_lease(amity_db: str) -> None:
+    # another host: whether its process lives cannot be told, only the lease expires
+    elsewhere = "other-host.example:4242:0123456789ab"
+    _claim_as(elsewhere, NOW)
+    within = deliver(MESSAGES, settings=get_settings(), now=NOW + CLAIM_LEASE)
+
+    after = deliver(
+        MESSAGES, settings=get_settings(), now=NOW + CLAIM_LEASE + dt.timedelta(seconds=1)
+    )
+
+    assert [m.context for m in within.sent] == []
+    assert [m.context for m in after.sent] == [0, 1]
+    assert [state for _, state, _ in _rows()] == ["sent", "sent"]

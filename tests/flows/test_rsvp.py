@@ -1,0 +1,210 @@
+"""Recording iMIP replies against the invitations they answer, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import mailbox
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from config.settings import get_settings
+from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
+from db.models import Invitation
+from db.session import session_scope
+from flows.domain.replies import build_reply_email, build_reply_ics
+from flows.partners import load_reference_data
+from flows.rsvp import import_replies, record_replies, reply_files
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
+OFFICE = "fao@beijing.example.org"
+KEN = "ken.sato@tokyo.example.org"
+HANAKO = "hanako.yamada@tokyo.example.org"
+
+
+@pytest.fixture
+def invited(amity_db: str) -> dict[str, str]:
+    """The symposium's two Tokyo contacts invited (SEQUENCE 1): e-mail -> invitation UID."""
+    load_reference_data()
+    settings = get_settings()
+    uids = {}
+    with session_scope() as session:
+        spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
+        apply_spec(session, spec, settings, now=NOW)
+        event = find_event(session, SYMPOSIUM)
+        for contact in invited_contacts(session, event):
+            uid = invitation_uid(event.slug, contact.id, settings.office.mail_domain)
+            session.add(
+                Invitation(
+                    event_id=event.id, contact_id=contact.id, uid=uid, sequence=1, created_dt=NOW
+                )
+            )
+            uids[contact.email] = uid
+    return uids
+
+
+def _reply(
+    folder: Path,
+    name: str,
+    uid: str,
+    attendee: str,
+    partstat: str,
+    *,
+    sequence: int = 1,
+    minutes: int = 0,
+    delegated_to: tuple[str, ...] = (),
+) -> str:
+    path = folder / name
+    path.write_bytes(
+        build_reply_ics(
+            uid=uid,
+            organizer_email=OFFICE,
+            attendee_email=attendee,
+            attendee_name=None,
+            partstat=partstat,
+            sequence=sequence,
+            dtstamp=NOW + dt.timedelta(minutes=minutes),
+            delegated_to=delegated_to,
+        )
+    )
+    return str(path)
+
+
+def _answers() -> dict[str, tuple[str, dt.datetime | None, int | None, str | None]]:
+    with session_scope() as session:
+        rows = session.scalars(select(Invitation)).all()
+        return {
+            inv.contact.email: (inv.rsvp_state, inv.rsvp_dt, inv.rsvp_sequence, inv.delegated_to)
+            for inv in rows
+        }
+
+
+def test_record_replies_records_each_answer(invited: dict[str, str], tmp_path: Path) -> None:
+    paths = [
+        _reply(tmp_path, "ken.ics", invited[KEN], KEN, "accepted"),
+        _reply(tmp_path, "hanako.ics", invited[HANAKO], HANAKO, "tentative", minutes=5),
+    ]
+
+    summary = record_replies.fn(paths)
+
+    assert summary == {"files": 2, "recorded": 2, "stale": 0, "unknown": [], "invalid": []}
+    assert _answers() == {
+        KEN: ("accepted", NOW, 1, None),
+        HANAKO: ("tentative", NOW + dt.timedelta(minutes=5), 1, None),
+    }
+
+
+def test_record_replies_same_file_twice_is_stale(invited: dict[str, str], tmp_path: Path) -> None:
+    path = _reply(tmp_path, "ken.ics", invited[KEN], KEN, "accepted")
+    record_replies.fn([path])
+
+    again = record_replies.fn([path])
+
+    assert (again["recorded"], again["stale"]) == (0, 1)
+    assert _answers()[KEN] == ("accepted", NOW, 1, None)
+
+
+def test_record_replies_later_answer_supersedes(invited: dict[str, str], tmp_path: Path) -> None:
+    first = _reply(tmp_path, "1.ics", invited[KEN], KEN, "accepted")
+    later = _reply(tmp_path, "2.ics", invited[KEN], KEN, "declined", minutes=30)
+
+    summary = record_replies.fn([later, first])
+
+    # the older answer, read second, does not undo the newer one
+    assert (summary["recorded"], summary["stale"]) == (1, 1)
+    assert _answers()[KEN] == ("declined", NOW + dt.timedelta(minutes=30), 1, None)
+
+
+def test_record_replies_answer_to_an_older_sequence_is_stale(
+    invited: dict[str, str], tmp_path: Path
+) -> None:
+    path = _reply(tmp_path, "old.ics", invited[KEN], KEN, "accepted", sequence=0)
+
+    summary = record_replies.fn([path])
+
+    assert (summary["recorded"], summary["stale"]) == (0, 1)
+    assert _answers()[KEN] == ("needs-action", None, None, None)
+
+
+def test_record_replies_delegation_names_the_delegate(
+    invited: dict[str, str], tmp_path: Path
+) -> None:
+    path = _reply(
+        tmp_path, "d.ics", invited[KEN], KEN, "delegated", delegated_to=("aide@tokyo.example.org",)
+    )
+
+    record_replies.fn([path])
+
+    assert _answers()[KEN] == ("delegated", NOW, 1, "aide@tokyo.example.org")
+
+
+def test_record_replies_unknown_uid_or_attendee_and_invalid_file_are_reported(
+    invited: dict[str, str], tmp_path: Path
+) -> None:
+    stranger = _reply(tmp_path, "s.ics", invited[KEN], "someone@else.example", "accepted")
+    ghost = _reply(tmp_path, "g.ics", "no-such-uid@x", KEN, "accepted")
+    junk = tmp_path / "junk.eml"
+    junk.write_bytes(b"Subject: hello\r\n\r\nno calendar here\r\n")
+
+    summary = record_replies.fn([stranger, ghost, str(junk)])
+
+    assert summary == {
+        "files": 3,
+        "recorded": 0,
+        "stale": 0,
+        "unknown": [
+            f"s.ics: {invited[KEN]} / someone@else.example",
+            "g.ics: no-such-uid@x / ken.sato@tokyo.example.org",
+        ],
+        "invalid": [f"{junk}: no text/calendar part and not an .ics file"],
+    }
+    assert {state for state, *_ in _answers().values()} == {"needs-action"}
+
+
+def test_reply_files_reads_a_maildir_and_refuses_a_missing_path(tmp_path: Path) -> None:
+    box = mailbox.Maildir(tmp_path / "inbox", create=True)
+    key = box.add(b"Subject: x\r\n\r\nbody\r\n")
+    single = tmp_path / "one.ics"
+    single.write_bytes(b"")
+
+    found = reply_files([str(tmp_path / "inbox"), str(single)])
+
+    assert [p.name for p in found] == [key, "one.ics"]
+    with pytest.raises(FileNotFoundError, match="nope: no such file or folder"):
+        reply_files([str(tmp_path / "nope")])
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_import_replies_flow_records_a_reply_e_mail(
+    invited: dict[str, str], tmp_path: Path
+) -> None:
+    ics = build_reply_ics(
+        uid=invited[HANAKO],
+        organizer_email=OFFICE,
+        attendee_email=HANAKO,
+        attendee_name="山田 花子",
+        partstat="accepted",
+        sequence=1,
+        dtstamp=NOW,
+    )
+    message = build_reply_email(
+        ics=ics,
+        attendee_email=HANAKO,
+        attendee_name="山田 花子",
+        organizer_email=OFFICE,
+        organizer_name="Foreign Affairs Office",
+        subject="Accepted: 12th Beijing–Tokyo Urban Symposium",
+        text="Accepted",
+        message_id="<reply-1@tokyo.example.org>",
+        date=NOW,
+    )
+    box = mailbox.Maildir(tmp_path / "replies", create=True)
+    box.add(message)
+
+    summary = import_replies([str(tmp_path / "replies")])
+
+    assert summary == {"files": 1, "recorded": 1, "stale": 0, "unknown": [], "invalid": []}
+    assert _answers()[HANAKO] == ("accepted", NOW, 1, None)
