@@ -98,35 +98,48 @@ def setup(url: str, contacts: int) -> None:
         )
 
 
-def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
-    """The same domain work as the flow, in a plain loop on this core."""
+def bare_loop(url: str, maildir: Path, out: Path) -> tuple[float, int]:
+    """The same domain work as the flow, in a plain loop on this core, writing the same files.
+
+    Like the flow it keeps the organizer's copy of each letter (HTML), .ics and .eml under
+    ``out`` and delivers into a Maildir; it skips only what orchestration adds (the ledger,
+    Prefect's task runs).
+    """
     from config.settings import get_settings
     from db.calendars import cal_event
     from db.events import find_event, invitation_uid, invited_contacts
+    from db.invitees import invitees, next_references
     from db.session import session_scope
     from flows.domain.ical import Person, invitation_ics
     from flows.domain.letters import make_environment, render_letter
     from flows.domain.mail import build_imip_message, make_message_id
-    from flows.invitations import _letter_input, _recipient_rows, host_from_settings
+    from flows.invitations import _letter_input, home_city_names, host_from_settings
+    from flows.outbound.outputs import contact_file_stem
     from flows.outbound.transport import MaildirTransport
 
     settings = get_settings()
     with session_scope(url) as session:
         event = find_event(session, "bench")
-        rows = _recipient_rows(event, invited_contacts(session, event), session)
+        rows = invitees(session, invited_contacts(session, event))
+        numbers = next_references(session, NOW.year, len(rows), reserve=False)
+        rows = [
+            row.with_invitation(reference_year=NOW.year, reference_number=n)
+            for row, n in zip(rows, numbers, strict=True)
+        ]
         start = time.perf_counter()
         env = make_environment()
-        host = host_from_settings(settings)
+        host = host_from_settings(settings, home_city_names(session))
         organizer = Person(settings.office.email, settings.office.name)
         # synced once at the end, as the flow syncs once per chunk
         with MaildirTransport(maildir, durability="batch") as transport:
             for row in rows:
-                uid = invitation_uid(event.slug, row["contact_id"], settings.office.mail_domain)
-                letter = render_letter(_letter_input(event, row, host, NOW), env=env)
+                uid = invitation_uid(event.slug, row.contact_id, settings.office.mail_domain)
+                inp = _letter_input(event, row, host, NOW, encloses_programme=False)
+                letter = render_letter(inp, env=env)
                 ics = invitation_ics(
                     cal_event(event, uid=uid, sequence=0, lang=letter.language),
                     organizer=organizer,
-                    attendee=Person(row["email"], row["name_latin"]),
+                    attendee=Person(row.email, row.name_latin),
                     stamp=NOW,
                 )
                 message_id = make_message_id(
@@ -135,8 +148,8 @@ def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
                 message = build_imip_message(
                     from_addr=settings.office.email,
                     from_name=settings.office.name,
-                    to_addr=row["email"],
-                    to_name=row["name_latin"],
+                    to_addr=row.email,
+                    to_name=row.name_latin,
                     subject=letter.subject,
                     text=letter.text,
                     html=letter.html_fragment,
@@ -146,10 +159,15 @@ def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
                     message_id=message_id,
                     date=NOW,
                 )
+                base = out / contact_file_stem(row.city, row.name_latin, row.email, row.contact_id)
+                base.parent.mkdir(parents=True, exist_ok=True)
+                base.with_suffix(".html").write_text(letter.html, encoding="utf-8")
+                base.with_suffix(".ics").write_bytes(ics)
+                base.with_suffix(".eml").write_bytes(message)
                 transport.send(
                     message,
                     sender=settings.office.email,
-                    recipients=[row["email"]],
+                    recipients=[row.email],
                     message_id=message_id,
                 )
         return time.perf_counter() - start, len(rows)
@@ -207,7 +225,7 @@ def main() -> None:
         with session_scope(url) as s:
             apply_spec(s, spec, settings, now=NOW)
 
-        bare_s, n = bare_loop(url, folder / "bare-maildir")
+        bare_s, n = bare_loop(url, folder / "bare-maildir", folder / "bare-out")
 
         from prefect.testing.utilities import prefect_test_harness
 

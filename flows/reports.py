@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import get_settings
 from db import events
+from db.invitees import partner_ties
 from db.models import (
     Attendance,
     City,
@@ -31,7 +32,6 @@ from db.models import (
     Invitation,
     OutboxMessage,
     Report,
-    Tie,
 )
 from db.session import session_scope
 from flows.domain.attendance import AttendanceSheet, parse_attendance_csv
@@ -97,7 +97,8 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
         .where(Invitation.event_id == event.id)
         .order_by(Invitation.contact_id)
     ).all()
-    ties = _tie_precisions(session, event.host_city_id)
+    # the tie of a partner: the rule letters and reminders use too
+    ties = {city: tie.precision for city, tie in partner_ties(session).items()}
     sent = _sent_times(session, event.id)
     invitations = [
         InvitationFact(
@@ -189,17 +190,6 @@ def _city_names(session: Session, city_ids: set[int]) -> dict[tuple[str, str], P
         return {}
     cities = session.scalars(select(City).where(City.id.in_(city_ids))).all()
     return {(c.country_code, c.name): place_names(c) for c in cities}
-
-
-def _tie_precisions(session: Session, host_city_id: int) -> dict[int, str]:
-    """Partner city id -> precision of its tie; the host city's own tie wins over others."""
-    out: dict[int, str] = {}
-    for partner, home, precision in session.execute(
-        select(Tie.partner_city_id, Tie.home_city_id, Tie.precision).order_by(Tie.id)
-    ):
-        if partner not in out or home == host_city_id:
-            out[partner] = precision
-    return out
 
 
 def _sent_times(session: Session, event_id: int) -> dict[str, datetime]:
