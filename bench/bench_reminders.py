@@ -10,7 +10,7 @@ names a server, on PostgreSQL (a scratch database is created and dropped). For e
 --days consecutive office days, both ways decide the day's reminders (since = the day
 before) with the same domain function, and must agree:
 
-* indexed: ``flows.reminders.load_candidates`` (``Tie.anniversary_md IN (...)`` and the exact
+* indexed: ``db.reminders.load_candidates`` (``Tie.anniversary_md IN (...)`` and the exact
   establishment dates) + ``load_done`` + ``due_reminders`` — what the flow runs;
 * baseline: every active tie loaded, then the same candidate keys checked in Python before
   ``due_reminders`` (the cheapest Python filter, so the ratio measures the query, not the
@@ -43,8 +43,8 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from db.models import Base, Tie
+from db.reminders import load_candidates, load_done
 from flows.domain import anniversaries as dom
-from flows.reminders import load_candidates, load_done
 
 FIRST = date(1900, 1, 1)
 SPAN_DAYS = (date(2025, 12, 31) - FIRST).days
