@@ -101,12 +101,12 @@ def setup(url: str, contacts: int) -> None:
 def bare_loop(url: str, maildir: Path) -> tuple[float, int]:
     """The same domain work as the flow, in a plain loop on this core."""
     from config.settings import get_settings
+    from db.calendars import cal_event
     from db.events import find_event, invitation_uid, invited_contacts
     from db.session import session_scope
     from flows.domain.ical import Person, invitation_ics
     from flows.domain.letters import make_environment, render_letter
     from flows.domain.mail import build_imip_message, make_message_id
-    from db.calendars import cal_event
     from flows.invitations import _letter_input, _recipient_rows, host_from_settings
     from flows.outbound.transport import MaildirTransport
 

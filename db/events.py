@@ -15,6 +15,7 @@ from config.settings import Settings
 from db.models import City, Contact, Event, EventSession, EventTransition, Tie
 from db.registry import ensure_home_city
 from flows.domain.events import EventSpec, SpecError, parse_event_spec
+from flows.domain.sequence import event_bumps, moves_place, session_bumps
 
 
 class EventNotFound(LookupError):
@@ -163,15 +164,14 @@ def apply_spec(
         "audience": spec.to_json()["invite"],
         "outcomes": spec.outcomes,
     }
-    bump = False
-    place_changed = False
+    changed: list[str] = []
     for name, value in {**significant, **other}.items():
         old = getattr(event, name, None)
         if not created and old != value:
             result.changes.append(f"{name}: {_fmt(old)} -> {_fmt(value)}")
-            bump = bump or name in significant
-            place_changed = place_changed or name in ("venue", "venue_address", "timezone")
+            changed.append(name)
         setattr(event, name, value)
+    bump, place_changed = event_bumps(changed), moves_place(changed)
     event.spec = spec.to_json()
     event.updated_dt = now
     session.flush()
@@ -200,16 +200,15 @@ def apply_spec(
                 result.changes.append(f"session added: {s.title}")
                 bump = True
             continue
-        session_bump = False
+        session_changed: list[str] = []
         for name, value in values.items():
             if getattr(row, name) != value:
                 result.changes.append(
                     f"session {s.key} {name}: {_fmt(getattr(row, name))} -> {_fmt(value)}"
                 )
-                if name in ("start_dt", "end_dt", "room", "is_cancelled"):
-                    session_bump = True
+                session_changed.append(name)
             setattr(row, name, value)
-        if session_bump or place_changed:
+        if session_bumps(session_changed, place_moved=place_changed):
             # a session's LOCATION names the venue too
             row.sequence += 1
             bump = True
