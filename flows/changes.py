@@ -52,7 +52,7 @@ from flows.outbound.calendar_files import (
 )
 from flows.outbound.ledger import Outgoing, chunks, deliver
 from flows.outbound.outputs import contact_file_stem
-from flows.schedule import ScheduleError, publish_caldav
+from flows.schedule import CaldavSummary, ScheduleError, publish_caldav
 
 
 @dataclass(frozen=True)
@@ -82,13 +82,29 @@ class ChangeEntry:
 
 
 @dataclass(frozen=True)
+class SendFailure:
+    """A message the ledger recorded as failed, and why."""
+
+    email: str
+    city: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ChunkOutcome:
     """What sending one chunk did."""
 
     sent: int
     already_sent: int
-    #: {"email", "city", "reason"} per message that failed
-    failed: tuple[dict[str, str], ...] = ()
+    failed: tuple[SendFailure, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaldavFailure:
+    """A CalDAV collection that could not be updated after the messages went out."""
+
+    url: str
+    error: str
 
 
 @dataclass(frozen=True)
@@ -97,7 +113,7 @@ class Refreshed:
 
     slug: str
     feed: str
-    caldav: tuple[dict[str, Any], ...] = ()
+    caldav: tuple[CaldavSummary | CaldavFailure, ...] = ()
 
 
 def office_of(settings: Settings) -> Office:
@@ -223,7 +239,7 @@ def send_change_chunk(event_id: int, manifest: list[ChangeEntry], now: dt.dateti
         sent=len(result.sent),
         already_sent=result.already_sent,
         failed=tuple(
-            {"email": i.context.recipient.email, "city": i.context.recipient.city, "reason": why}
+            SendFailure(i.context.recipient.email, i.context.recipient.city, why)
             for i, why in result.failed
         ),
     )
@@ -248,16 +264,16 @@ def refresh_schedule(event_id: int, now: dt.datetime) -> Refreshed:
         urls.add(
             settings.caldav.url if settings.caldav.url.endswith("/") else settings.caldav.url + "/"
         )
-    caldav: list[dict[str, Any]] = []
+    caldav: list[CaldavSummary | CaldavFailure] = []
     for url in sorted(urls):
         try:
             with session_scope() as session:
                 event = session.get(Event, event_id)
                 assert event is not None
-                caldav.append(publish_caldav(session, event, url, settings, now).to_dict())
+                caldav.append(publish_caldav(session, event, url, settings, now))
         except ScheduleError as exc:
             # the messages are out; a CalDAV failure is reported, not a reason to fail them
-            caldav.append({"url": url, "error": str(exc)})
+            caldav.append(CaldavFailure(url, str(exc)))
     return Refreshed(slug=slug, feed=files.feed, caldav=tuple(caldav))
 
 
@@ -270,12 +286,12 @@ class ChangeSummary:
     sent: int = 0
     already_sent: int = 0
     skipped_opted_out: list[str] = field(default_factory=list)
-    failed: list[dict[str, str]] = field(default_factory=list)
+    failed: list[SendFailure] = field(default_factory=list)
     #: the summary lines each contact got, by e-mail address
     lines: dict[str, list[str]] = field(default_factory=dict)
     feed: str = ""
     #: one entry per CalDAV collection updated (or its error)
-    caldav: list[dict[str, Any]] = field(default_factory=list)
+    caldav: list[CaldavSummary | CaldavFailure] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -321,8 +337,8 @@ def _changes_artifact(summary: ChangeSummary) -> None:
         f"- to notify: {summary.to_notify}; {_counts_text(summary.to_dict())}",
         f"- feed: [{Path(summary.feed).name}](file://{summary.feed})",
     ]
-    lines += [f"- failed: {f['email']} ({f['city']}): {f['reason']}" for f in summary.failed]
-    lines += [f"- CalDAV: {c['error']}" for c in summary.caldav if "error" in c]
+    lines += [f"- failed: {f.email} ({f.city}): {f.reason}" for f in summary.failed]
+    lines += [f"- CalDAV: {c.error}" for c in summary.caldav if isinstance(c, CaldavFailure)]
     create_markdown_artifact(
         markdown="\n".join(lines) + "\n",
         key=f"changes-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
