@@ -1,4 +1,5 @@
-"""The event as calendars hold it: ORM rows to calendar records, and snapshots per SEQUENCE."""
+"""The event as calendars hold it: ORM rows to calendar records, snapshots per SEQUENCE, and
+the CalDAV resources published for it."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from db.models import CalendarSnapshot, Event
+from db.models import CaldavResource, CalendarSnapshot, Event
 from flows.domain.clock import zone
 from flows.domain.ical import CalEvent, CalSession
 from flows.domain.letters import EventInfo, Practical, event_title
 from flows.domain.letters import Session as LetterSession
+from flows.domain.notices import ContactCalendar, primary_language
 
 
 def event_info(event: Any) -> EventInfo:
@@ -80,10 +82,6 @@ def cal_event(
     )
 
 
-def primary_language(tag: str) -> str:
-    return tag.replace("_", "-").split("-")[0].lower() or "en"
-
-
 def calendar_status(event: Any) -> str:
     return "CANCELLED" if event.status == "cancelled" else "CONFIRMED"
 
@@ -123,6 +121,21 @@ def calendar_event(
         lang=primary_language(lang),
         status=calendar_status(event),
     )
+
+
+def contact_calendar(
+    event: Any, lang: str, *, uid: str, city: str, sequence: int | None = None
+) -> ContactCalendar:
+    """What the calendar of a contact in ``city`` shows of ``event`` (a row or a snapshot)."""
+    return ContactCalendar(
+        event=calendar_event(event, lang, uid=uid, sequence=sequence),
+        sessions={s.key: cal_session(s) for s in live_sessions(event) if takes_part(s, city)},
+    )
+
+
+def sessions_by_key(event: Event) -> dict[str, CalSession]:
+    """Every session of the event, cancelled ones included, in the event's order."""
+    return {s.key: cal_session(s) for s in event.sessions}
 
 
 def snapshot_data(event: Event) -> dict[str, Any]:
@@ -216,3 +229,65 @@ def baseline_snapshot(
     """The snapshot of the version a contact holds: the latest at or before their SEQUENCE."""
     held = [seq for seq in snapshots if seq <= sequence]
     return snapshots[max(held)] if held else None
+
+
+def published_resources(session: Session, event_id: int, url: str) -> dict[str, tuple[str, str]]:
+    """uid -> (etag, digest) of what was published of the event to the collection at ``url``."""
+    return {row.uid: (row.etag, row.digest) for row in _resources(session, event_id, url)}
+
+
+def _resources(session: Session, event_id: int, url: str) -> list[CaldavResource]:
+    return list(
+        session.scalars(
+            select(CaldavResource).where(
+                CaldavResource.event_id == event_id, CaldavResource.calendar_url == url
+            )
+        )
+    )
+
+
+def record_published(
+    session: Session,
+    *,
+    event_id: int,
+    url: str,
+    published: Mapping[str, tuple[str, str]],
+    hrefs: Mapping[str, str],
+    now: dt.datetime,
+) -> None:
+    """Remember what the collection holds now: uid -> (etag, digest); forget the rest."""
+    rows = {row.uid: row for row in _resources(session, event_id, url)}
+    for uid, (etag, digest) in published.items():
+        row = rows.get(uid)
+        if row is None:
+            session.add(
+                CaldavResource(
+                    event_id=event_id,
+                    calendar_url=url,
+                    uid=uid,
+                    href=hrefs[uid],
+                    etag=etag,
+                    digest=digest,
+                    published_dt=now,
+                )
+            )
+        elif (row.etag, row.digest) != (etag, digest):
+            row.etag, row.digest, row.published_dt = etag, digest, now
+    gone = [uid for uid in rows if uid not in published]
+    if gone:
+        session.execute(
+            delete(CaldavResource).where(
+                CaldavResource.event_id == event_id,
+                CaldavResource.calendar_url == url,
+                CaldavResource.uid.in_(gone),
+            )
+        )
+
+
+def caldav_urls(session: Session, event_id: int) -> set[str]:
+    """Every collection the event was published to."""
+    return set(
+        session.scalars(
+            select(CaldavResource.calendar_url).where(CaldavResource.event_id == event_id)
+        )
+    )

@@ -15,6 +15,7 @@ from config.settings import Settings
 from db.models import City, Contact, Event, EventSession, EventTransition, Tie
 from db.registry import ensure_home_city
 from flows.domain.events import EventSpec, SpecError, parse_event_spec
+from flows.domain.sequence import event_bumps, moves_place, session_bumps
 
 
 class EventNotFound(LookupError):
@@ -112,19 +113,11 @@ def _fmt(value: Any) -> str:
     return repr(value)
 
 
-def apply_spec(
-    session: Session, spec: EventSpec, settings: Settings, *, now: dt.datetime, force: bool = False
-) -> ApplyResult:
-    """Create the event, or update it and say what changed; SEQUENCE goes up on significant changes.
-
-    A change to an event that has already ended is refused unless ``force``.
-    """
-    ensure_home_city(session, settings.home_city)
-    domain = settings.office.mail_domain
+def _event_row(
+    session: Session, spec: EventSpec, host_id: int, domain: str, *, now: dt.datetime, force: bool
+) -> tuple[Event, bool]:
+    """The event of ``spec`` (a new draft when there is none) and whether it was created."""
     event = session.scalar(select(Event).where(Event.slug == spec.slug))
-    host_id = _city_id(session, spec.host_city)
-    created = event is None
-    result = ApplyResult(event_id=0, slug=spec.slug, created=created, warnings=list(spec.warnings))
     if event is None:
         event = Event(
             slug=spec.slug,
@@ -141,19 +134,24 @@ def apply_spec(
             updated_dt=now,
         )
         session.add(event)
-    else:
-        if event.end_dt < now and not force:
-            raise SpecError(spec.slug, ["the event is over; changing it needs --force"])
-        if event.status == "cancelled":
-            raise SpecError(spec.slug, ["the event is cancelled; it cannot be changed"])
-    significant = {
+        return event, True
+    if event.end_dt < now and not force:
+        raise SpecError(spec.slug, ["the event is over; changing it needs --force"])
+    if event.status == "cancelled":
+        raise SpecError(spec.slug, ["the event is cancelled; it cannot be changed"])
+    return event, False
+
+
+def _apply_event_fields(
+    event: Event, spec: EventSpec, host_id: int, result: ApplyResult
+) -> list[str]:
+    """Set the event's own fields from ``spec``; the names of those that changed."""
+    values = {
         "start_dt": spec.start_dt,
         "end_dt": spec.end_dt,
         "venue": spec.venue,
         "venue_address": spec.venue_address,
         "timezone": spec.timezone,
-    }
-    other = {
         "titles": spec.titles,
         "kind": spec.kind,
         "series": spec.series,
@@ -163,19 +161,22 @@ def apply_spec(
         "audience": spec.to_json()["invite"],
         "outcomes": spec.outcomes,
     }
-    bump = False
-    place_changed = False
-    for name, value in {**significant, **other}.items():
+    changed: list[str] = []
+    for name, value in values.items():
         old = getattr(event, name, None)
-        if not created and old != value:
+        if not result.created and old != value:
             result.changes.append(f"{name}: {_fmt(old)} -> {_fmt(value)}")
-            bump = bump or name in significant
-            place_changed = place_changed or name in ("venue", "venue_address", "timezone")
+            changed.append(name)
         setattr(event, name, value)
-    event.spec = spec.to_json()
-    event.updated_dt = now
-    session.flush()
+    return changed
 
+
+def _apply_sessions(
+    event: Event, spec: EventSpec, domain: str, result: ApplyResult, *, place_moved: bool
+) -> bool:
+    """Add, update and cancel the event's sessions as ``spec`` lists them; True when one of
+    them raises the event's SEQUENCE (each session's own SEQUENCE is raised here)."""
+    bump = False
     existing = {s.key: s for s in event.sessions}
     wanted = {s.key for s in spec.sessions}
     for s in spec.sessions:
@@ -196,21 +197,19 @@ def apply_spec(
                     key=s.key, uid=session_uid(spec.slug, s.key, domain), sequence=0, **values
                 )
             )
-            if not created:
+            if not result.created:
                 result.changes.append(f"session added: {s.title}")
                 bump = True
             continue
-        session_bump = False
+        changed: list[str] = []
         for name, value in values.items():
             if getattr(row, name) != value:
                 result.changes.append(
                     f"session {s.key} {name}: {_fmt(getattr(row, name))} -> {_fmt(value)}"
                 )
-                if name in ("start_dt", "end_dt", "room", "is_cancelled"):
-                    session_bump = True
+                changed.append(name)
             setattr(row, name, value)
-        if session_bump or place_changed:
-            # a session's LOCATION names the venue too
+        if session_bumps(changed, place_moved=place_moved):
             row.sequence += 1
             bump = True
     for key, row in existing.items():
@@ -220,6 +219,28 @@ def apply_spec(
             result.removed_sessions.append(row.id)
             result.changes.append(f"session removed: {row.title}")
             bump = True
+    return bump
+
+
+def apply_spec(
+    session: Session, spec: EventSpec, settings: Settings, *, now: dt.datetime, force: bool = False
+) -> ApplyResult:
+    """Create the event, or update it and say what changed; SEQUENCE goes up on significant changes
+    (see :mod:`flows.domain.sequence`).
+
+    A change to an event that has already ended is refused unless ``force``.
+    """
+    ensure_home_city(session, settings.home_city)
+    domain = settings.office.mail_domain
+    host_id = _city_id(session, spec.host_city)
+    event, created = _event_row(session, spec, host_id, domain, now=now, force=force)
+    result = ApplyResult(event_id=0, slug=spec.slug, created=created, warnings=list(spec.warnings))
+    changed = _apply_event_fields(event, spec, host_id, result)
+    event.spec = spec.to_json()
+    event.updated_dt = now
+    session.flush()
+    sessions_bump = _apply_sessions(event, spec, domain, result, place_moved=moves_place(changed))
+    bump = event_bumps(changed) or sessions_bump
     if bump:
         event.sequence += 1
     result.is_significant = bump

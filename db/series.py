@@ -1,4 +1,5 @@
-"""Event series: the next edition starts as a draft copy of the last one."""
+"""Event series: the next edition starts as a draft copy of the last one (the rules are
+:mod:`flows.domain.series`)."""
 
 from __future__ import annotations
 
@@ -12,56 +13,9 @@ from config.settings import Settings
 from db.events import apply_spec
 from db.models import City, Event
 from db.session import session_scope
-from flows.domain.clock import utc_to_local
 from flows.domain.events import SpecError, parse_event_spec
 from flows.domain.letters import en_ordinal
-from flows.domain.slug import slugify
-
-#: the next edition keeps the weekday: 52 weeks later
-EDITION_GAP = dt.timedelta(weeks=52)
-
-
-def next_edition_spec(spec: dict[str, Any], *, host: str, host_timezone: str) -> dict[str, Any]:
-    """The spec of the next edition: edition + 1, dates 52 weeks on, the programme kept.
-
-    When the host changes, the wall-clock times are kept in the new host's zone and the
-    venue is left for the organizer to fill in.
-    """
-    edition = int(spec["edition"]) + 1
-    old_tz = spec["timezone"]
-
-    def shift(iso: str) -> str:
-        local = utc_to_local(dt.datetime.fromisoformat(iso), old_tz).replace(tzinfo=None)
-        return (local + EDITION_GAP).isoformat(timespec="minutes")
-
-    moved = host != spec["host_city"]
-    out = {
-        "slug": f"{slugify(spec['series'], unique=False)}-{edition}",
-        "title": spec["titles"],
-        "kind": spec["kind"],
-        "series": spec["series"],
-        "edition": edition,
-        "series_hosts": spec["series_hosts"],
-        "host_city": host,
-        "venue": "(to be decided)" if moved else spec["venue"],
-        "venue_address": "" if moved else spec["venue_address"],
-        "timezone": host_timezone,
-        "start": shift(spec["start"]),
-        "end": shift(spec["end"]),
-        "bilingual": spec["bilingual"],
-        "invite": spec["invite"],
-        "sessions": [
-            {
-                **{k: v for k, v in s.items() if k not in ("start", "end")},
-                "start": shift(s["start"]),
-                "end": shift(s["end"]),
-            }
-            for s in spec["sessions"]
-        ],
-    }
-    if spec.get("rsvp_by"):
-        out["rsvp_by"] = (dt.date.fromisoformat(spec["rsvp_by"]) + EDITION_GAP).isoformat()
-    return out
+from flows.domain.series import next_edition_spec, next_host
 
 
 def create_next_edition(series: str, settings: Settings, *, now: dt.datetime) -> dict[str, Any]:
@@ -78,10 +32,7 @@ def create_next_edition(series: str, settings: Settings, *, now: dt.datetime) ->
                 series, ["no numbered edition of this series (see `amity events list`)"]
             )
         spec = dict(last.spec)
-        hosts = spec.get("series_hosts") or []
-        host = spec["host_city"]
-        if len(hosts) > 1 and host in hosts:
-            host = hosts[(hosts.index(host) + 1) % len(hosts)]
+        host = next_host(spec)
         tz = session.scalar(select(City.timezone).where(City.name == host))
         data = next_edition_spec(spec, host=host, host_timezone=tz or spec["timezone"])
         known = session.scalars(select(City.name)).all()

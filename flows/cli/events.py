@@ -86,10 +86,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _notify_change(slug: str) -> Any:
-    """Send updates for a changed event whose invitations went out (the schedule flow)."""
+    """Send updates for a changed event whose invitations went out (the send-changes flow)."""
+    from flows.changes import send_changes
     from flows.cli import RunFailed
     from flows.engine.runtime import run_flow
-    from flows.schedule import ScheduleError, send_changes
+    from flows.schedule import ScheduleError
 
     try:
         return run_flow(send_changes, slug)
@@ -101,7 +102,7 @@ def _notify_change(slug: str) -> Any:
 
 
 def _print_notified(notified: Any) -> None:
-    from flows.schedule import iter_failures, summary_text
+    from flows.changes import iter_failures, summary_text
 
     what = "cancellations" if notified["method"] == "CANCEL" else "updates"
     print(f"  {what}: {summary_text(notified)}")

@@ -79,8 +79,9 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 def _send_changes(args: argparse.Namespace) -> int:
     from db.events import EventNotFound
+    from flows.changes import iter_failures, send_changes, summary_text
     from flows.engine.runtime import run_flow
-    from flows.schedule import ScheduleError, iter_failures, send_changes, summary_text
+    from flows.schedule import ScheduleError
 
     if args.out or args.publish:
         raise UserError("--send-changes writes the usual feeds and uses the configured CalDAV URL")

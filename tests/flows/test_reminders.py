@@ -19,15 +19,11 @@ from sqlalchemy import select, text
 from config.settings import get_settings
 from db.models import City, OutboxMessage, Reminder, Tie
 from db.registry import ensure_home_city
+from db.reminders import candidate_ties_query
 from db.session import session_scope
 from flows.domain.registry import anniversary_md
-from flows.reminders import (
-    DIGEST_PURPOSE,
-    anniversaries_feed,
-    candidate_ties_query,
-    list_anniversaries,
-    remind,
-)
+from flows.domain.reminder_digest import DIGEST_PURPOSE
+from flows.reminders import anniversaries_feed, list_anniversaries, remind
 from tests.ics_rules import ics_problems
 
 REPO = Path(__file__).resolve().parents[2]

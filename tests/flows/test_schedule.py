@@ -24,16 +24,13 @@ from db.events import apply_spec, find_event, read_spec
 from db.models import CaldavResource, CalendarSnapshot, Event, EventTransition, Invitation
 from db.reference import DEMO_CONTACTS, REFERENCE_PARTNERS, init_database
 from db.session import session_scope
+from flows.changes import send_changes
 from flows.cli import main
 from flows.invitations import send_invitations
 from flows.outbound.caldav import resource_name
+from flows.outbound.calendar_files import write_feeds
 from flows.partners import _run_import
-from flows.schedule import (
-    publish_caldav,
-    publish_schedule,
-    send_changes,
-    write_feeds,
-)
+from flows.schedule import publish_caldav, publish_schedule
 from tests.goldens import golden
 from tests.ics_rules import ics_problems, parse, parser_disagreements, update_problems
 from tests.radicale_server import PASSWORD, USER
@@ -132,7 +129,7 @@ def _vevent_uids(data: bytes) -> list[str]:
 
 def test_write_feeds_symposium_matches_golden_and_passes_the_rules(registry: Path) -> None:
     with session_scope() as session:
-        files = write_feeds(session, find_event(session, SYMPOSIUM), get_settings())
+        files = write_feeds(session, find_event(session, SYMPOSIUM), get_settings()).to_dict()
 
     feed = Path(files["feed"]).read_bytes()
     golden("schedule/symposium.ics", feed)
@@ -152,7 +149,7 @@ def test_write_feeds_symposium_matches_golden_and_passes_the_rules(registry: Pat
 
 def test_write_feeds_partner_feed_holds_only_its_delegation_sessions(registry: Path) -> None:
     with session_scope() as session:
-        files = write_feeds(session, find_event(session, CONFERENCE), get_settings())
+        files = write_feeds(session, find_event(session, CONFERENCE), get_settings()).to_dict()
 
     seoul = Path(files["partners"]["Seoul"]).read_bytes()
     paris = Path(files["partners"]["Paris"]).read_bytes()
@@ -166,7 +163,7 @@ def test_write_feeds_partner_feed_holds_only_its_delegation_sessions(registry: P
 
 def test_write_feeds_twice_unchanged_gives_the_same_bytes(registry: Path) -> None:
     with session_scope() as session:
-        first = Path(write_feeds(session, find_event(session, SYMPOSIUM), get_settings())["feed"])
+        first = Path(write_feeds(session, find_event(session, SYMPOSIUM), get_settings()).feed)
         before = first.read_bytes()
         write_feeds(session, find_event(session, SYMPOSIUM), get_settings())
 
@@ -184,7 +181,9 @@ def _calendar_url(radicale: str, request: pytest.FixtureRequest) -> str:
 
 def _publish(url: str, now: dt.datetime) -> dict[str, Any]:
     with session_scope() as session:
-        return publish_caldav(session, find_event(session, SYMPOSIUM), url, get_settings(), now)
+        return publish_caldav(
+            session, find_event(session, SYMPOSIUM), url, get_settings(), now
+        ).to_dict()
 
 
 def test_publish_caldav_unchanged_moved_and_removed_sessions(

@@ -1,0 +1,372 @@
+"""Updates and cancellations: what invitees receive after ``amity events apply|cancel``.
+
+Every contact whose invitation went out gets ONE message per change — METHOD:REQUEST with
+the full current event and a short summary of what changed in their language, or
+METHOD:CANCEL — through the delivery ledger, so a repeated or resumed run sends nothing twice.
+A contact is compared with the version they hold (Invitation.sequence), read from the
+calendar snapshot of that SEQUENCE (see :mod:`flows.schedule`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from sqlalchemy.orm import Session
+
+from config.settings import Settings, get_settings
+from db.calendars import (
+    baseline_snapshot,
+    caldav_urls,
+    contact_calendar,
+    event_from_snapshot,
+    record_snapshot,
+    sessions_by_key,
+    snapshots_of,
+)
+from db.changes import move_sequences, notice_recipients
+from db.events import find_event
+from db.models import Event
+from db.session import session_scope
+from flows.domain.ical import CalEvent
+from flows.domain.mail import MailError
+from flows.domain.notices import (
+    Notice,
+    NoticeRecipient,
+    Office,
+    contact_changes,
+    mail_language,
+    render_change,
+)
+from flows.domain.slug import slugify
+from flows.outbound.calendar_files import (
+    invitation_files,
+    sent_invitation,
+    write_change,
+    write_feeds,
+)
+from flows.outbound.ledger import Outgoing, chunks, deliver
+from flows.outbound.outputs import contact_file_stem
+from flows.schedule import CaldavSummary, ScheduleError, publish_caldav
+
+
+@dataclass(frozen=True)
+class ChangePlan:
+    """The event's state and who holds an older version of it."""
+
+    event_id: int
+    slug: str
+    sequence: int
+    status: str
+    recipients: tuple[NoticeRecipient, ...]
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    """One written message to send: to whom, which change, and where its bytes are."""
+
+    recipient: NoticeRecipient
+    #: "update" or "cancel"
+    purpose: str
+    #: the event's SEQUENCE the message carries (what the contact holds once it is sent)
+    sequence: int
+    message_id: str
+    eml: str
+    lines: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """A message the ledger recorded as failed, and why."""
+
+    email: str
+    city: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """What sending one chunk did."""
+
+    sent: int
+    already_sent: int
+    failed: tuple[SendFailure, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaldavFailure:
+    """A CalDAV collection that could not be updated after the messages went out."""
+
+    url: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """The feeds rewritten after the messages, and each CalDAV collection updated (or its error)."""
+
+    slug: str
+    feed: str
+    caldav: tuple[CaldavSummary | CaldavFailure, ...] = ()
+
+
+def office_of(settings: Settings) -> Office:
+    office = settings.office
+    return Office(
+        office.email, office.name, office.native_name, office.language, office.mail_domain
+    )
+
+
+def notice_for(
+    event: Event,
+    recipient: NoticeRecipient,
+    baseline: Mapping[str, Any] | None,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    fallback: CalEvent | None = None,
+) -> Notice | None:
+    """One contact's REQUEST or CANCEL, in memory; None when nothing differs.
+
+    ``baseline`` is the snapshot of the version the contact holds; without one, ``fallback``
+    is the event as their invitation showed it.
+    """
+    lang, uid, city = mail_language(recipient.language), recipient.uid, recipient.city
+    current = contact_calendar(event, lang, uid=uid, city=city)
+    held = None
+    if baseline is not None:
+        old = event_from_snapshot(baseline)
+        held = contact_calendar(old, lang, uid=uid, city=city, sequence=recipient.held_sequence)
+    try:
+        return render_change(
+            recipient,
+            current,
+            contact_changes(current, held, fallback),
+            all_sessions=sessions_by_key(event),
+            event_sequence=event.sequence,
+            office=office_of(settings),
+            now=now,
+        )
+    except MailError as exc:
+        raise ScheduleError(
+            f"{'cancel' if event.status == 'cancelled' else 'update'} to {recipient.email} "
+            f"({recipient.city}): {exc}"
+        ) from exc
+
+
+@task
+def plan_changes(event_ref: str) -> ChangePlan:
+    """Who holds an older version of the event, and the snapshot each one holds."""
+    with session_scope() as session:
+        event = find_event(session, event_ref)
+        return ChangePlan(
+            event_id=event.id,
+            slug=event.slug,
+            sequence=event.sequence,
+            status=event.status,
+            recipients=tuple(notice_recipients(session, event)),
+        )
+
+
+@task
+def render_changes(
+    event_id: int, recipients: list[NoticeRecipient], now: dt.datetime
+) -> list[ChangeEntry]:
+    """Render every message first (a template or address problem stops the run before sending)."""
+    settings = get_settings()
+    manifest = []
+    with session_scope() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        snapshots = snapshots_of(session, event.id)
+        files: dict[int, Path] | None = None  # listed once, and only if needed
+        for r in recipients:
+            baseline = baseline_snapshot(snapshots, r.held_sequence)
+            fallback = None
+            if baseline is None:
+                if files is None:
+                    files = invitation_files(settings, event.slug)
+                fallback = sent_invitation(files.get(r.contact_id))
+            notice = notice_for(event, r, baseline, settings, now, fallback=fallback)
+            if notice is None:
+                continue
+            stem = contact_file_stem(r.city, r.name_latin, r.email, r.contact_id)
+            eml = write_change(
+                settings, event.slug, notice.purpose, stem, ics=notice.ics, message=notice.message
+            )
+            manifest.append(
+                ChangeEntry(
+                    recipient=r,
+                    purpose=notice.purpose,
+                    sequence=event.sequence,
+                    message_id=notice.message_id,
+                    eml=str(eml),
+                    lines=notice.lines,
+                    language=notice.language,
+                )
+            )
+    return manifest
+
+
+@task(retries=1, retry_delay_seconds=2)
+def send_change_chunk(event_id: int, manifest: list[ChangeEntry], now: dt.datetime) -> ChunkOutcome:
+    """Send a chunk through the delivery ledger; a confirmed send moves the SEQUENCE on."""
+    items = [
+        Outgoing(
+            purpose=m.purpose,
+            recipient=m.recipient.email,
+            occurrence=f"{m.recipient.uid}:{m.sequence}",
+            message_id=m.message_id,
+            message=Path(m.eml),
+            context=m,
+        )
+        for m in manifest
+    ]
+
+    def held(session: Session, sent: list[Outgoing[ChangeEntry]]) -> None:
+        move_sequences(
+            session, event_id, {i.context.recipient.contact_id: i.context.sequence for i in sent}
+        )
+
+    result = deliver(items, settings=get_settings(), now=now, event_id=event_id, on_confirmed=held)
+    return ChunkOutcome(
+        sent=len(result.sent),
+        already_sent=result.already_sent,
+        failed=tuple(
+            SendFailure(i.context.recipient.email, i.context.recipient.city, why)
+            for i, why in result.failed
+        ),
+    )
+
+
+@task
+def refresh_schedule(event_id: int, now: dt.datetime) -> Refreshed:
+    """Rewrite the feeds, keep the snapshot of what was sent, update the CalDAV copies.
+
+    Every collection the event was published to is updated (a URL given once with
+    --publish is remembered in CaldavResource), plus the configured one.
+    """
+    settings = get_settings()
+    with session_scope() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        files = write_feeds(session, event, settings)
+        record_snapshot(session, event, now, replace_existing=True)
+        slug = event.slug
+        urls = caldav_urls(session, event_id)
+    if settings.caldav.url:
+        urls.add(
+            settings.caldav.url if settings.caldav.url.endswith("/") else settings.caldav.url + "/"
+        )
+    caldav: list[CaldavSummary | CaldavFailure] = []
+    for url in sorted(urls):
+        try:
+            with session_scope() as session:
+                event = session.get(Event, event_id)
+                assert event is not None
+                caldav.append(publish_caldav(session, event, url, settings, now))
+        except ScheduleError as exc:
+            # the messages are out; a CalDAV failure is reported, not a reason to fail them
+            caldav.append(CaldavFailure(url, str(exc)))
+    return Refreshed(slug=slug, feed=files.feed, caldav=tuple(caldav))
+
+
+@dataclass
+class ChangeSummary:
+    event: str
+    sequence: int
+    method: str
+    to_notify: int = 0
+    sent: int = 0
+    already_sent: int = 0
+    skipped_opted_out: list[str] = field(default_factory=list)
+    failed: list[SendFailure] = field(default_factory=list)
+    #: the summary lines each contact got, by e-mail address
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    feed: str = ""
+    #: one entry per CalDAV collection updated (or its error)
+    caldav: list[CaldavSummary | CaldavFailure] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@flow(name="send changes", flow_run_name="changes: {event}")
+def send_changes(event: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Send each invited contact one update (REQUEST) or cancellation (CANCEL) of the event."""
+    now = now or dt.datetime.now(dt.UTC)
+    settings = get_settings()
+    plan = plan_changes(event)
+    summary = ChangeSummary(
+        event=plan.slug,
+        sequence=plan.sequence,
+        method="CANCEL" if plan.status == "cancelled" else "REQUEST",
+    )
+    summary.skipped_opted_out = [r.email for r in plan.recipients if r.is_opted_out]
+    recipients = [r for r in plan.recipients if not r.is_opted_out]
+    summary.to_notify = len(recipients)
+    if recipients:
+        manifest = render_changes(plan.event_id, recipients, now)
+        summary.lines = {m.recipient.email: list(m.lines) for m in manifest}
+        futures = [
+            send_change_chunk.submit(plan.event_id, chunk, now)
+            for chunk in chunks(manifest, settings.batch_size)
+        ]
+        for future in futures:
+            outcome = future.result()
+            summary.sent += outcome.sent
+            summary.already_sent += outcome.already_sent
+            summary.failed += list(outcome.failed)
+    refreshed = refresh_schedule(plan.event_id, now)
+    summary.feed, summary.caldav = refreshed.feed, list(refreshed.caldav)
+    _changes_artifact(summary)
+    return summary.to_dict()
+
+
+def _changes_artifact(summary: ChangeSummary) -> None:
+    what = "Cancellations" if summary.method == "CANCEL" else "Updates"
+    lines = [
+        f"# {what} of {summary.event} (SEQUENCE {summary.sequence})",
+        "",
+        f"- to notify: {summary.to_notify}; {_counts_text(summary.to_dict())}",
+        f"- feed: [{Path(summary.feed).name}](file://{summary.feed})",
+    ]
+    lines += [f"- failed: {f.email} ({f.city}): {f.reason}" for f in summary.failed]
+    lines += [f"- CalDAV: {c.error}" for c in summary.caldav if isinstance(c, CaldavFailure)]
+    create_markdown_artifact(
+        markdown="\n".join(lines) + "\n",
+        key=f"changes-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
+        description=f"{what} of {summary.event}",
+    )
+
+
+def _counts_text(result: Mapping[str, Any]) -> str:
+    """How many of send_changes' messages were sent, sent before, failed, opted out."""
+    text = (
+        f"{result['sent']} sent, {result['already_sent']} sent before, "
+        f"{len(result['failed'])} failed"
+    )
+    if result["skipped_opted_out"]:
+        text += f", {len(result['skipped_opted_out'])} opted out"
+    return text
+
+
+def summary_text(result: Mapping[str, Any]) -> str:
+    """One line for the CLI: what send_changes did."""
+    if not result["to_notify"] and not result["already_sent"]:
+        return "nobody to notify (no invitation sent yet, or everyone is up to date)"
+    return f"{result['method']} SEQUENCE {result['sequence']}: {_counts_text(result)}"
+
+
+def iter_failures(result: Mapping[str, Any]) -> Iterable[str]:
+    for failure in result["failed"]:
+        yield f"{failure['email']} ({failure['city']}): {failure['reason']}"
+    for caldav in result.get("caldav") or []:
+        if "error" in caldav:
+            yield f"CalDAV: {caldav['error']}"

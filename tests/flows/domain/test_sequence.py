@@ -1,0 +1,31 @@
+"""Which edits of an event raise its SEQUENCE when a spec is applied."""
+
+from __future__ import annotations
+
+from flows.domain.sequence import event_bumps, moves_place, session_bumps
+
+
+def test_event_bumps_on_a_new_time_or_place() -> None:
+    assert [event_bumps([f]) for f in ("start_dt", "end_dt", "venue", "timezone")] == [True] * 4
+
+
+def test_event_bumps_not_on_titles_or_audience() -> None:
+    assert event_bumps(["titles", "audience", "kind", "is_bilingual"]) is False
+
+
+def test_moves_place_on_venue_but_not_on_time() -> None:
+    assert (moves_place(["venue_address"]), moves_place(["start_dt", "end_dt"])) == (True, False)
+
+
+def test_session_bumps_on_time_room_or_cancellation() -> None:
+    fields = ("start_dt", "end_dt", "room", "is_cancelled")
+
+    assert [session_bumps([f], place_moved=False) for f in fields] == [True] * 4
+
+
+def test_session_bumps_not_on_title_topic_or_speakers() -> None:
+    assert session_bumps(["title", "topic", "speakers", "cities"], place_moved=False) is False
+
+
+def test_session_bumps_when_the_event_place_moved() -> None:
+    assert session_bumps([], place_moved=True) is True
