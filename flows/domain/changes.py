@@ -15,9 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from babel import Locale
-from babel.dates import format_datetime, format_time
 
+from flows.domain import i18n
 from flows.domain.ical import CalEvent, CalSession, session_description, session_location
 
 EVENT_KEY = "event"
@@ -182,22 +181,15 @@ def summary_language(lang: str) -> str:
     return primary if primary in _messages() else FALLBACK_LANGUAGE
 
 
-@lru_cache(maxsize=64)
-def _locale(lang: str) -> Locale:
-    return Locale.parse(lang)
-
-
 def _when(start: datetime, end: datetime, tzid: str, lang: str) -> tuple[str, str]:
-    zone = ZoneInfo(tzid)
-    locale = _locale(lang)
-    shown_start = format_datetime(start, "medium", tzinfo=zone, locale=locale)
-    same_day = start.astimezone(zone).date() == end.astimezone(zone).date()
+    """Start and end in the language's one date and time style (no seconds)."""
+    same_day = start.astimezone(ZoneInfo(tzid)).date() == end.astimezone(ZoneInfo(tzid)).date()
     shown_end = (
-        format_time(end, "short", tzinfo=zone, locale=locale)
+        i18n.format_time(end, lang, tz=tzid)
         if same_day
-        else format_datetime(end, "medium", tzinfo=zone, locale=locale)
+        else i18n.format_datetime(end, lang, tz=tzid)
     )
-    return shown_start, f"{shown_end} ({tzid})"
+    return i18n.format_datetime(start, lang, tz=tzid), f"{shown_end} ({tzid})"
 
 
 def summarize_changes(changes: ChangeSet, lang: str) -> list[str]:

@@ -12,19 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
-from pathlib import Path
 from typing import Any
-
-from babel import Locale
-from babel.dates import format_datetime, format_time
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateNotFound,
-    select_autoescape,
-)
 
 from flows.domain.changes import (
     EVENT_KEY,
@@ -33,7 +21,7 @@ from flows.domain.changes import (
     compute_changes,
     summarize_changes,
 )
-from flows.domain.clock import zone
+from flows.domain.i18n import format_span, primary
 from flows.domain.ical import (
     CalEvent,
     CalSession,
@@ -42,12 +30,11 @@ from flows.domain.ical import (
     invitation_ics,
     session_cancel_ics,
 )
-from flows.domain.mail import build_imip_message, make_message_id
+from flows.domain.mail import NOTICE_LANGUAGES, build_imip_message, make_message_id, render_notice
 from flows.domain.slug import slugify
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "mail"
 #: languages the update and cancellation mails are written in; others get English
-MAIL_LANGUAGES = ("en", "zh", "ja")
+MAIL_LANGUAGES = NOTICE_LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -104,7 +91,7 @@ class Notice:
 
 def primary_language(tag: str) -> str:
     """The language subtag of a BCP 47 tag ("zh-Hans-CN" -> "zh"); "en" when empty."""
-    return tag.replace("_", "-").split("-")[0].lower() or "en"
+    return primary(tag) or "en"
 
 
 def mail_language(tag: str) -> str:
@@ -113,49 +100,9 @@ def mail_language(tag: str) -> str:
     return lang if lang in MAIL_LANGUAGES else "en"
 
 
-@cache
-def _mail_env() -> Environment:
-    # One environment for the update/cancel family; StrictUndefined stops the run on a
-    # missing field before anything is sent, autoescape keeps names out of the HTML markup.
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html"], default_for_string=False),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-@cache
-def _locale(lang: str) -> Locale:
-    return Locale.parse(lang)
-
-
 def when_text(start: dt.datetime, end: dt.datetime, tzid: str, lang: str) -> str:
-    """The event's span in its own zone; the end shows only the time when on the same day."""
-    tz, locale = zone(tzid), _locale(lang)
-    shown_end = (
-        format_time(end, "short", tzinfo=tz, locale=locale)
-        if start.astimezone(tz).date() == end.astimezone(tz).date()
-        else format_datetime(end, "medium", tzinfo=tz, locale=locale)
-    )
-    return f"{format_datetime(start, 'medium', tzinfo=tz, locale=locale)} – {shown_end} ({tzid})"
-
-
-def render_notice(kind: str, lang: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
-    """Subject, text and HTML of an update or cancellation notice in ``lang`` (else English)."""
-    env = _mail_env()
-    try:
-        env.get_template(f"{kind}.{lang}.txt")
-    except TemplateNotFound:
-        lang = "en"
-    subject = env.get_template(f"{kind}.{lang}.subject.txt").render(context).strip()
-    return (
-        subject,
-        env.get_template(f"{kind}.{lang}.txt").render(context),
-        env.get_template(f"{kind}.{lang}.html").render(context),
-    )
+    """The event's span in its own zone, in the one date and time style of ``lang``."""
+    return format_span(start, end, lang, tz=tzid)
 
 
 def contact_changes(

@@ -140,10 +140,9 @@ def test_summarize_changes_english_digest() -> None:
     changes = compute_changes(EVENT, SESSIONS, EVENT, {"panel": moved, "closing": closing})
 
     assert summarize_changes(changes, "en") == [
-        "Population management: new time Oct 20, 2026, 1:00:00\u202fPM – 3:00\u202fPM "
-        "(Asia/Tokyo).",
+        "Population management: new time 20 October 2026, 13:00 – 15:00 (Asia/Tokyo).",
         "Population management: new place: Hall C, Tokyo Big Sight.",
-        "New session: Closing, Oct 22, 2026, 4:00:00\u202fPM – 5:00\u202fPM (Asia/Tokyo).",
+        "New session: Closing, 22 October 2026, 16:00 – 17:00 (Asia/Tokyo).",
         "Session cancelled: Opening.",
     ]
 
@@ -173,7 +172,7 @@ def test_summarize_changes_dates_in_the_readers_locale() -> None:
     changes = compute_changes(EVENT, SESSIONS, EVENT, {**SESSIONS, "panel": later})
 
     assert summarize_changes(changes, "de") == [
-        "Population management: neue Zeit 21.10.2026, 12:00:00 – 14:00 (Asia/Tokyo)."
+        "Population management: neue Zeit 21. Oktober 2026, 12:00 – 14:00 (Asia/Tokyo)."
     ]
 
 

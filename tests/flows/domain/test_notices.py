@@ -86,7 +86,7 @@ def test_mail_language_without_templates_is_english() -> None:
 
 def test_when_text_over_several_days_shows_both_dates() -> None:
     assert when_text(EVENT.start, EVENT.end, EVENT.tzid, "en") == (
-        "Oct 20, 2026, 10:00:00\u202fAM – Oct 22, 2026, 6:00:00\u202fPM (Asia/Tokyo)"
+        "20 October 2026, 10:00 – 22 October 2026, 18:00 (Asia/Tokyo)"
     )
 
 
@@ -94,7 +94,7 @@ def test_when_text_on_one_day_shows_only_the_end_time() -> None:
     end = EVENT.start + timedelta(hours=2)
 
     assert (
-        when_text(EVENT.start, end, EVENT.tzid, "ja") == "2026/10/20 10:00:00 – 12:00 (Asia/Tokyo)"
+        when_text(EVENT.start, end, EVENT.tzid, "ja") == "2026年10月20日 10:00–12:00 (Asia/Tokyo)"
     )
 
 
@@ -176,7 +176,7 @@ def test_render_change_postponed_is_an_update_in_the_contact_language() -> None:
         "ja",
         (
             "12th Beijing–Tokyo Urban Symposiumは延期となりました。新しい日時："
-            "2026/10/20 11:00:00 – 2026/10/22 18:00:00 (Asia/Tokyo)。",
+            "2026年10月20日 11:00 – 2026年10月22日 18:00 (Asia/Tokyo)。",
         ),
     )
     assert b"METHOD:REQUEST" in notice.ics
