@@ -88,7 +88,8 @@ def host_from_settings(settings: Settings, home_names: Mapping[str, str]) -> Hos
         ),
         contact=LetterPerson(names=dict(office.contact.names), titles=dict(office.contact.titles)),
         telephone=office.contact.telephone,
-        email=office.contact.email or office.email,
+        # the reply address is the one the invitation comes from (and the calendar's organizer)
+        email=office.email,
         reference_patterns=dict(office.reference_patterns),
     )
 
@@ -224,7 +225,8 @@ def render_one(
     env = make_environment(settings.letter_template_dir)
     who = f"{row.email} ({row.city})"
     try:
-        inp = _letter_input(event, row, host, now, encloses_programme=settings.attach_pdf)
+        # the programme is printed in the letter itself: nothing else is enclosed
+        inp = _letter_input(event, row, host, now, encloses_programme=False)
         letter = render_letter(inp, env=env)
     except Exception as exc:  # a template error or missing field: name the contact
         raise PreflightError(f"letter for {who}: {type(exc).__name__}: {exc}") from exc
@@ -259,7 +261,7 @@ def _build_message(
     try:
         return build_imip_message(
             from_addr=settings.office.email,
-            from_name=settings.office.name,
+            from_name=settings.office.names.get(letter.language, settings.office.name),
             to_addr=row.email,
             to_name=row.name_latin or row.name_native,
             subject=letter.subject,
