@@ -30,9 +30,10 @@ Choices made here (each is what the office's protocol officers sign):
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from flows.domain.scripts import LANGUAGE_SCRIPTS, LATIN, scripts
 
 RANKS: tuple[str, ...] = (
     "head_of_government",
@@ -126,31 +127,9 @@ class AddressForm:
 
 # --- scripts ------------------------------------------------------------------------------
 
-_LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
-    "zh": frozenset({"Han"}),
-    "ja": frozenset({"Han", "Kana"}),
-    "ko": frozenset({"Hangul"}),
-    "ru": frozenset({"Cyrillic"}),
-    "uk": frozenset({"Cyrillic"}),
-    "ar": frozenset({"Arabic"}),
-    "th": frozenset({"Thai"}),
-}
-_LATIN = frozenset({"Latin"})
-
-
-def _script(ch: str) -> str | None:
-    if not (unicodedata.category(ch).startswith("L") or ch in "々〆ー"):
-        return None
-    name = unicodedata.name(ch, "")
-    if name.startswith(("CJK", "IDEOGRAPHIC")):
-        return "Han"
-    if name.startswith(("HIRAGANA", "KATAKANA")):
-        return "Kana"
-    return name.split(" ", 1)[0].capitalize() or None
-
-
-def _scripts(text: str) -> frozenset[str]:
-    return frozenset(s for s in map(_script, text) if s)
+_LANGUAGE_SCRIPTS = LANGUAGE_SCRIPTS
+_LATIN = LATIN
+_scripts = scripts
 
 
 def _language(lang: str) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from flows.domain import address
+from flows.domain import address, scripts
 
 Precision = Literal["day", "month", "year", "unknown"]
 
@@ -53,17 +52,6 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "letters"
 
 # Scripts a reader of each language reads natively: a native-script name is used in a
 # letter only when all its letters are in these scripts (東京都 in a zh letter, Tokyo in de).
-_LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
-    "zh": frozenset({"Han"}),
-    "ja": frozenset({"Han", "Kana"}),
-    "ko": frozenset({"Hangul"}),  # Hanja is rare in modern Korean: 北京 becomes "Beijing"
-    "ru": frozenset({"Cyrillic"}),
-    "ar": frozenset({"Arabic"}),
-    "uk": frozenset({"Cyrillic"}),
-    "th": frozenset({"Thai"}),
-}  # every other language reads Latin
-
-
 Localized = Mapping[str, str]  #: BCP 47 primary subtag -> text; "en" always present
 
 
@@ -319,24 +307,8 @@ def friendship_year(established_on: date | None, precision: str, on: date) -> in
     return completed + 1
 
 
-def _script(ch: str) -> str | None:
-    if not (unicodedata.category(ch).startswith("L") or ch in "々〆・ー"):
-        return None
-    name = unicodedata.name(ch, "")
-    if name.startswith(("CJK", "IDEOGRAPHIC")):
-        return "Han"
-    if name.startswith(("HIRAGANA", "KATAKANA")):
-        return "Kana"
-    return name.split(" ", 1)[0].capitalize() or None
-
-
-@functools.lru_cache(maxsize=4096)
-def _scripts(text: str) -> frozenset[str]:
-    return frozenset(s for s in map(_script, text) if s)
-
-
-def _fits(text: str, lang: str) -> bool:
-    return _scripts(text) <= _LANGUAGE_SCRIPTS.get(lang, frozenset({"Latin"}))
+_scripts = scripts.scripts
+_fits = scripts.fits
 
 
 def _same(text: str) -> str:
