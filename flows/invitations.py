@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as SqlSession
@@ -27,6 +26,12 @@ from db.models import City, Event, Invitation
 from db.session import session_scope
 from flows.domain.clock import zone
 from flows.domain.ical import Person, invitation_ics
+from flows.domain.invitation_summary import (
+    InvitationSummary,
+    PreflightError,
+    language_report,
+    mixed_letter_lines,
+)
 from flows.domain.letters import (
     Host,
     LetterInput,
@@ -44,32 +49,6 @@ from flows.domain.slug import slugify
 from flows.engine.runners import task_runner_for
 from flows.outbound.ledger import chunks, send_manifest
 from flows.outbound.outputs import contact_file_stem, invitation_dir
-
-
-class PreflightError(Exception):
-    """Something would be wrong in a letter or message: nothing has been sent."""
-
-
-@dataclass
-class InvitationSummary:
-    event: str
-    dry_run: bool
-    invited: int = 0
-    sent: int = 0
-    already_sent: int = 0
-    skipped_opted_out: list[str] = field(default_factory=list)
-    failed: list[dict[str, str]] = field(default_factory=list)
-    #: letters in English because the contact's language has no letter
-    fallbacks: list[dict[str, str]] = field(default_factory=list)
-    #: letters that would print a value in another language than their own (field, language)
-    mixed: list[dict[str, Any]] = field(default_factory=list)
-    #: forms of address the contact data cannot make correctly
-    address_problems: list[dict[str, Any]] = field(default_factory=list)
-    out_dir: str = ""
-    files: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def host_from_settings(settings: Settings, home_names: Mapping[str, str]) -> Host:
@@ -446,13 +425,7 @@ def send_invitations(
 
 def refuse_mixed_letters(summary: InvitationSummary) -> None:
     """Strict language: stop before sending when any letter mixes languages or misaddresses."""
-    lines = [
-        f"{m['email']} ({m['city']}): "
-        + "; ".join(f"{v['field']} in {v['used']} (letter in {v['language']})" for v in m["values"])
-        for m in summary.mixed
-    ] + [
-        f"{p['email']} ({p['city']}): {'; '.join(p['problems'])}" for p in summary.address_problems
-    ]
+    lines = mixed_letter_lines(summary)
     if lines:
         raise PreflightError(
             f"strict language: {len(summary.mixed)} letter(s) would mix languages and "
@@ -480,3 +453,9 @@ def _artifact(summary: InvitationSummary) -> None:
         key=f"invitations-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
         description=f"Invitations for {summary.event}" + (" (dry run)" if summary.dry_run else ""),
     )
+    if summary.mixed or summary.address_problems or summary.fallbacks:
+        create_markdown_artifact(
+            markdown=language_report(summary),
+            key=f"letters-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
+            description=f"Letters of {summary.event} to check before sending",
+        )

@@ -1,0 +1,68 @@
+"""What an invitation run did, and what its preflight found in the letters (plain data)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class PreflightError(Exception):
+    """Something would be wrong in a letter or message: nothing has been sent."""
+
+
+@dataclass
+class InvitationSummary:
+    event: str
+    dry_run: bool
+    invited: int = 0
+    sent: int = 0
+    already_sent: int = 0
+    skipped_opted_out: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    #: letters in English because the contact's language has no letter
+    fallbacks: list[dict[str, str]] = field(default_factory=list)
+    #: letters that would print a value in another language than their own (field, language)
+    mixed: list[dict[str, Any]] = field(default_factory=list)
+    #: forms of address the contact data cannot make correctly
+    address_problems: list[dict[str, Any]] = field(default_factory=list)
+    out_dir: str = ""
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def language_report(summary: InvitationSummary) -> str:
+    """Markdown: each letter that mixes languages, misaddresses or falls back, and why."""
+    lines = [f"# Letters of {summary.event} to check", ""]
+    if summary.fallbacks:
+        lines += ["## In English: no letter in the contact's language", ""]
+        lines += [
+            f"- {f['email']} ({f['city']}): wanted `{f['wanted']}`" for f in summary.fallbacks
+        ]
+        lines.append("")
+    if summary.mixed:
+        lines += ["## Values printed in another language", ""]
+        for m in summary.mixed:
+            values = ", ".join(
+                f"{v['field']} in `{v['used']}` (letter `{v['language']}`)" for v in m["values"]
+            )
+            lines.append(f"- {m['email']} ({m['city']}): {values}")
+        lines.append("")
+    if summary.address_problems:
+        lines += ["## Forms of address the data cannot make", ""]
+        for p in summary.address_problems:
+            lines.append(f"- {p['email']} ({p['city']}): {'; '.join(p['problems'])}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def mixed_letter_lines(summary: InvitationSummary) -> list[str]:
+    """One line per letter that mixes languages or cannot address its reader correctly."""
+    return [
+        f"{m['email']} ({m['city']}): "
+        + "; ".join(f"{v['field']} in {v['used']} (letter in {v['language']})" for v in m["values"])
+        for m in summary.mixed
+    ] + [
+        f"{p['email']} ({p['city']}): {'; '.join(p['problems'])}" for p in summary.address_problems
+    ]
