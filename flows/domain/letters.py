@@ -535,10 +535,12 @@ def _version(
     is_native = bool(r.name) and name == r.name
     family_name = r.family_name if is_native else r.family_name_latin
     city = pick(r.city, "recipient.city")
-    # The contact's title and office are recorded in their language: printed only where the
-    # reader reads that script, else the rank names the office ("Mayor of Lyon" in zh: 里昂市长).
-    title = r.title if r.title and _fits(r.title, lang) else ""
-    office = r.office if r.office and _fits(r.office, lang) else ""
+    # The contact's title and office are recorded in their language: printed only in a version
+    # in that language, else the rank names the office ("Mayor of Lyon" in zh: 里昂市长; a
+    # Japanese 国際課長 is not Chinese although a Chinese reader reads its characters).
+    own = letter_language(r.language)[0] == lang and _fits(r.title + r.office, lang)
+    title = r.title if own else ""
+    office = r.office if own else ""
     form = address.address_form(
         address.Addressee(
             lang=lang,
