@@ -1552,13 +1552,23 @@ def _context(a: Addressee, lang: str) -> _Ctx:
     return c
 
 
+def _without_repeats(block: tuple[str, ...]) -> tuple[str, ...]:
+    """Drop a line an earlier line already says in full (the office inside the title line);
+    the last line, the place of the postal address, always stays."""
+    kept: list[str] = []
+    for line in block[:-1]:
+        if not any(line and line in earlier for earlier in kept):
+            kept.append(line)
+    return (*kept, *block[-1:])
+
+
 def address_form(a: Addressee) -> AddressForm:
     """The salutation and address block for ``a`` in ``a.lang`` (English rules for a
     language outside LANGUAGES), and the problems that keep them from being correct."""
     lang = _language(a.lang)
     c = _context(a, lang)
     salute, make_block = _RULES[lang]
-    block = make_block(c, c.gender)
+    block = _without_repeats(make_block(c, c.gender))
     if a.salutation_override.strip():
         salutation = a.salutation_override.strip()
         vocative = salutation.rstrip(",:!") if lang == "fr" else ""
