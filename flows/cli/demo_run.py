@@ -77,10 +77,12 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
             f"{slug}: report", event_lifecycle, slug, held=True, report_language="en", now=now
         )
         step(f"{slug}: report in Chinese", report_event, slug, "zh")
+        invited = next(s["result"] for s in first["steps"] if s["step"] == "invitations")
         events.append(
             {
                 "slug": slug,
                 "status": final["status"],
+                "letters": _letter_counts(invited),
                 "steps": [s["step"] for s in first["steps"] + final["steps"]],
                 "replies_written": len(replies),
                 "replies_recorded": rsvp["recorded"],
@@ -103,6 +105,15 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
     }
 
 
+def _letter_counts(invited: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "letters": invited["invited"],
+        "mixed": len(invited["mixed"]),
+        "address_problems": len(invited["address_problems"]),
+        "in_english": sorted({f["wanted"] for f in invited["fallbacks"]}),
+    }
+
+
 def print_outputs(result: dict[str, Any]) -> None:
     from db.reference import list_partners
     from flows.cli.partners import print_registry
@@ -119,6 +130,13 @@ def print_outputs(result: dict[str, Any]) -> None:
     for e in result["events"]:
         print(f"\n  {e['slug']}  [{e['status']}]")
         print(f"    letters (HTML, PDF), .ics, .eml   {e['invitations']}/<city>/")
+        n = e["letters"]
+        english = ", ".join(n["in_english"]) or "none"
+        print(
+            f"      {n['letters']} letters: {n['mixed']} mixing languages, "
+            f"{n['address_problems']} with a form of address the data cannot make, "
+            f"in English for want of a letter language: {english}"
+        )
         print(f"    calendar feeds                   {e['calendar']}/")
         print(f"    report (HTML, PDF, Markdown, CSV) {e['report_en']}/  and  {e['report_zh']}/")
         print(f"    simulated replies and attendance  {e['simulated']}/  (labelled simulated)")

@@ -25,6 +25,15 @@ def test_demo_writes_every_output_and_a_second_run_sends_nothing_new(
             files = sorted(p.name for p in Path(event[lang]).iterdir())
             assert files == ["contacts.csv", "report.html", "report.md", "report.pdf"]
         assert "simulated" in (Path(event["report_en"]) / "report.md").read_text("utf-8").lower()
+    assert [e["letters"] for e in first["events"]] == [
+        {"letters": 2, "mixed": 0, "address_problems": 0, "in_english": []},
+        {
+            "letters": 38,
+            "mixed": 0,
+            "address_problems": 0,
+            "in_english": ["cs", "el", "hu", "ro", "sr"],
+        },
+    ]
     sent = len(mailbox.Maildir(first["outbox"], create=False))
     assert sent == 2 + 38 + 1  # symposium, conference (one contact opted out of 39), digest
 
