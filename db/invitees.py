@@ -14,7 +14,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import City, Contact, ReferenceCounter, Tie
+from config.settings import get_settings
+from db.events import invitation_uid
+from db.models import City, Contact, Event, Invitation, ReferenceCounter, Tie
 
 
 @dataclass(frozen=True)
@@ -151,3 +153,60 @@ def next_references(session: Session, year: int, count: int, *, reserve: bool) -
     )
     start = (taken or 0) + 1
     return list(range(start, start + count))
+
+
+def plan_invitees(
+    session: Session,
+    event: Event,
+    contacts: list[Contact],
+    *,
+    year: int,
+    now: dt.datetime,
+    dry_run: bool,
+) -> list[Invitee]:
+    """The invitees with their invitations: UID, SEQUENCE, answer and letter number.
+
+    Unless ``dry_run``, contacts not invited yet get their Invitation row and every
+    invitation without a number takes the next ones of the office's counter for ``year``
+    (a dry run shows the numbers the next run would take).
+    """
+    domain = get_settings().office.mail_domain
+    existing = {
+        inv.contact_id: inv
+        for inv in session.scalars(select(Invitation).where(Invitation.event_id == event.id))
+    }
+    unnumbered = [
+        c.id
+        for c in contacts
+        if not c.is_opted_out and (c.id not in existing or existing[c.id].reference_number is None)
+    ]
+    taken = next_references(session, year, len(unnumbered), reserve=not dry_run)
+    numbers = dict(zip(unnumbered, taken, strict=True))
+    rows = []
+    for row in invitees(session, contacts):
+        inv = existing.get(row.contact_id)
+        uid = inv.uid if inv else invitation_uid(event.slug, row.contact_id, domain)
+        if inv is None and not dry_run and not row.is_opted_out:
+            inv = Invitation(
+                event_id=event.id,
+                contact_id=row.contact_id,
+                uid=uid,
+                sequence=event.sequence,
+                created_dt=now,
+            )
+            session.add(inv)
+        if inv is not None and row.contact_id in numbers and not dry_run:
+            inv.reference_year, inv.reference_number = year, numbers[row.contact_id]
+        numbered = inv is not None and inv.reference_number is not None
+        rows.append(
+            row.with_invitation(
+                uid=uid,
+                sequence=inv.sequence if inv else event.sequence,
+                rsvp_state=inv.rsvp_state if inv else "needs-action",
+                reference_year=inv.reference_year if numbered and inv else year,
+                reference_number=(
+                    inv.reference_number if numbered and inv else numbers.get(row.contact_id, 0)
+                ),
+            )
+        )
+    return rows

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session as SqlSession
 
 from config.settings import Settings, get_settings
 from db.calendars import cal_event, event_info, primary_language, record_snapshot
-from db.events import find_event, invitation_uid, invited_contacts, lock_event, record_transition
-from db.invitees import Invitee, city_names, invitees, next_references
+from db.events import find_event, invited_contacts, lock_event, record_transition
+from db.invitees import Invitee, city_names, plan_invitees
 from db.models import City, Event, Invitation
 from db.session import session_scope
 from flows.domain.clock import zone
@@ -83,8 +83,6 @@ def plan_invitations(
     event_ref: str, only: list[str] | None, dry_run: bool, now: dt.datetime
 ) -> dict[str, Any]:
     """Who gets what: the invited contacts (opted-out ones set aside) with their invitation UIDs."""
-    settings = get_settings()
-    domain = settings.office.mail_domain
     with session_scope() as session:
         if not dry_run:
             lock_event(session, event_ref)
@@ -97,52 +95,8 @@ def plan_invitations(
             if unknown:
                 raise PreflightError(f"--only: not among the invited cities: {', '.join(unknown)}")
             contacts = [c for c in contacts if c.city.name in only]
-        existing = {
-            inv.contact_id: inv
-            for inv in session.scalars(select(Invitation).where(Invitation.event_id == event.id))
-        }
-        # the office's letter numbers: given once per invitation, in the letter's year
-        year = now.astimezone(zone(event.timezone)).year
-        unnumbered = [
-            c.id
-            for c in contacts
-            if not c.is_opted_out
-            and (c.id not in existing or existing[c.id].reference_number is None)
-        ]
-        numbers = dict(
-            zip(
-                unnumbered,
-                next_references(session, year, len(unnumbered), reserve=not dry_run),
-                strict=True,
-            )
-        )
-        rows = []
-        for row in invitees(session, contacts):
-            inv = existing.get(row.contact_id)
-            if inv is None and not dry_run and not row.is_opted_out:
-                inv = Invitation(
-                    event_id=event.id,
-                    contact_id=row.contact_id,
-                    uid=invitation_uid(event.slug, row.contact_id, domain),
-                    sequence=event.sequence,
-                    created_dt=now,
-                )
-                session.add(inv)
-            if inv is not None and row.contact_id in numbers and not dry_run:
-                inv.reference_year, inv.reference_number = year, numbers[row.contact_id]
-            rows.append(
-                row.with_invitation(
-                    uid=inv.uid if inv else invitation_uid(event.slug, row.contact_id, domain),
-                    sequence=inv.sequence if inv else event.sequence,
-                    rsvp_state=inv.rsvp_state if inv else "needs-action",
-                    reference_year=(inv.reference_year if inv and inv.reference_year else year),
-                    reference_number=(
-                        inv.reference_number
-                        if inv and inv.reference_number
-                        else numbers.get(row.contact_id, 0)
-                    ),
-                )
-            )
+        year = now.astimezone(zone(event.timezone)).year  # the letters' year
+        rows = plan_invitees(session, event, contacts, year=year, now=now, dry_run=dry_run)
         if not dry_run and event.status == "draft":
             record_transition(session, event, "inviting", now, "invitations sent")
         if not dry_run:
