@@ -411,8 +411,8 @@ def test_postponed_event_update_over_smtp_resumes_without_duplicates(
     # no snapshot of the invited version: the invitation's own .ics says what it showed,
     # the event itself but not each session (its programme text changed: "details")
     assert first["lines"][TOKYO[0]] == [
-        "第12回北京・東京都市シンポジウムは延期となりました。新しい日時：2027/04/27 9:00:00 – "
-        "2027/04/29 17:00:00 (Asia/Shanghai)。",
+        "第12回北京・東京都市シンポジウムは延期となりました。新しい日時：2027年4月27日 09:00 – "
+        "2027年4月29日 17:00 (Asia/Shanghai)。",
         "第12回北京・東京都市シンポジウム：詳細が更新されました。",
     ]
     with session_scope() as session:
