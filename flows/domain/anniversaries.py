@@ -304,17 +304,14 @@ def due_reminders(
 # i18n's one style per language; a region in the tag still wins ("en_US": "March 14, 2029").
 
 
-def N_(message: str) -> str:
-    """Marks a message for ``pybabel extract``; it is translated where it is used."""
-    return message
-
-
 _ACTIONS: dict[int, str] = {
-    365: N_("Plan a delegation visit and the anniversary programme; budget them for next year."),
-    180: N_("Agree the programme with the partner city and invite its delegation."),
-    90: N_("Confirm the delegations, venue and commemorative events; order gifts and prints."),
-    30: N_("Send a congratulatory letter from the mayor."),
-    7: N_("Prepare the mayor's message and a press release for the day."),
+    365: i18n.N_(
+        "Plan a delegation visit and the anniversary programme; budget them for next year."
+    ),
+    180: i18n.N_("Agree the programme with the partner city and invite its delegation."),
+    90: i18n.N_("Confirm the delegations, venue and commemorative events; order gifts and prints."),
+    30: i18n.N_("Send a congratulatory letter from the mayor."),
+    7: i18n.N_("Prepare the mayor's message and a press release for the day."),
 }
 
 
