@@ -12,6 +12,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from db.models import CaldavResource, CalendarSnapshot, Event
+from flows.domain import i18n
+from flows.domain.changes import LocalNames
 from flows.domain.clock import zone
 from flows.domain.ical import CalEvent, CalSession
 from flows.domain.letters import EventInfo, Practical, event_title
@@ -58,6 +60,35 @@ def event_info(event: Any) -> EventInfo:
             visa_support=bool(practical.get("visa_support")),
         ),
     )
+
+
+def local_names(event: Any, lang: str) -> LocalNames:
+    """The venue, session titles and rooms in ``lang`` from the applied spec, for the lines
+    and notices a contact reads (English where the spec has no text in ``lang``)."""
+    lang = primary_language(lang)
+    spec = getattr(event, "spec", None) or {}
+    by_key = {s.get("key"): s for s in spec.get("sessions") or ()}
+
+    def pick(stored: Any, english: str) -> str:
+        values = stored if isinstance(stored, Mapping) else {}
+        return str(values.get(lang) or values.get("en") or english or "")
+
+    separator = i18n.pgettext("between short items in a row", ", ", lang)
+    location = separator.join(
+        p
+        for p in (
+            pick(spec.get("venues"), event.venue),
+            pick(spec.get("venue_addresses"), event.venue_address),
+        )
+        if p
+    )
+    titles, locations = {}, {}
+    for s in event.sessions:
+        texts = by_key.get(s.key, {})
+        titles[s.key] = pick(texts.get("titles"), s.title)
+        room = pick(texts.get("rooms"), s.room)
+        locations[s.key] = separator.join(p for p in (room.strip(), location.strip()) if p)
+    return LocalNames(location=location, session_titles=titles, session_locations=locations)
 
 
 def cal_event(

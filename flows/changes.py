@@ -25,6 +25,7 @@ from db.calendars import (
     caldav_urls,
     contact_calendar,
     event_from_snapshot,
+    local_names,
     record_snapshot,
     sessions_by_key,
     snapshots_of,
@@ -152,6 +153,7 @@ def notice_for(
             event_sequence=event.sequence,
             office=office_of(settings),
             now=now,
+            names=local_names(event, lang),
         )
     except MailError as exc:
         raise ScheduleError(
