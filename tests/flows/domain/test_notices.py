@@ -253,7 +253,9 @@ def test_render_change_names_the_venue_and_sessions_in_the_mail_language() -> No
     )
 
     assert notice is not None
-    assert notice.lines == ("開会式：会場がホールC、東京ビッグサイト、有明3-11-1に変更されました。",)
+    assert notice.lines == (
+        "開会式：会場がホールC、東京ビッグサイト、有明3-11-1に変更されました。",
+    )
     text = notice.message.decode("ascii")
     # the calendar part keeps its own (English) texts, byte for byte as without names
     plain = render_change(
