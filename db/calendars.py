@@ -62,9 +62,13 @@ def event_info(event: Any) -> EventInfo:
     )
 
 
-def local_names(event: Any, lang: str) -> LocalNames:
+def local_names(event: Any, lang: str, *, earlier: Any = None) -> LocalNames:
     """The venue, session titles and rooms in ``lang`` from the applied spec, for the lines
-    and notices a contact reads (English where the spec has no text in ``lang``)."""
+    and notices a contact reads (English where the spec has no text in ``lang``).
+
+    ``earlier``: the version the contact holds (from a snapshot), which names the sessions
+    the current spec no longer has (a removed session is named as the contact knew it).
+    """
     lang = primary_language(lang)
     spec = getattr(event, "spec", None) or {}
     by_key = {s.get("key"): s for s in spec.get("sessions") or ()}
@@ -83,8 +87,15 @@ def local_names(event: Any, lang: str) -> LocalNames:
         if p
     )
     titles, locations = {}, {}
-    for s in event.sessions:
-        texts = by_key.get(s.key, {})
+    held = [s for s in getattr(earlier, "sessions", ()) if s.key not in by_key]
+    in_spec = [s for s in event.sessions if s.key in by_key]
+    for s in [*in_spec, *held, *event.sessions]:
+        if s.key in titles:
+            continue
+        texts = by_key.get(s.key) or {
+            "titles": getattr(s, "titles", None),
+            "rooms": getattr(s, "rooms", None),
+        }
         titles[s.key] = pick(texts.get("titles"), s.title)
         room = pick(texts.get("rooms"), s.room)
         locations[s.key] = separator.join(p for p in (room.strip(), location.strip()) if p)
@@ -170,7 +181,9 @@ def sessions_by_key(event: Event) -> dict[str, CalSession]:
 
 
 def snapshot_data(event: Event) -> dict[str, Any]:
-    """Language-neutral state of the event and its live sessions, JSON-ready."""
+    """Language-neutral state of the event and its live sessions, JSON-ready (with each
+    session's titles and rooms by language, to name it once the spec has dropped it)."""
+    by_key = {s.get("key"): s for s in (event.spec or {}).get("sessions") or ()}
     return {
         "event": {
             "uid": event.uid,
@@ -198,6 +211,8 @@ def snapshot_data(event: Event) -> dict[str, Any]:
                 "speakers": list(s.speakers),
                 "cities": list(s.cities),
                 "is_cancelled": False,
+                "titles": dict(by_key.get(s.key, {}).get("titles") or {}),
+                "rooms": dict(by_key.get(s.key, {}).get("rooms") or {}),
             }
             for s in live_sessions(event)
         },
