@@ -12,6 +12,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from db.models import CaldavResource, CalendarSnapshot, Event
+from flows.domain import i18n
+from flows.domain.changes import LocalNames
 from flows.domain.clock import zone
 from flows.domain.ical import CalEvent, CalSession
 from flows.domain.letters import EventInfo, Practical, event_title
@@ -58,6 +60,46 @@ def event_info(event: Any) -> EventInfo:
             visa_support=bool(practical.get("visa_support")),
         ),
     )
+
+
+def local_names(event: Any, lang: str, *, earlier: Any = None) -> LocalNames:
+    """The venue, session titles and rooms in ``lang`` from the applied spec, for the lines
+    and notices a contact reads (English where the spec has no text in ``lang``).
+
+    ``earlier``: the version the contact holds (from a snapshot), which names the sessions
+    the current spec no longer has (a removed session is named as the contact knew it).
+    """
+    lang = primary_language(lang)
+    spec = getattr(event, "spec", None) or {}
+    by_key = {s.get("key"): s for s in spec.get("sessions") or ()}
+
+    def pick(stored: Any, english: str) -> str:
+        values = stored if isinstance(stored, Mapping) else {}
+        return str(values.get(lang) or values.get("en") or english or "")
+
+    separator = i18n.pgettext("between short items in a row", ", ", lang)
+    location = separator.join(
+        p
+        for p in (
+            pick(spec.get("venues"), event.venue),
+            pick(spec.get("venue_addresses"), event.venue_address),
+        )
+        if p
+    )
+    titles, locations = {}, {}
+    held = [s for s in getattr(earlier, "sessions", ()) if s.key not in by_key]
+    in_spec = [s for s in event.sessions if s.key in by_key]
+    for s in [*in_spec, *held, *event.sessions]:
+        if s.key in titles:
+            continue
+        texts = by_key.get(s.key) or {
+            "titles": getattr(s, "titles", None),
+            "rooms": getattr(s, "rooms", None),
+        }
+        titles[s.key] = pick(texts.get("titles"), s.title)
+        room = pick(texts.get("rooms"), s.room)
+        locations[s.key] = separator.join(p for p in (room.strip(), location.strip()) if p)
+    return LocalNames(location=location, session_titles=titles, session_locations=locations)
 
 
 def cal_event(
@@ -139,7 +181,9 @@ def sessions_by_key(event: Event) -> dict[str, CalSession]:
 
 
 def snapshot_data(event: Event) -> dict[str, Any]:
-    """Language-neutral state of the event and its live sessions, JSON-ready."""
+    """Language-neutral state of the event and its live sessions, JSON-ready (with each
+    session's titles and rooms by language, to name it once the spec has dropped it)."""
+    by_key = {s.get("key"): s for s in (event.spec or {}).get("sessions") or ()}
     return {
         "event": {
             "uid": event.uid,
@@ -167,6 +211,8 @@ def snapshot_data(event: Event) -> dict[str, Any]:
                 "speakers": list(s.speakers),
                 "cities": list(s.cities),
                 "is_cancelled": False,
+                "titles": dict(by_key.get(s.key, {}).get("titles") or {}),
+                "rooms": dict(by_key.get(s.key, {}).get("rooms") or {}),
             }
             for s in live_sessions(event)
         },

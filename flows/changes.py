@@ -25,6 +25,7 @@ from db.calendars import (
     caldav_urls,
     contact_calendar,
     event_from_snapshot,
+    local_names,
     record_snapshot,
     sessions_by_key,
     snapshots_of,
@@ -139,7 +140,7 @@ def notice_for(
     """
     lang, uid, city = mail_language(recipient.language), recipient.uid, recipient.city
     current = contact_calendar(event, lang, uid=uid, city=city)
-    held = None
+    held, old = None, None
     if baseline is not None:
         old = event_from_snapshot(baseline)
         held = contact_calendar(old, lang, uid=uid, city=city, sequence=recipient.held_sequence)
@@ -152,6 +153,7 @@ def notice_for(
             event_sequence=event.sequence,
             office=office_of(settings),
             now=now,
+            names=local_names(event, lang, earlier=old),
         )
     except MailError as exc:
         raise ScheduleError(

@@ -28,16 +28,14 @@ import calendar as _calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import icalendar
-from babel import Locale
-from babel.dates import format_date, format_skeleton
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from babel.dates import format_skeleton
 
 # re-exported: flows.reminders reads `dom.office_today`
+from flows.domain import i18n
 from flows.domain.clock import office_today as office_today
 from flows.domain.vocabulary import PRECISIONS
 
@@ -51,9 +49,9 @@ DEFAULT_MILESTONES: tuple[int, ...] = (
     5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 70, 75, 80, 90, 100,
 )  # fmt: skip
 DEFAULT_LEAD_DAYS: tuple[int, ...] = (365, 180, 90, 30, 7)
-LANGUAGES: tuple[str, ...] = ("en", "zh")
+LANGUAGES: tuple[str, ...] = ("en", "zh", "ja")
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+MAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
 PRODID = "-//amity//anniversaries//EN"
 
 
@@ -302,121 +300,109 @@ def due_reminders(
 
 # ---------------------------------------------------------------------------- wording
 
-# A bare "en" reads dates the international way ("14 March 2029"); a full tag such as
-# "en_US" keeps its own order. Chinese means the mainland's simplified script.
-_DEFAULT_REGION = {"en": "en_001", "zh": "zh_Hans_CN"}
+# The words are gettext messages (templates/locale/<lang>/LC_MESSAGES/amity.po), dates are
+# i18n's one style per language; a region in the tag still wins ("en_US": "March 14, 2029").
 
-_ACTIONS: dict[str, dict[int, str]] = {
-    "en": {
-        365: "Plan a delegation visit and the anniversary programme; budget them for next year.",
-        180: "Agree the programme with the partner city and invite its delegation.",
-        90: "Confirm the delegations, venue and commemorative events; order gifts and prints.",
-        30: "Send a congratulatory letter from the mayor.",
-        7: "Prepare the mayor's message and a press release for the day.",
-    },
-    "zh": {
-        365: "筹划代表团互访和周年纪念活动，并列入下一年度预算。",
-        180: "与友好城市商定纪念活动方案，并发出代表团邀请。",
-        90: "确认双方代表团、场地和纪念活动；准备礼品和宣传材料。",
-        30: "以市长名义致贺信。",
-        7: "准备市长致辞和当天的新闻稿。",
-    },
-}
 
-_KNOWN = {
-    "en": {
-        "day": "exact day on record",
-        "month": "only the month is on record; reminded against the 1st",
-        "year": "only the year is on record; reminded against 1 January",
-    },
-    "zh": {
-        "day": "有确切日期",
-        "month": "仅知月份，按当月1日提醒",
-        "year": "仅知年份，按1月1日提醒",
-    },
-}
-
-_FEB29_NOTE = {
-    "en": {
-        "feb28": "Established on 29 February: in common years it is kept on 28 February.",
-        "mar1": "Established on 29 February: in common years it is kept on 1 March.",
-    },
-    "zh": {
-        "feb28": "建立日为2月29日：平年在2月28日纪念。",
-        "mar1": "建立日为2月29日：平年在3月1日纪念。",
-    },
+_ACTIONS: dict[int, str] = {
+    365: i18n.N_(
+        "Plan a delegation visit and the anniversary programme; budget them for next year."
+    ),
+    180: i18n.N_("Agree the programme with the partner city and invite its delegation."),
+    90: i18n.N_("Confirm the delegations, venue and commemorative events; order gifts and prints."),
+    30: i18n.N_("Send a congratulatory letter from the mayor."),
+    7: i18n.N_("Prepare the mayor's message and a press release for the day."),
 }
 
 
 def _language(tag: str) -> str:
-    lang = tag.replace("-", "_").split("_")[0].lower()
+    lang = i18n.primary(tag)
     if lang not in LANGUAGES:
         raise ValueError(f"no anniversary wording for language {tag!r}; have {LANGUAGES}")
     return lang
 
 
-@cache
-def _locale(tag: str) -> Locale:
-    # Parsing a Locale per call doubles rendering cost; tags are few, so cache them all.
-    normalized = tag.replace("-", "_")
-    return Locale.parse(_DEFAULT_REGION.get(normalized.lower(), normalized))
-
-
 def ordinal(milestone: int, language: str) -> str:
-    """The milestone in words: "第50周年" / "50th anniversary"."""
-    if _language(language) == "zh":
-        return f"第{milestone}周年"
-    teens = 11 <= milestone % 100 <= 13
-    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(milestone % 10, "th")
-    return f"{milestone}{suffix} anniversary"
+    """The milestone in words: "50th anniversary", "第50周年", "50周年".
+
+    The form follows the language's CLDR ordinal rules (English: one/two/few/other).
+    """
+    _language(language)
+    form = i18n.locale_for(language).ordinal_form(milestone)
+    if form == "one":
+        text = i18n.pgettext("ordinal, CLDR form one", "%(num)sst anniversary", language)
+    elif form == "two":
+        text = i18n.pgettext("ordinal, CLDR form two", "%(num)snd anniversary", language)
+    elif form == "few":
+        text = i18n.pgettext("ordinal, CLDR form few", "%(num)srd anniversary", language)
+    else:
+        text = i18n.pgettext("ordinal, CLDR form other", "%(num)sth anniversary", language)
+    return text % {"num": milestone}
 
 
-def date_text(on: date, precision: str, language: str) -> str:
-    """The date as well as it is known: "14 March 2029", "March 2029", "in 2029"."""
-    lang, locale = _language(language), _locale(language)
+def date_text(on: date, precision: str, language: str, *, bare_year: bool = False) -> str:
+    """The date as well as it is known: "14 March 2029", "March 2029", "in 2029".
+
+    ``bare_year``: a year alone without "in" ("2019"), as a list of past events shows it.
+    """
+    _language(language)
     if precision == "day":
-        return format_date(on, "long", locale=locale)
+        return i18n.format_date(on, language)
+    locale = i18n.locale_for(language)
     if precision == "month":
         return format_skeleton("yMMMM", on, locale=locale)
     if precision == "year":
         year = format_skeleton("y", on, locale=locale)
-        return year if lang == "zh" else f"in {year}"
+        if bare_year:
+            return year
+        return i18n.pgettext("a date known only by its year", "in %(year)s", language, year=year)
     raise ValueError(f"no date to word for precision {precision!r}")
 
 
 def known_text(precision: str, language: str) -> str:
     """How the establishment date is known, in words."""
-    return _KNOWN[_language(language)][precision]
+    lang = _language(language)
+    if precision == "day":
+        return i18n.gettext("exact day on record", lang)
+    if precision == "month":
+        return i18n.gettext("only the month is on record; reminded against the 1st", lang)
+    if precision == "year":
+        return i18n.gettext("only the year is on record; reminded against 1 January", lang)
+    raise KeyError(precision)
 
 
 def suggested_action(lead_days: int, language: str) -> str:
     """The step to take at this lead time; a configured lead between the defaults takes the
     action of the nearest default at or below it (what still fits the time left)."""
-    actions = _ACTIONS[_language(language)]
-    fitting = [lead for lead in actions if lead <= lead_days]
-    return actions[max(fitting) if fitting else min(actions)]
+    lang = _language(language)
+    fitting = [lead for lead in _ACTIONS if lead <= lead_days]
+    return i18n.gettext(_ACTIONS[max(fitting) if fitting else min(_ACTIONS)], lang)
 
 
 def feb29_note(tie: TieRecord, language: str, feb29: str = DEFAULT_FEB29) -> str:
     """The stated 29 February policy for ties made on that day, else ""."""
     _check_policy(feb29)
+    lang = _language(language)
     born = tie.established_on
     if tie.precision == "day" and born is not None and (born.month, born.day) == (2, 29):
-        return _FEB29_NOTE[_language(language)][feb29]
+        if feb29 == "mar1":
+            return i18n.gettext(
+                "Established on 29 February: in common years it is kept on 1 March.", lang
+            )
+        return i18n.gettext(
+            "Established on 29 February: in common years it is kept on 28 February.", lang
+        )
     return ""
 
 
 def _days_left_text(days: int, language: str) -> str:
     # Negative only when a digest claimed one day is delivered later (a resumed run).
-    if _language(language) == "zh":
-        if days == 0:
-            return "今天"
-        return f"还有{days}天" if days > 0 else f"已过{-days}天"
+    lang = _language(language)
     if days == 0:
-        return "today"
-    if abs(days) == 1:
-        return "in 1 day" if days > 0 else "1 day ago"
-    return f"in {days} days" if days > 0 else f"{-days} days ago"
+        return i18n.pgettext("when an anniversary falls", "today", lang)
+    if days > 0:
+        return i18n.ngettext("in %(num)s day", "in %(num)s days", days, lang)
+    return i18n.ngettext("%(num)s day ago", "%(num)s days ago", -days, lang)
 
 
 # ---------------------------------------------------------------------------- digest
@@ -489,7 +475,9 @@ def digest_context(digest: DigestInput, language: str) -> dict[str, Any]:
         for t in digest.undated
     ]
     return {
-        "today": format_date(digest.today, "long", locale=_locale(language)),
+        "lang": language,
+        "html_lang": _html_lang(language),
+        "today": i18n.format_date(digest.today, language),
         "home_city": digest.home_city,
         "items": items,
         "missed": missed,
@@ -498,50 +486,68 @@ def digest_context(digest: DigestInput, language: str) -> dict[str, Any]:
     }
 
 
-@cache
-def _mail_env() -> Environment:
-    # One environment for the digest family; StrictUndefined stops a run on a missing field
-    # before anything is sent.
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR / "mail"),
-        autoescape=select_autoescape(["html"], default_for_string=False),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _html_lang(language: str) -> str:
+    """The ``lang`` attribute of the HTML part: the language and its script where CLDR names
+    one ("zh-Hans"), else the language alone ("en", "ja")."""
+    locale = i18n.locale_for(language)
+    return "-".join(p for p in (locale.language, locale.script) if p)
 
 
 def render_digest(digest: DigestInput, language: str) -> RenderedMail:
-    """Subject, plain text, HTML and Markdown of the daily digest in ``language`` (zh, en)."""
-    lang = _language(language)
+    """Subject, plain text, HTML and Markdown of the daily digest in ``language`` (en, zh, ja).
+
+    One set of templates (``templates/mail/digest.*.j2``) for every language; their words
+    come from the gettext catalogs.
+    """
+    _language(language)
     context = digest_context(digest, language)
-    env = _mail_env()
-    subject = env.get_template(f"digest.{lang}.subject.txt").render(context).strip()
+    env = i18n.make_environment(MAIL_TEMPLATES)
     return RenderedMail(
-        subject=subject,
-        text=env.get_template(f"digest.{lang}.txt").render(context),
-        html=env.get_template(f"digest.{lang}.html").render(context),
-        markdown=env.get_template(f"digest.{lang}.md").render(context),
+        subject=env.get_template("digest.subject.txt.j2").render(context).strip(),
+        text=env.get_template("digest.txt.j2").render(context),
+        html=env.get_template("digest.html.j2").render(context),
+        markdown=env.get_template("digest.md.j2").render(context),
     )
 
 
 # ---------------------------------------------------------------------------- calendar
 
-_ICS_TEXT = {
-    "en": {
-        "summary": "Anniversary: {home}–{partner} friendship-city tie (since {year})",
-        "established": "Established {date} ({known}).",
-        "alarm": "Tomorrow: anniversary of the {home}–{partner} tie.",
-        "calname": "{home}: friendship-city anniversaries",
-    },
-    "zh": {
-        "summary": "{home}与{partner}友好城市关系纪念日（{year}年建立）",
-        "established": "建立于{date}（{known}）。",
-        "alarm": "明天是{home}与{partner}友好城市关系纪念日。",
-        "calname": "{home}友好城市纪念日",
-    },
-}
+
+def _ics_summary(home: str, partner: str, year: int, lang: str) -> str:
+    return i18n.pgettext(
+        "anniversary calendar entry",
+        "Anniversary: %(home)s–%(partner)s friendship-city tie (since %(year)s)",
+        lang,
+        home=home,
+        partner=partner,
+        year=year,
+    )
+
+
+def _ics_established(day: str, known: str, lang: str) -> str:
+    return i18n.pgettext(
+        "anniversary calendar entry",
+        "Established %(date)s (%(known)s).",
+        lang,
+        date=day,
+        known=known,
+    )
+
+
+def _ics_alarm(home: str, partner: str, lang: str) -> str:
+    return i18n.pgettext(
+        "anniversary calendar entry",
+        "Tomorrow: anniversary of the %(home)s–%(partner)s tie.",
+        lang,
+        home=home,
+        partner=partner,
+    )
+
+
+def _ics_calname(home: str, lang: str) -> str:
+    return i18n.pgettext(
+        "anniversary calendar", "%(home)s: friendship-city anniversaries", lang, home=home
+    )
 
 
 class _Recur(icalendar.vRecur):
@@ -578,9 +584,8 @@ def anniversary_event(
     start = reference_date(tie.established_on, tie.precision)
     if start is None:
         raise ValueError(f"tie {tie.tie_id} has no known establishment date")
-    words = _ICS_TEXT[lang]
-    description = words["established"].format(
-        date=date_text(start, tie.precision, language), known=known_text(tie.precision, lang)
+    description = _ics_established(
+        date_text(start, tie.precision, language), known_text(tie.precision, lang), lang
     )
     note = feb29_note(tie, lang, feb29)
     if note:
@@ -591,16 +596,14 @@ def anniversary_event(
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(days=1))
     event.add("rrule", _rrule(tie, feb29))
-    event.add(
-        "summary", words["summary"].format(home=home_city, partner=tie.partner, year=start.year)
-    )
+    event.add("summary", _ics_summary(home_city, tie.partner, start.year, lang))
     event.add("description", description)
     event.add("transp", "TRANSPARENT")
     alarm = icalendar.Alarm()
     alarm.add("action", "DISPLAY")
     # Floating all-day start: -PT15H rings at 09:00 the day before in the reader's zone.
     alarm.add("trigger", timedelta(hours=-15))
-    alarm.add("description", words["alarm"].format(home=home_city, partner=tie.partner))
+    alarm.add("description", _ics_alarm(home_city, tie.partner, lang))
     event.add_component(alarm)
     return event
 
@@ -644,7 +647,7 @@ def anniversaries_calendar(
 ) -> bytes:
     """The subscription calendar: every dated tie's yearly anniversary; (tie, uid) pairs in."""
     lang = _language(language)
-    cal = _calendar_shell(_ICS_TEXT[lang]["calname"].format(home=home_city))
+    cal = _calendar_shell(_ics_calname(home_city, lang))
     for tie, uid in ties:
         if reference_date(tie.established_on, tie.precision) is None:
             continue

@@ -10,11 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import yaml
 
 from flows.domain import i18n
 from flows.domain.ical import CalEvent, CalSession, session_description, session_location
@@ -23,7 +19,6 @@ EVENT_KEY = "event"
 #: Changes that make calendars treat the component as rescheduled.
 BUMP_FIELDS = frozenset({"time", "recurrence", "status", "location"})
 FALLBACK_LANGUAGE = "en"
-MESSAGES_PATH = Path(__file__).resolve().parents[2] / "templates" / "calendar" / "changes.yaml"
 
 
 @dataclass(frozen=True)
@@ -168,17 +163,33 @@ def apply_sequences(
 # --- the digest for people -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _messages() -> dict[str, dict[str, str]]:
-    with MESSAGES_PATH.open(encoding="utf-8") as handle:
-        loaded: dict[str, dict[str, str]] = yaml.safe_load(handle)
-    return loaded
+#: What each line says; ``%(title)s`` is the event's or session's name in the reader's
+#: language where the spec has one. The translations are the ``calendar`` gettext domain
+#: (``templates/locale/<lang>/LC_MESSAGES/calendar.po``).
+_MESSAGES: dict[str, str] = {
+    "cancelled": i18n.N_("%(title)s has been cancelled."),
+    "postponed": i18n.N_("%(title)s has been postponed: now %(start)s – %(end)s."),
+    "time": i18n.N_("%(title)s: new time %(start)s – %(end)s."),
+    "location": i18n.N_("%(title)s: new place: %(location)s."),
+    "status_confirmed": i18n.N_("%(title)s is confirmed."),
+    "status_tentative": i18n.N_("%(title)s is now tentative."),
+    "recurrence": i18n.N_("%(title)s: the dates of the series have changed."),
+    "summary": i18n.N_("New title: %(title)s (previously %(old_title)s)."),
+    "details": i18n.N_("%(title)s: details have been updated."),
+    "session_added": i18n.N_("New session: %(title)s, %(start)s – %(end)s."),
+    "session_removed": i18n.N_("Session cancelled: %(title)s."),
+}
+
+
+def _say(key: str, lang: str, **values: str) -> str:
+    return i18n.gettext(_MESSAGES[key], lang, domain=i18n.CALENDAR_DOMAIN, **values)
 
 
 def summary_language(lang: str) -> str:
     """The language the digest will be written in: the primary subtag, else English."""
-    primary = lang.replace("_", "-").split("-")[0].lower()
-    return primary if primary in _messages() else FALLBACK_LANGUAGE
+    primary = i18n.primary(lang)
+    languages = i18n.available_languages(domain=i18n.CALENDAR_DOMAIN)
+    return primary if primary in languages else FALLBACK_LANGUAGE
 
 
 def _when(start: datetime, end: datetime, tzid: str, lang: str) -> tuple[str, str]:
@@ -192,45 +203,72 @@ def _when(start: datetime, end: datetime, tzid: str, lang: str) -> tuple[str, st
     return i18n.format_datetime(start, lang, tz=tzid), f"{shown_end} ({tzid})"
 
 
-def summarize_changes(changes: ChangeSet, lang: str) -> list[str]:
-    """Short lines saying what changed, in ``lang`` (English when it is not shipped)."""
+@dataclass(frozen=True)
+class LocalNames:
+    """The event's names in the reader's language, where the spec has them.
+
+    The calendar objects keep their own texts (their bytes must not depend on who reads
+    the mail); the lines and the notice print these instead. Anything missing here falls
+    back to the calendar's text (English).
+    """
+
+    #: the event's venue and address, as one line
+    location: str = ""
+    #: session key -> the session's title
+    session_titles: Mapping[str, str] = field(default_factory=dict)
+    #: session key -> room and venue, as one line
+    session_locations: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_LOCAL_NAMES = LocalNames()
+
+
+def summarize_changes(
+    changes: ChangeSet, lang: str, names: LocalNames = NO_LOCAL_NAMES
+) -> list[str]:
+    """Short lines saying what changed, in ``lang`` (English when it is not shipped).
+
+    ``names``: the event's and sessions' names in ``lang`` (see :class:`LocalNames`).
+    """
     if not changes:
         return []
     code = summary_language(lang)
-    text = _messages()[code]
     event = changes.new_event
     tzid = event.tzid
     if changes.cancelled:
-        return [text["cancelled"].format(title=event.summary)]
+        return [_say("cancelled", code, title=event.summary)]
     lines: list[str] = []
     if changes.event is not None:
         lines.extend(
             _component_lines(
-                text,
                 code,
                 changes.event.fields,
                 title=event.summary,
                 old_title=changes.old_event.summary,
                 start=event.start,
                 end=event.end,
-                location=event.location,
+                location=names.location or event.location,
                 status=event.status,
                 tzid=tzid,
                 postponed=changes.postponed,
             )
         )
+
+    def title(key: str, session: CalSession) -> str:
+        return names.session_titles.get(key) or session.summary
+
     for change in sorted(changes.sessions, key=lambda c: changes.new_sessions[c.key].start):
         session = changes.new_sessions[change.key]
         lines.extend(
             _component_lines(
-                text,
                 code,
                 change.fields,
-                title=session.summary,
+                title=title(change.key, session),
                 old_title=changes.old_sessions[change.key].summary,
                 start=session.start,
                 end=session.end,
-                location=session_location(event, session),
+                location=names.session_locations.get(change.key)
+                or session_location(event, session),
                 status=session.status,
                 tzid=tzid,
                 postponed=False,
@@ -239,16 +277,14 @@ def summarize_changes(changes: ChangeSet, lang: str) -> list[str]:
     for key in sorted(changes.added, key=lambda k: changes.new_sessions[k].start):
         session = changes.new_sessions[key]
         start, end = _when(session.start, session.end, tzid, code)
-        lines.append(text["session_added"].format(title=session.summary, start=start, end=end))
+        lines.append(_say("session_added", code, title=title(key, session), start=start, end=end))
     for removed in changes.removed:
-        lines.append(
-            text["session_removed"].format(title=changes.old_sessions[removed.key].summary)
-        )
+        old = changes.old_sessions[removed.key]
+        lines.append(_say("session_removed", code, title=title(removed.key, old)))
     return lines
 
 
 def _component_lines(
-    text: dict[str, str],
     code: str,
     fields: tuple[str, ...],
     *,
@@ -263,20 +299,20 @@ def _component_lines(
 ) -> list[str]:
     lines: list[str] = []
     if "summary" in fields:
-        lines.append(text["summary"].format(title=title, old_title=old_title))
+        lines.append(_say("summary", code, title=title, old_title=old_title))
     if "time" in fields:
         shown_start, shown_end = _when(start, end, tzid, code)
         key = "postponed" if postponed else "time"
-        lines.append(text[key].format(title=title, start=shown_start, end=shown_end))
+        lines.append(_say(key, code, title=title, start=shown_start, end=shown_end))
     if "location" in fields:
-        lines.append(text["location"].format(title=title, location=location))
+        lines.append(_say("location", code, title=title, location=location))
     if "status" in fields:
         key = {"TENTATIVE": "status_tentative", "CANCELLED": "session_removed"}.get(
             status, "status_confirmed"
         )
-        lines.append(text[key].format(title=title))
+        lines.append(_say(key, code, title=title))
     if "recurrence" in fields:
-        lines.append(text["recurrence"].format(title=title))
+        lines.append(_say("recurrence", code, title=title))
     if {"description", "categories", "url"} & set(fields):
-        lines.append(text["details"].format(title=title))
+        lines.append(_say("details", code, title=title))
     return lines

@@ -5,7 +5,10 @@ an e-mail, a calendar text and a report:
 
 - ``locale_for(tag)`` is the one rule from a BCP 47 tag to a Babel ``Locale`` (region defaults
   below; a region in the tag wins), parsed once per tag;
-- ``translations(lang)`` reads ``templates/locale/<lang>/LC_MESSAGES/amity.po``;
+- ``translations(lang)`` reads ``templates/locale/<lang>/LC_MESSAGES/amity.po``; the
+  ``calendar`` domain (``calendar.po``) holds the few lines calendars' change notes say, in
+  more languages than the mails and reports are written in (each domain's catalogs are
+  complete, so a language is offered where its whole domain is translated);
 - ``make_environment(folder)`` is the one Jinja environment factory (``jinja2.ext.i18n`` with
   newstyle gettext; the language is the template's ``lang`` variable, so one environment
   serves every language and every thread);
@@ -50,8 +53,10 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 __all__ = [
+    "CALENDAR_DOMAIN",
     "DOMAIN",
     "LOCALE_DIR",
+    "N_",
     "REGION_DEFAULTS",
     "available_languages",
     "format_date",
@@ -77,6 +82,8 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE_DIR = ROOT / "templates" / "locale"
 DOMAIN = "amity"
+#: the lines saying what changed in a calendar (``babel-calendar.cfg``, ``calendar.pot``)
+CALENDAR_DOMAIN = "calendar"
 #: the language the msgids are written in
 SOURCE_LANGUAGE = "en"
 
@@ -220,41 +227,53 @@ def place_name(names: Mapping[str, str], lang: str, *, native: str | None, engli
 # --- catalogs ----------------------------------------------------------------------------
 
 
-def available_languages(locale_dir: Path = LOCALE_DIR) -> tuple[str, ...]:
-    """The languages that have a catalog, sorted."""
+def N_(message: str) -> str:
+    """Marks a message for ``pybabel extract`` where it is defined; translate it where used."""
+    return message
+
+
+def available_languages(locale_dir: Path = LOCALE_DIR, domain: str = DOMAIN) -> tuple[str, ...]:
+    """The languages that have a catalog of ``domain``, sorted."""
+    return _available_languages(locale_dir, domain)
+
+
+@cache
+def _available_languages(locale_dir: Path, domain: str) -> tuple[str, ...]:
     return tuple(
-        sorted(p.parent.parent.name for p in locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+        sorted(p.parent.parent.name for p in locale_dir.glob(f"*/LC_MESSAGES/{domain}.po"))
     )
 
 
-def translations(lang: str, locale_dir: Path = LOCALE_DIR) -> NullTranslations:
+def translations(
+    lang: str, locale_dir: Path = LOCALE_DIR, domain: str = DOMAIN
+) -> NullTranslations:
     """The gettext catalog of ``lang`` (its primary subtag), compiled in memory once.
 
     English is the source language: without an ``en`` catalog the msgids are shown as they
     are. Any other language without a catalog raises ``LookupError``: a silent English
     fallback is what the catalogs are there to prevent.
     """
-    return _translations(primary(lang), locale_dir)
+    return _translations(primary(lang), locale_dir, domain)
 
 
 @cache
-def _translations(lang: str, locale_dir: Path) -> NullTranslations:
-    path = locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def _translations(lang: str, locale_dir: Path, domain: str = DOMAIN) -> NullTranslations:
+    path = locale_dir / lang / "LC_MESSAGES" / f"{domain}.po"
     if not path.is_file():
         if lang == SOURCE_LANGUAGE:
             return NullTranslations()
         raise LookupError(f"no catalog for language {lang!r} (expected {path})")
     with path.open("rb") as fp:
-        catalog = read_po(fp, locale=lang, domain=DOMAIN)
+        catalog = read_po(fp, locale=lang, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    return Translations(buffer, domain=domain)
 
 
-def gettext(message: str, lang: str, **variables: Any) -> str:
+def gettext(message: str, lang: str, *, domain: str = DOMAIN, **variables: Any) -> str:
     """``message`` translated into ``lang``, with ``%(name)s`` placeholders filled in."""
-    text = translations(lang).gettext(message)
+    text = translations(lang, domain=domain).gettext(message)
     return text % variables if variables else text
 
 

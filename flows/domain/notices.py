@@ -16,8 +16,10 @@ from typing import Any
 
 from flows.domain.changes import (
     EVENT_KEY,
+    NO_LOCAL_NAMES,
     ChangeSet,
     ComponentChange,
+    LocalNames,
     compute_changes,
     summarize_changes,
 )
@@ -164,7 +166,12 @@ def _notice_ics(
 
 
 def _notice_context(
-    recipient: NoticeRecipient, current: CalEvent, lines: list[str], lang: str, office: Office
+    recipient: NoticeRecipient,
+    current: CalEvent,
+    lines: list[str],
+    lang: str,
+    office: Office,
+    names: LocalNames = NO_LOCAL_NAMES,
 ) -> dict[str, Any]:
     native = lang == primary_language(office.language)
     return {
@@ -173,7 +180,7 @@ def _notice_context(
         "title": current.summary,
         "lines": lines,
         "when": when_text(current.start, current.end, current.tzid, lang),
-        "place": current.location,
+        "place": names.location or current.location,
         "office": office.native_name if native else office.name,
     }
 
@@ -187,11 +194,13 @@ def render_change(
     event_sequence: int,
     office: Office,
     now: dt.datetime,
+    names: LocalNames = NO_LOCAL_NAMES,
 ) -> Notice | None:
     """The REQUEST or CANCEL message of one contact; None when nothing differs.
 
     ``changes`` is :func:`contact_changes`' answer; ``all_sessions`` every session of the
-    event by key, removed ones included (their CANCEL rides along with an update).
+    event by key, removed ones included (their CANCEL rides along with an update);
+    ``names`` the venue and sessions in the mail's language (the .ics keeps its own texts).
     Raises :class:`flows.domain.mail.MailError` for an address or header that cannot be sent.
     """
     lang = mail_language(recipient.language)
@@ -199,7 +208,7 @@ def render_change(
     cancelled = event.status == "CANCELLED"
     if changes is not None and not changes and not cancelled:
         return None  # e.g. a session moved and moved back: the contact's copy is current
-    lines = summarize_changes(changes, lang) if changes else []
+    lines = summarize_changes(changes, lang, names) if changes else []
     lines = lines or fallback_lines(event, lang, cancelled=cancelled)
     organizer = Person(office.email, office.name)
     attendee = Person(recipient.email, recipient.name_latin or recipient.name_native)
@@ -208,7 +217,7 @@ def render_change(
     )
     purpose, method = ("cancel", "CANCEL") if cancelled else ("update", "REQUEST")
     subject, text, html = render_notice(
-        purpose, lang, _notice_context(recipient, event, lines, lang, office)
+        purpose, lang, _notice_context(recipient, event, lines, lang, office, names)
     )
     message_id = make_message_id(recipient.uid, event_sequence, purpose, domain=office.mail_domain)
     message = build_imip_message(

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flows.domain import anniversaries as dom
+from flows.domain import i18n
 from flows.domain.mail import build_plain_message, make_message_id
 from flows.domain.slug import slugify
 
@@ -33,13 +34,23 @@ class DigestOffice:
     home_city_native: str
     feb29: str = dom.DEFAULT_FEB29
 
+    def _in_language(self, native: str, english: str) -> str:
+        # the native form when the digest's reader writes in its script (北京 in zh and ja)
+        if (
+            i18n.primary(self.language) != "en"
+            and native
+            and i18n.writes_in_script(native, self.language)
+        ):
+            return native
+        return english
+
     @property
     def home_name(self) -> str:
-        return self.home_city_native if self.language == "zh" else self.home_city
+        return self._in_language(self.home_city_native, self.home_city)
 
     @property
     def sender_name(self) -> str:
-        return self.native_name if self.language == "zh" else self.name
+        return self._in_language(self.native_name, self.name)
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,7 @@ def anniversary_uid(tie_id: int, mail_domain: str) -> str:
 def event_when(on: date, precision: str, language: str) -> str:
     """When an earlier event was held, at the precision its date is known ("2019", not "in")."""
     precision = precision if precision in ("day", "month", "year") else "day"
-    text = dom.date_text(on, precision, language)
-    return text.removeprefix("in ") if precision == "year" else text
+    return dom.date_text(on, precision, language, bare_year=True)
 
 
 def split_ledger_rows(

@@ -287,9 +287,8 @@ def test_apply_after_invitations_sends_one_update_per_contact_then_nothing(
         assert ics_problems(session_cancel) == []
         assert b"METHOD:CANCEL" in session_cancel and b"STATUS:CANCELLED" in session_cancel
     assert summary["lines"][TOKYO[0]] == [
-        "Urban administration: services for residents：日時が 2027年4月21日 10:00 – 18:00 "
-        "(Asia/Shanghai) に変更されました。",
-        "セッション中止：Site visit to the Beijing Municipal Administrative Centre (Tongzhou)。",
+        "都市行政：住民サービス：日時が 2027年4月21日 10:00 – 18:00 (Asia/Shanghai) に変更されました。",
+        "セッション中止：北京城市副都心（通州）視察。",
     ]
     golden("schedule/update.ja.txt", _text_part(updates[TOKYO[0]]))
     with session_scope() as session:

@@ -335,6 +335,10 @@ def test_ordinal_chinese() -> None:
     assert [ordinal(50, "zh"), ordinal(5, "zh-Hans")] == ["第50周年", "第5周年"]
 
 
+def test_ordinal_japanese() -> None:
+    assert [ordinal(1, "ja"), ordinal(50, "ja")] == ["1周年", "50周年"]
+
+
 def test_ordinal_unsupported_language_raises() -> None:
     with pytest.raises(ValueError, match="no anniversary wording"):
         ordinal(50, "fr")
@@ -457,11 +461,31 @@ def test_render_digest_escapes_html_only_in_html() -> None:
 
 
 def test_render_digest_subject_counts_items() -> None:
-    subjects = [render_digest(digest_fixture(), lang).subject for lang in ("en", "zh")]
+    subjects = [render_digest(digest_fixture(), lang).subject for lang in ("en", "zh", "ja")]
     assert subjects == [
         "Beijing: 4 friendship-city anniversaries coming (21 February 2029)",
         "Beijing友好城市纪念日提醒：4项（2029年2月21日）",
+        "Beijing 友好都市記念日のお知らせ：4件（2029年2月21日）",
     ]
+
+
+def test_render_digest_subject_one_anniversary_is_singular() -> None:
+    digest = digest_fixture()
+    one = DigestInput(today=digest.today, home_city="Beijing", due=digest.due[:1], ties=digest.ties)
+
+    assert render_digest(one, "en").subject == (
+        "Beijing: 1 friendship-city anniversary coming (21 February 2029)"
+    )
+
+
+def test_render_digest_in_japanese_has_no_english_words() -> None:
+    mail = render_digest(digest_fixture(), "ja")
+
+    assert mail.text.startswith("友好都市記念日のお知らせ — Beijing、2029年2月21日\n")
+    assert "50周年 — 2029年3月14日（あと21日）" in mail.text
+    assert '<html lang="ja">' in mail.html
+    for english in ("anniversary", "Established", "Contacts", "none on record", "days"):
+        assert english not in mail.text
 
 
 # ---------------------------------------------------------------------------- calendar

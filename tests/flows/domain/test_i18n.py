@@ -16,9 +16,13 @@ ROOT = Path(__file__).resolve().parents[3]
 MORNING = datetime(2029, 3, 14, 1, 0, 5, tzinfo=UTC)  # 09:00:05 in Beijing, 10:00:05 in Tokyo
 
 
-def _extracted() -> set[tuple[str | None, str]]:
-    """(context, msgid) of every message `pybabel extract -F babel.cfg` finds."""
-    with (ROOT / "babel.cfg").open() as fp:
+#: each gettext domain and the mapping `pybabel extract -F` reads for it
+DOMAINS = {i18n.DOMAIN: "babel.cfg", i18n.CALENDAR_DOMAIN: "babel-calendar.cfg"}
+
+
+def _extracted(domain: str = i18n.DOMAIN) -> set[tuple[str | None, str]]:
+    """(context, msgid) of every message `pybabel extract -F <mapping>` finds for ``domain``."""
+    with (ROOT / DOMAINS[domain]).open() as fp:
         method_map, options_map = parse_mapping_cfg(fp)
     found = set()
     for _file, _line, message, _comments, context in extract_from_dir(
@@ -133,25 +137,29 @@ def test_babel_cfg_finds_the_report_and_mail_templates() -> None:
     assert {"Post-event report", "Other countries", "Update: %(title)s", "Dear %(name)s,"} <= msgids
 
 
-def test_template_pot_is_current() -> None:
-    with (ROOT / "templates" / "locale" / "amity.pot").open("rb") as fp:
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_template_pot_is_current(domain: str) -> None:
+    with (ROOT / "templates" / "locale" / f"{domain}.pot").open("rb") as fp:
         pot = {
             (m.context, m.id[0] if isinstance(m.id, tuple) else m.id) for m in read_po(fp) if m.id
         }
 
-    assert pot == _extracted()
+    assert pot == _extracted(domain)
 
 
-@pytest.mark.parametrize("lang", i18n.available_languages())
-def test_every_catalog_has_every_message_translated(lang: str) -> None:
-    path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "amity.po"
+@pytest.mark.parametrize(
+    ("domain", "lang"),
+    [(domain, lang) for domain in DOMAINS for lang in i18n.available_languages(domain=domain)],
+)
+def test_every_catalog_has_every_message_translated(domain: str, lang: str) -> None:
+    path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
     with path.open("rb") as fp:
         catalog = read_po(fp, locale=lang)
     messages = {
         (m.context, m.id[0] if isinstance(m.id, tuple) else m.id): m for m in catalog if m.id
     }
 
-    missing = _extracted() - set(messages)
+    missing = _extracted(domain) - set(messages)
     untranslated = [
         key for key, m in messages.items()
         if not (all(m.string) if isinstance(m.string, tuple) else m.string)
@@ -162,6 +170,12 @@ def test_every_catalog_has_every_message_translated(lang: str) -> None:
 
 def test_catalogs_cover_the_report_and_mail_languages() -> None:
     assert {"en", "zh", "ja"} <= set(i18n.available_languages())
+
+
+def test_calendar_catalogs_cover_the_change_line_languages() -> None:
+    assert set(i18n.available_languages(domain=i18n.CALENDAR_DOMAIN)) == {
+        "ar", "de", "en", "es", "fr", "ja", "ko", "ru", "zh",
+    }  # fmt: skip
 
 
 def test_language_without_catalog_raises() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from flows.domain.changes import LocalNames
 from flows.domain.ical import CalEvent, CalSession
 from flows.domain.notices import (
     ContactCalendar,
@@ -229,3 +230,43 @@ def test_render_change_cancelled_event_is_a_cancel() -> None:
 
     assert notice is not None
     assert (notice.purpose, b"METHOD:CANCEL" in notice.ics) == ("cancel", True)
+
+
+def test_render_change_names_the_venue_and_sessions_in_the_mail_language() -> None:
+    moved = replace(OPENING, room="Hall C")
+    current = ContactCalendar(replace(EVENT, sequence=4), {"opening": moved, "visit": VISIT})
+    names = LocalNames(
+        location="東京ビッグサイト、有明3-11-1",
+        session_titles={"opening": "開会式"},
+        session_locations={"opening": "ホールC、東京ビッグサイト、有明3-11-1"},
+    )
+
+    notice = render_change(
+        KEN,
+        current,
+        contact_changes(current, HELD, None),
+        all_sessions=dict(current.sessions),
+        event_sequence=4,
+        office=OFFICE,
+        now=NOW,
+        names=names,
+    )
+
+    assert notice is not None
+    assert notice.lines == (
+        "開会式：会場がホールC、東京ビッグサイト、有明3-11-1に変更されました。",
+    )
+    text = notice.message.decode("ascii")
+    # the calendar part keeps its own (English) texts, byte for byte as without names
+    plain = render_change(
+        KEN,
+        current,
+        contact_changes(current, HELD, None),
+        all_sessions=dict(current.sessions),
+        event_sequence=4,
+        office=OFFICE,
+        now=NOW,
+    )
+    assert plain is not None
+    assert notice.ics == plain.ics
+    assert text != plain.message.decode("ascii")
