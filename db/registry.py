@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import HomeCity
@@ -66,23 +66,68 @@ def _diff(label: str, current: dict[str, Any], wanted: dict[str, Any]) -> list[s
     ]
 
 
+_CITY_COLS = ("native_name", "timezone", "language", "kind")
+_TIE_COLS = ("kind", "established_on", "precision", "status", "source", "note")
+_CONTACT_COLS = (
+    "name_native",
+    "name_latin",
+    "language",
+    "title",
+    "honorific",
+    "office",
+    "is_opted_out",
+    "note",
+    "rank",
+    "gender",
+    "family_name",
+    "family_name_latin",
+    "salutations",
+)
+
+
+def _city_ids(session: Session) -> dict[tuple[str, str], int]:
+    """(name, country code) -> id, for every city in the registry."""
+    return {
+        (row.name, row.country_code): row.id
+        for row in session.execute(select(City.id, City.name, City.country_code))
+    }
+
+
 def upsert_partners(
     session: Session, home: HomeCity, records: list[PartnerRecord]
 ) -> UpsertSummary:
     """Create or update each partner city and its tie with the home city (or a home district)."""
     summary = UpsertSummary()
     home_city = ensure_home_city(session, home)
-    city_cols = ("native_name", "timezone", "language", "kind")
     cities = {
         (row.name, row.country_code): row
         for row in session.execute(
-            select(City.id, City.name, City.country_code, *(getattr(City, c) for c in city_cols))
+            select(City.id, City.name, City.country_code, *(getattr(City, c) for c in _CITY_COLS))
         )
     }
     districts = {
         row.name: row.id
         for row in session.execute(select(City.id, City.name).where(City.parent_id == home_city.id))
     }
+    changed_cities = _write_partner_cities(session, records, cities, summary)
+    homes = _TieHomes(home.name, home_city.id, districts)
+    changed_rows = _write_ties(session, records, homes, _city_ids(session), summary)
+    # a partner counts once as updated, whether its city, its tie or both changed
+    for rec in records:
+        existing = cities.get(rec.key)
+        if existing is not None and (existing.id in changed_cities or rec.row in changed_rows):
+            summary.updated += 1
+    summary.unchanged = len(records) - summary.created - summary.updated - len(summary.problems)
+    return summary
+
+
+def _write_partner_cities(
+    session: Session,
+    records: list[PartnerRecord],
+    cities: dict[tuple[str, str], Row[Any]],
+    summary: UpsertSummary,
+) -> set[int]:
+    """Insert the records' new cities and update the changed ones; returns the ids updated."""
     new_cities = []
     city_updates = []
     for rec in records:
@@ -115,17 +160,31 @@ def upsert_partners(
             update(_table(City)).where(_table(City).c.id == bindparam("b_id")),
             city_updates,
         )
-    city_ids = {
-        (row.name, row.country_code): row.id
-        for row in session.execute(select(City.id, City.name, City.country_code))
-    }
+    return {u["b_id"] for u in city_updates}
 
-    tie_cols = ("kind", "established_on", "precision", "status", "source", "note")
+
+@dataclass(frozen=True)
+class _TieHomes:
+    """The home side of a tie: the home city, or one of its districts by name."""
+
+    home_name: str
+    home_city_id: int
+    districts: dict[str, int]
+
+
+def _write_ties(
+    session: Session,
+    records: list[PartnerRecord],
+    homes: _TieHomes,
+    city_ids: dict[tuple[str, str], int],
+    summary: UpsertSummary,
+) -> set[int]:
+    """Insert new ties and update changed ones; returns the rows (of the file) whose tie changed."""
     ties = {
         (row.home_city_id, row.partner_city_id): row
         for row in session.execute(
             select(
-                Tie.id, Tie.home_city_id, Tie.partner_city_id, *(getattr(Tie, c) for c in tie_cols)
+                Tie.id, Tie.home_city_id, Tie.partner_city_id, *(getattr(Tie, c) for c in _TIE_COLS)
             )
         )
     }
@@ -133,37 +192,19 @@ def upsert_partners(
     tie_updates = []
     changed_rows: set[int] = set()
     for rec in records:
-        home_id = home_city.id
-        if rec.home_district:
-            district_id = districts.get(rec.home_district)
-            if district_id is None:
-                summary.problems.append(
-                    Problem(
-                        "",
-                        rec.row,
-                        "home_district",
-                        rec.home_district,
-                        f"not a district of {home.name}",
-                    )
-                )
-                continue
-            home_id = district_id
+        home_id = _tie_home_id(rec, homes, summary)
+        if home_id is None:
+            continue
         partner_id = city_ids[rec.key]
-        wanted = {
-            "kind": rec.kind,
-            "established_on": rec.established_on,
-            "precision": rec.precision,
-            "status": rec.status,
-            "source": rec.source,
-            "note": rec.note,
-        }
+        wanted = _tie_values(rec)
         existing = ties.get((home_id, partner_id))
+        anniversary = anniversary_md(rec.established_on)
         if existing is None:
             new_ties.append(
                 {
                     "home_city_id": home_id,
                     "partner_city_id": partner_id,
-                    "anniversary_md": anniversary_md(rec.established_on),
+                    "anniversary_md": anniversary,
                     **wanted,
                 }
             )
@@ -172,13 +213,7 @@ def upsert_partners(
         changes = _diff(rec.city, existing._asdict(), wanted)
         if changes:
             summary.changes.extend(changes)
-            tie_updates.append(
-                {
-                    "b_id": existing.id,
-                    "anniversary_md": anniversary_md(rec.established_on),
-                    **wanted,
-                }
-            )
+            tie_updates.append({"b_id": existing.id, "anniversary_md": anniversary, **wanted})
             changed_rows.add(rec.row)
     if new_ties:
         session.execute(insert(Tie), new_ties)
@@ -187,41 +222,51 @@ def upsert_partners(
             update(_table(Tie)).where(_table(Tie).c.id == bindparam("b_id")),
             tie_updates,
         )
-    city_changed = {u["b_id"] for u in city_updates}
-    for rec in records:
-        existing = cities.get(rec.key)
-        if existing is not None and (existing.id in city_changed or rec.row in changed_rows):
-            summary.updated += 1
-    summary.unchanged = len(records) - summary.created - summary.updated - len(summary.problems)
-    return summary
+    return changed_rows
+
+
+def _tie_home_id(rec: PartnerRecord, homes: _TieHomes, summary: UpsertSummary) -> int | None:
+    """The city on the home side of the record's tie; None (and a problem) for an unknown district."""
+    if not rec.home_district:
+        return homes.home_city_id
+    district_id = homes.districts.get(rec.home_district)
+    if district_id is None:
+        summary.problems.append(
+            Problem(
+                "",
+                rec.row,
+                "home_district",
+                rec.home_district,
+                f"not a district of {homes.home_name}",
+            )
+        )
+    return district_id
+
+
+def _tie_values(rec: PartnerRecord) -> dict[str, Any]:
+    return {
+        "kind": rec.kind,
+        "established_on": rec.established_on,
+        "precision": rec.precision,
+        "status": rec.status,
+        "source": rec.source,
+        "note": rec.note,
+    }
 
 
 def upsert_contacts(session: Session, records: list[ContactRecord]) -> UpsertSummary:
     """Create or update contacts; each must belong to a city already in the registry."""
     summary = UpsertSummary()
-    city_ids = {
-        (row.name, row.country_code): row.id
-        for row in session.execute(select(City.id, City.name, City.country_code))
-    }
-    cols = (
-        "name_native",
-        "name_latin",
-        "language",
-        "title",
-        "honorific",
-        "office",
-        "is_opted_out",
-        "note",
-        "rank",
-        "gender",
-        "family_name",
-        "family_name_latin",
-        "salutations",
-    )
+    city_ids = _city_ids(session)
     contacts = {
         (row.city_id, row.email): row
         for row in session.execute(
-            select(Contact.id, Contact.city_id, Contact.email, *(getattr(Contact, c) for c in cols))
+            select(
+                Contact.id,
+                Contact.city_id,
+                Contact.email,
+                *(getattr(Contact, c) for c in _CONTACT_COLS),
+            )
         )
     }
     new, updates = [], []
@@ -238,7 +283,7 @@ def upsert_contacts(session: Session, records: list[ContactRecord]) -> UpsertSum
                 )
             )
             continue
-        wanted = {c: getattr(rec, c) for c in cols}
+        wanted = {c: getattr(rec, c) for c in _CONTACT_COLS}
         existing = contacts.get((city_id, rec.email))
         if existing is None:
             new.append({"city_id": city_id, "email": rec.email, **wanted})
@@ -253,6 +298,13 @@ def upsert_contacts(session: Session, records: list[ContactRecord]) -> UpsertSum
             summary.unchanged += 1
     if summary.problems:
         return summary
+    _write_contacts(session, new, updates)
+    return summary
+
+
+def _write_contacts(
+    session: Session, new: list[dict[str, Any]], updates: list[dict[str, Any]]
+) -> None:
     if new:
         session.execute(insert(Contact), new)
     if updates:
@@ -261,7 +313,6 @@ def upsert_contacts(session: Session, records: list[ContactRecord]) -> UpsertSum
             updates,
             execution_options={"synchronize_session": False},
         )
-    return summary
 
 
 def set_city_names(

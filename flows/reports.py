@@ -10,6 +10,7 @@ sheet with ``flows.domain.attendance`` and upserts it: all rows or none.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from db.models import (
     Report,
 )
 from db.session import session_scope
-from flows.domain.attendance import AttendanceSheet, parse_attendance_csv
+from flows.domain.attendance import AttendanceSheet, WalkInRecord, parse_attendance_csv
 from flows.domain.clock import zone
 from flows.domain.report import (
     LANGUAGES,
@@ -77,6 +78,46 @@ class ReportRefused(ValueError):
 
 def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
     """Everything the report needs about ``event``, as plain data: a few bulk queries, none per row."""
+    invitations, invited_city_ids = _invitation_facts(session, event.id)
+    attendance, walk_ins, walk_in_city_ids = _attendance_facts(session, event.id)
+    agreements, follow_ups = parse_outcomes(event.outcomes or {})
+    city_names = _city_names(session, invited_city_ids | walk_in_city_ids)
+    return ReportInput(
+        event=_event_facts(event, lang),
+        city_names=city_names,
+        invitations=invitations,
+        attendance=attendance,
+        walk_ins=walk_ins,
+        sessions=[
+            SessionFact(s.title, s.start_dt, s.end_dt, s.room or None)
+            for s in event.sessions
+            if not s.is_cancelled
+        ],
+        agreements=agreements,
+        follow_ups=follow_ups,
+        earlier_editions=earlier_editions(session, event),
+    )
+
+
+def _event_facts(event: Event, lang: str) -> EventFacts:
+    return EventFacts(
+        slug=event.slug,
+        # the bare title: the report words the edition itself
+        title=event.titles.get(lang) or event.titles.get("en") or event.slug,
+        kind=event.kind,
+        series=event.series,
+        edition=event.edition,
+        host_city=event.host_city.name,
+        venue=event.venue or None,
+        timezone=event.timezone,
+        start_dt=event.start_dt,
+        end_dt=event.end_dt,
+        host_city_names=place_names(event.host_city),
+    )
+
+
+def _invitation_facts(session: Session, event_id: int) -> tuple[list[InvitationFact], set[int]]:
+    """The event's invitations by contact, and the ids of the invitees' cities."""
     rows = session.execute(
         select(
             Invitation.contact_id,
@@ -94,12 +135,12 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
         )
         .join(Contact, Invitation.contact_id == Contact.id)
         .join(City, Contact.city_id == City.id)
-        .where(Invitation.event_id == event.id)
+        .where(Invitation.event_id == event_id)
         .order_by(Invitation.contact_id)
     ).all()
     # the tie of a partner: the rule letters and reminders use too
     ties = {city: tie.precision for city, tie in partner_ties(session).items()}
-    sent = _sent_times(session, event.id)
+    sent = _sent_times(session, event_id)
     invitations = [
         InvitationFact(
             contact_id=r.contact_id,
@@ -118,13 +159,20 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
         )
         for r in rows
     ]
+    return invitations, {r.id for r in rows}
+
+
+def _attendance_facts(
+    session: Session, event_id: int
+) -> tuple[list[AttendanceFact], list[WalkIn], set[int]]:
+    """Invitees' attendance, the walk-ins who came, and the ids of the walk-ins' known cities."""
     attendance: list[AttendanceFact] = []
     walk_ins: list[WalkIn] = []
     walk_in_city_ids: set[int] = set()
     for a, city_name, country in session.execute(
         select(Attendance, City.name, City.country_code)
         .outerjoin(City, Attendance.city_id == City.id)
-        .where(Attendance.event_id == event.id)
+        .where(Attendance.event_id == event_id)
         .order_by(Attendance.id)
     ).all():
         if a.contact_id is not None:
@@ -145,36 +193,7 @@ def load_report_input(session: Session, event: Event, lang: str) -> ReportInput:
                     is_simulated=a.is_simulated,
                 )
             )
-    agreements, follow_ups = parse_outcomes(event.outcomes or {})
-    city_names = _city_names(session, {r.id for r in rows} | walk_in_city_ids)
-    return ReportInput(
-        event=EventFacts(
-            slug=event.slug,
-            # the bare title: the report words the edition itself
-            title=event.titles.get(lang) or event.titles.get("en") or event.slug,
-            kind=event.kind,
-            series=event.series,
-            edition=event.edition,
-            host_city=event.host_city.name,
-            venue=event.venue or None,
-            timezone=event.timezone,
-            start_dt=event.start_dt,
-            end_dt=event.end_dt,
-            host_city_names=place_names(event.host_city),
-        ),
-        city_names=city_names,
-        invitations=invitations,
-        attendance=attendance,
-        walk_ins=walk_ins,
-        sessions=[
-            SessionFact(s.title, s.start_dt, s.end_dt, s.room or None)
-            for s in event.sessions
-            if not s.is_cancelled
-        ],
-        agreements=agreements,
-        follow_ups=follow_ups,
-        earlier_editions=earlier_editions(session, event),
-    )
+    return attendance, walk_ins, walk_in_city_ids
 
 
 def place_names(city: City) -> PlaceNames:
@@ -415,39 +434,44 @@ def apply_attendance(
         (name.casefold(), country): city_id
         for city_id, name, country in session.execute(select(City.id, City.name, City.country_code))
     }
-    created = updated = unchanged = 0
+    outcomes: Counter[str] = Counter()
     for r in sheet.records:
         values = {"is_attended": r.attended, "delegation_size": r.delegation_size, "notes": r.notes}
-        row = existing.get(r.contact_id)
-        if row is None:
-            session.add(Attendance(event_id=event.id, contact_id=r.contact_id, **values))
-            created += 1
-        elif _update(row, values):
-            updated += 1
-        else:
-            unchanged += 1
+        found = existing.get(r.contact_id)
+        new: dict[str, Any] = {"event_id": event.id, "contact_id": r.contact_id}
+        outcomes[_upsert_attendance(session, found, new, values)] += 1
     for w in sheet.walk_ins:
-        city_id = cities.get((w.city.casefold(), w.country)) if w.country else None
-        if city_id is None and w.country is None:
-            matches = [cid for (name, _), cid in cities.items() if name == w.city.casefold()]
-            city_id = matches[0] if len(matches) == 1 else None
-        values = {
-            "is_attended": True,
-            "delegation_size": w.delegation_size,
-            "notes": w.notes,
-            "city_id": city_id,
-            "walk_in_city": w.city,
-            "walk_in_country": w.country,
-        }
+        values = _walk_in_values(w, cities)
         found = walk_ins.get((w.name.casefold(), w.city.casefold()))
-        if found is None:
-            session.add(Attendance(event_id=event.id, walk_in_name=w.name, **values))
-            created += 1
-        elif _update(found, values):
-            updated += 1
-        else:
-            unchanged += 1
-    return created, updated, unchanged
+        new = {"event_id": event.id, "walk_in_name": w.name}
+        outcomes[_upsert_attendance(session, found, new, values)] += 1
+    return outcomes["created"], outcomes["updated"], outcomes["unchanged"]
+
+
+def _walk_in_values(w: WalkInRecord, cities: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """A walk-in's row, tied to a registry city by name and country (or by a name alone, if unique)."""
+    city_id = cities.get((w.city.casefold(), w.country)) if w.country else None
+    if city_id is None and w.country is None:
+        matches = [cid for (name, _), cid in cities.items() if name == w.city.casefold()]
+        city_id = matches[0] if len(matches) == 1 else None
+    return {
+        "is_attended": True,
+        "delegation_size": w.delegation_size,
+        "notes": w.notes,
+        "city_id": city_id,
+        "walk_in_city": w.city,
+        "walk_in_country": w.country,
+    }
+
+
+def _upsert_attendance(
+    session: Session, found: Attendance | None, new: dict[str, Any], values: dict[str, Any]
+) -> str:
+    """Add a row of ``new`` and ``values``, or update ``found``: "created", "updated" or "unchanged"."""
+    if found is None:
+        session.add(Attendance(**new, **values))
+        return "created"
+    return "updated" if _update(found, values) else "unchanged"
 
 
 def _update(row: Attendance, values: dict[str, Any]) -> bool:

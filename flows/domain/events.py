@@ -201,6 +201,22 @@ def _local(value: Any) -> dt.datetime | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Header:
+    """The spec's top-level fields and times, as far as they could be read."""
+
+    titles: dict[str, str]
+    kind: str
+    series: str | None
+    edition: int | None
+    host_city: str
+    #: "" when the spec's time zone is missing or unknown
+    timezone: str
+    start_dt: dt.datetime | None
+    end_dt: dt.datetime | None
+    rsvp_by: dt.date | None
+
+
 def parse_event_spec(
     source: str,
     data: Mapping[str, Any],
@@ -213,127 +229,210 @@ def parse_event_spec(
     (``2027-04-20T09:00``); a time a DST change skips or repeats is refused.
     """
     problems: list[str] = []
-    warnings: list[str] = []
     cities = set(known_cities)
     if not isinstance(data, Mapping):
         raise SpecError(source, ["the file must hold a mapping of fields"])
+    # each part appends its problems in turn: the order of the message follows the file's fields
+    head = _header(data, cities, problems)
+    audience = _audience(data.get("invite"), cities, problems)
+    sessions = _sessions(data.get("sessions"), head, cities, problems)
+    series_hosts = _known("series_hosts", data.get("series_hosts"), cities, problems)
+    outcomes = _outcomes(data.get("outcomes"), problems)
+    venues = localized("venue", data.get("venue"), problems, required=False)
+    venue_addresses = localized(
+        "venue_address", data.get("venue_address"), problems, required=False
+    )
+    practical = _practical(data.get("practical"), problems)
 
-    titles_raw = data.get("title")
-    titles: dict[str, str] = {}
-    if isinstance(titles_raw, str) and titles_raw.strip():
-        titles = {"en": titles_raw.strip()}
-    elif isinstance(titles_raw, Mapping):
-        titles = {str(k): _text(v) for k, v in titles_raw.items() if _text(v)}
-    if "en" not in titles:
-        problems.append("title: required, with an 'en' entry at least")
+    if problems:
+        raise SpecError(source, problems)
+    assert head.start_dt is not None and head.end_dt is not None
+    return EventSpec(
+        slug=_slug(source, data.get("slug"), head),
+        titles=head.titles,
+        kind=head.kind,
+        series=head.series,
+        edition=head.edition,
+        host_city=head.host_city,
+        venue=venues.get("en", ""),
+        venue_address=venue_addresses.get("en", ""),
+        venues=venues,
+        venue_addresses=venue_addresses,
+        practical=practical,
+        timezone=head.timezone,
+        start_dt=head.start_dt,
+        end_dt=head.end_dt,
+        is_bilingual=bool(data.get("bilingual")),
+        audience=audience,
+        sessions=tuple(sessions),
+        rsvp_by=head.rsvp_by,
+        series_hosts=series_hosts,
+        outcomes=dict(outcomes),
+        warnings=tuple(_room_overlaps(sessions)),
+    )
 
+
+def _header(data: Mapping[str, Any], cities: set[str], problems: list[str]) -> _Header:
+    """Title, kind, series and edition, host city, time zone, start and end, RSVP date."""
+    titles = _titles(data.get("title"), problems)
     kind = _text(data.get("kind"))
     if kind not in EVENT_KINDS:
         problems.append(f"kind: {kind!r} is not one of {', '.join(EVENT_KINDS)}")
-
     series = _text(data.get("series")) or None
-    edition = data.get("edition")
-    if edition is not None and (not isinstance(edition, int) or edition < 1):
-        problems.append(f"edition: {edition!r} must be a positive whole number")
-        edition = None
-
+    edition = _edition(data.get("edition"), problems)
     host = _text(data.get("host_city"))
     if not host:
         problems.append("host_city: required")
     elif host not in cities:
         problems.append(f"host_city: unknown city {host!r}")
+    tzid = _timezone(data.get("timezone"), problems)
+    start = _when("start", data.get("start"), tzid, problems)
+    end = _when("end", data.get("end"), tzid, problems)
+    if start and end and end <= start:
+        problems.append("end: must be after start")
+    rsvp_by = _rsvp_by(data.get("rsvp_by"), problems)
+    return _Header(titles, kind, series, edition, host, tzid, start, end, rsvp_by)
 
-    tzid = _text(data.get("timezone"))
+
+def _titles(value: Any, problems: list[str]) -> dict[str, str]:
+    titles: dict[str, str] = {}
+    if isinstance(value, str) and value.strip():
+        titles = {"en": value.strip()}
+    elif isinstance(value, Mapping):
+        titles = {str(k): _text(v) for k, v in value.items() if _text(v)}
+    if "en" not in titles:
+        problems.append("title: required, with an 'en' entry at least")
+    return titles
+
+
+def _edition(value: Any, problems: list[str]) -> Any:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        problems.append(f"edition: {value!r} must be a positive whole number")
+        return None
+    return value
+
+
+def _timezone(value: Any, problems: list[str]) -> str:
+    """The IANA zone the spec's times are in; "" when it is not one."""
+    tzid = _text(value)
     try:
         zone(tzid)
     except Exception:
         problems.append(f"timezone: {tzid!r} is not an IANA time zone")
-        tzid = ""
+        return ""
+    return tzid
 
-    def when(field_name: str, value: Any) -> dt.datetime | None:
-        local = _local(value)
-        if local is None:
-            problems.append(
-                f"{field_name}: {value!r} is not a local date-time like 2027-04-20T09:00"
-            )
-            return None
-        if not tzid:
-            return None
+
+def _when(field_name: str, value: Any, tzid: str, problems: list[str]) -> dt.datetime | None:
+    """A local wall-clock time in ``tzid`` as UTC; None when it is bad or ``tzid`` is unknown."""
+    local = _local(value)
+    if local is None:
+        problems.append(f"{field_name}: {value!r} is not a local date-time like 2027-04-20T09:00")
+        return None
+    if not tzid:
+        return None
+    try:
+        return local_to_utc(local, tzid)
+    except LocalTimeError as exc:
+        problems.append(f"{field_name}: {exc}")
+        return None
+
+
+def _rsvp_by(value: Any, problems: list[str]) -> Any:
+    if value is not None and not isinstance(value, dt.date):
         try:
-            return local_to_utc(local, tzid)
-        except LocalTimeError as exc:
-            problems.append(f"{field_name}: {exc}")
-            return None
-
-    start = when("start", data.get("start"))
-    end = when("end", data.get("end"))
-    if start and end and end <= start:
-        problems.append("end: must be after start")
-
-    rsvp_by = data.get("rsvp_by")
-    if rsvp_by is not None and not isinstance(rsvp_by, dt.date):
-        try:
-            rsvp_by = dt.date.fromisoformat(str(rsvp_by))
+            return dt.date.fromisoformat(str(value))
         except ValueError:
-            problems.append(f"rsvp_by: {rsvp_by!r} is not a date like 2027-03-20")
-            rsvp_by = None
+            problems.append(f"rsvp_by: {value!r} is not a date like 2027-03-20")
+            return None
+    return value
 
-    invite = data.get("invite") or {}
-    audience = Audience()
+
+def _known(where: str, values: Any, cities: set[str], problems: list[str]) -> tuple[str, ...]:
+    """City names from a list, each of which must be in the registry."""
+    names = tuple(_text(c) for c in values or ())
+    for c in names:
+        if c not in cities:
+            problems.append(f"{where}: unknown city {c!r}")
+    return names
+
+
+def _audience(value: Any, cities: set[str], problems: list[str]) -> Audience:
+    invite = value or {}
     if not isinstance(invite, Mapping):
         problems.append("invite: must be a mapping (ties, cities, districts)")
-    else:
-        ties = invite.get("ties")
-        ties = _text(ties) or None
-        if ties is not None and ties != "all" and ties not in TIE_KINDS:
-            problems.append(f"invite.ties: {ties!r} must be 'all' or one of {', '.join(TIE_KINDS)}")
-        invited = tuple(_text(c) for c in invite.get("cities") or ())
-        for n, name in enumerate(invited):
-            if name not in cities:
-                problems.append(f"invite.cities[{n}]: unknown city {name!r}")
-        if ties is None and not invited:
-            problems.append("invite: name the ties ('all' or a kind) or a list of cities")
-        audience = Audience(ties=ties, cities=invited, districts=bool(invite.get("districts")))
+        return Audience()
+    ties = _text(invite.get("ties")) or None
+    if ties is not None and ties != "all" and ties not in TIE_KINDS:
+        problems.append(f"invite.ties: {ties!r} must be 'all' or one of {', '.join(TIE_KINDS)}")
+    invited = tuple(_text(c) for c in invite.get("cities") or ())
+    for n, name in enumerate(invited):
+        if name not in cities:
+            problems.append(f"invite.cities[{n}]: unknown city {name!r}")
+    if ties is None and not invited:
+        problems.append("invite: name the ties ('all' or a kind) or a list of cities")
+    return Audience(ties=ties, cities=invited, districts=bool(invite.get("districts")))
 
+
+def _sessions(
+    values: Any, head: _Header, cities: set[str], problems: list[str]
+) -> list[SessionSpec]:
+    """The sessions whose times could be read; a key used twice is a problem."""
     sessions: list[SessionSpec] = []
     seen_keys: set[str] = set()
-    for n, raw in enumerate(data.get("sessions") or ()):
-        where = f"sessions[{n}]"
-        if not isinstance(raw, Mapping):
-            problems.append(f"{where}: must be a mapping")
-            continue
-        s_titles = localized(f"{where}.title", raw.get("title"), problems, required=True)
-        s_rooms = localized(f"{where}.room", raw.get("room"), problems, required=False)
-        title = s_titles.get("en", "")
-        key = _text(raw.get("key")) or slugify(title or str(n), unique=False)
-        if key in seen_keys:
-            problems.append(f"{where}.key: {key!r} is used twice")
-        seen_keys.add(key)
-        s_start = when(f"{where}.start", raw.get("start"))
-        s_end = when(f"{where}.end", raw.get("end"))
-        if s_start and s_end and s_end <= s_start:
-            problems.append(f"{where}.end: must be after its start")
-        if s_start and s_end and start and end and (s_start < start or s_end > end):
-            problems.append(f"{where}: {title!r} lies outside the event's start and end")
-        s_cities = tuple(_text(c) for c in raw.get("cities") or ())
-        for c in s_cities:
-            if c not in cities:
-                problems.append(f"{where}.cities: unknown city {c!r}")
-        if s_start and s_end:
-            sessions.append(
-                SessionSpec(
-                    key=key,
-                    title=title,
-                    start_dt=s_start,
-                    end_dt=s_end,
-                    room=s_rooms.get("en", ""),
-                    titles=s_titles,
-                    rooms=s_rooms,
-                    topic=_text(raw.get("topic")),
-                    speakers=tuple(_text(s) for s in raw.get("speakers") or ()),
-                    cities=s_cities,
-                )
-            )
+    for n, raw in enumerate(values or ()):
+        session = _session(n, raw, head, cities, seen_keys, problems)
+        if session is not None:
+            sessions.append(session)
+    return sessions
+
+
+def _session(
+    n: int, raw: Any, head: _Header, cities: set[str], seen_keys: set[str], problems: list[str]
+) -> SessionSpec | None:
+    where = f"sessions[{n}]"
+    if not isinstance(raw, Mapping):
+        problems.append(f"{where}: must be a mapping")
+        return None
+    titles = localized(f"{where}.title", raw.get("title"), problems, required=True)
+    rooms = localized(f"{where}.room", raw.get("room"), problems, required=False)
+    title = titles.get("en", "")
+    key = _text(raw.get("key")) or slugify(title or str(n), unique=False)
+    if key in seen_keys:
+        problems.append(f"{where}.key: {key!r} is used twice")
+    seen_keys.add(key)
+    start = _when(f"{where}.start", raw.get("start"), head.timezone, problems)
+    end = _when(f"{where}.end", raw.get("end"), head.timezone, problems)
+    if start and end and end <= start:
+        problems.append(f"{where}.end: must be after its start")
+    if (
+        start
+        and end
+        and head.start_dt
+        and head.end_dt
+        and (start < head.start_dt or end > head.end_dt)
+    ):
+        problems.append(f"{where}: {title!r} lies outside the event's start and end")
+    session_cities = _known(f"{where}.cities", raw.get("cities"), cities, problems)
+    if not (start and end):
+        return None
+    return SessionSpec(
+        key=key,
+        title=title,
+        start_dt=start,
+        end_dt=end,
+        room=rooms.get("en", ""),
+        titles=titles,
+        rooms=rooms,
+        topic=_text(raw.get("topic")),
+        speakers=tuple(_text(s) for s in raw.get("speakers") or ()),
+        cities=session_cities,
+    )
+
+
+def _room_overlaps(sessions: list[SessionSpec]) -> list[str]:
+    """Warnings for sessions that share a room at the same time (not an error: rooms get moved)."""
+    warnings: list[str] = []
     by_room: dict[str, list[SessionSpec]] = {}
     for s in sessions:
         if s.room:
@@ -343,51 +442,23 @@ def parse_event_spec(
         for a, b in itertools.pairwise(items):
             if b.start_dt < a.end_dt:
                 warnings.append(f"sessions {a.key!r} and {b.key!r} overlap in room {room!r}")
+    return warnings
 
-    series_hosts = tuple(_text(c) for c in data.get("series_hosts") or ())
-    for c in series_hosts:
-        if c not in cities:
-            problems.append(f"series_hosts: unknown city {c!r}")
 
-    outcomes = data.get("outcomes") or {}
+def _outcomes(value: Any, problems: list[str]) -> Mapping[str, Any]:
+    outcomes = value or {}
     if not isinstance(outcomes, Mapping):
         problems.append("outcomes: must be a mapping (agreements, follow_ups)")
-        outcomes = {}
+        return {}
+    return outcomes
 
-    venues = localized("venue", data.get("venue"), problems, required=False)
-    venue_addresses = localized(
-        "venue_address", data.get("venue_address"), problems, required=False
-    )
-    practical = _practical(data.get("practical"), problems)
 
-    if problems:
-        raise SpecError(source, problems)
-    assert start is not None and end is not None
-    slug = _text(data.get("slug")) or slugify(  # the database keeps slugs unique
+def _slug(source: str, value: Any, head: _Header) -> str:
+    """The spec's slug, or one made of its title (or of its series and edition)."""
+    titles, series, edition = head.titles, head.series, head.edition
+    slug = _text(value) or slugify(  # the database keeps slugs unique
         titles["en"] if edition is None else f"{series or titles['en']} {edition}", unique=False
     )
     if slug != slugify(slug, unique=False):
         raise SpecError(source, [f"slug: {slug!r} must be lower-case letters, digits and dashes"])
-    return EventSpec(
-        slug=slug,
-        titles=titles,
-        kind=kind,
-        series=series,
-        edition=edition,
-        host_city=host,
-        venue=venues.get("en", ""),
-        venue_address=venue_addresses.get("en", ""),
-        venues=venues,
-        venue_addresses=venue_addresses,
-        practical=practical,
-        timezone=tzid,
-        start_dt=start,
-        end_dt=end,
-        is_bilingual=bool(data.get("bilingual")),
-        audience=audience,
-        sessions=tuple(sessions),
-        rsvp_by=rsvp_by,
-        series_hosts=series_hosts,
-        outcomes=dict(outcomes),
-        warnings=tuple(warnings),
-    )
+    return slug
