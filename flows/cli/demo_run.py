@@ -77,7 +77,8 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
             f"{slug}: report", event_lifecycle, slug, held=True, report_language="en", now=now
         )
         step(f"{slug}: report in Chinese", report_event, slug, "zh")
-        invited = next(s["result"] for s in first["steps"] if s["step"] == "invitations")
+        # None when the letters went out on an earlier run (the lifecycle skips done steps)
+        invited = next((s["result"] for s in first["steps"] if s["step"] == "invitations"), None)
         events.append(
             {
                 "slug": slug,
@@ -105,7 +106,9 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
     }
 
 
-def _letter_counts(invited: dict[str, Any]) -> dict[str, Any]:
+def _letter_counts(invited: dict[str, Any] | None) -> dict[str, Any] | None:
+    if invited is None:
+        return None
     return {
         "letters": invited["invited"],
         "mixed": len(invited["mixed"]),
@@ -131,12 +134,15 @@ def print_outputs(result: dict[str, Any]) -> None:
         print(f"\n  {e['slug']}  [{e['status']}]")
         print(f"    letters (HTML, PDF), .ics, .eml   {e['invitations']}/<city>/")
         n = e["letters"]
-        english = ", ".join(n["in_english"]) or "none"
-        print(
-            f"      {n['letters']} letters: {n['mixed']} mixing languages, "
-            f"{n['address_problems']} with a form of address the data cannot make, "
-            f"in English for want of a letter language: {english}"
-        )
+        if n is None:
+            print("      letters written on an earlier run (not sent again)")
+        else:
+            english = ", ".join(n["in_english"]) or "none"
+            print(
+                f"      {n['letters']} letters: {n['mixed']} mixing languages, "
+                f"{n['address_problems']} with a form of address the data cannot make, "
+                f"in English for want of a letter language: {english}"
+            )
         print(f"    calendar feeds                   {e['calendar']}/")
         print(f"    report (HTML, PDF, Markdown, CSV) {e['report_en']}/  and  {e['report_zh']}/")
         print(f"    simulated replies and attendance  {e['simulated']}/  (labelled simulated)")

@@ -40,6 +40,7 @@ def test_demo_writes_every_output_and_a_second_run_sends_nothing_new(
     second = run_demo(progress=lambda _: None)
     assert [e["status"] for e in second["events"]] == ["reported", "reported"]
     assert second["digest"]["emails"] == []
+    assert [e["letters"] for e in second["events"]] == [None, None]
     assert len(mailbox.Maildir(first["outbox"], create=False)) == sent
     print_outputs(second)
     assert "27 partners in 24 countries by 2000 (2 with unknown dates)" in capsys.readouterr().out
