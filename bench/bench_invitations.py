@@ -106,7 +106,7 @@ def bare_loop(url: str, maildir: Path, out: Path) -> tuple[float, int]:
     Prefect's task runs).
     """
     from config.settings import get_settings
-    from db.calendars import cal_event
+    from db.calendars import cal_event, event_info
     from db.events import find_event, invitation_uid, invited_contacts
     from db.invitees import invitees, next_references
     from db.session import session_scope
@@ -129,15 +129,16 @@ def bare_loop(url: str, maildir: Path, out: Path) -> tuple[float, int]:
         start = time.perf_counter()
         env = make_environment()
         host = host_from_settings(settings, home_city_names(session))
+        info = event_info(event)
         organizer = Person(settings.office.email, settings.office.name)
         # synced once at the end, as the flow syncs once per chunk
         with MaildirTransport(maildir, durability="batch") as transport:
             for row in rows:
                 uid = invitation_uid(event.slug, row.contact_id, settings.office.mail_domain)
-                inp = _letter_input(event, row, host, NOW, encloses_programme=False)
+                inp = _letter_input(event, info, row, host, NOW)
                 letter = render_letter(inp, env=env)
                 ics = invitation_ics(
-                    cal_event(event, uid=uid, sequence=0, lang=letter.language),
+                    cal_event(event, uid=uid, sequence=0, lang=letter.language, info=info),
                     organizer=organizer,
                     attendee=Person(row.email, row.name_latin),
                     stamp=NOW,

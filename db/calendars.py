@@ -103,9 +103,16 @@ def local_names(event: Any, lang: str, *, earlier: Any = None) -> LocalNames:
 
 
 def cal_event(
-    event: Event, *, uid: str, sequence: int, lang: str, status: str = "CONFIRMED"
+    event: Event,
+    *,
+    uid: str,
+    sequence: int,
+    lang: str,
+    status: str = "CONFIRMED",
+    info: EventInfo | None = None,
 ) -> CalEvent:
-    info = event_info(event)
+    """The calendar record of ``event``; pass ``info`` (event_info) when it is at hand."""
+    info = info or event_info(event)
     programme = "\n".join(
         f"{s.start.astimezone(zone(event.timezone)):%Y-%m-%d %H:%M} {s.titles['en']}"
         for s in info.sessions

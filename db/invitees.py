@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from config.settings import get_settings
 from db.events import invitation_uid
 from db.models import City, Contact, Event, Invitation, ReferenceCounter, Tie
+from flows.domain.i18n import primary
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def city_names(city: City) -> dict[str, str]:
     """The city's names by language: the registry's, then its English and native names."""
     names = dict(city.names or {})
     names.setdefault("en", city.name)
-    names.setdefault(city.language.split("-")[0].lower(), city.native_name)
+    names.setdefault(primary(city.language), city.native_name)
     return names
 
 

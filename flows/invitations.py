@@ -33,6 +33,7 @@ from flows.domain.invitation_summary import (
     mixed_letter_lines,
 )
 from flows.domain.letters import (
+    EventInfo,
     Host,
     LetterInput,
     Precision,
@@ -106,7 +107,7 @@ def plan_invitations(
 
 
 def _letter_input(
-    event: Event, row: Invitee, host: Host, now: dt.datetime, *, encloses_programme: bool
+    event: Event, info: EventInfo, row: Invitee, host: Host, now: dt.datetime
 ) -> LetterInput:
     rsvp = event.spec.get("rsvp_by") if event.spec else None
     return LetterInput(
@@ -126,7 +127,7 @@ def _letter_input(
             salutations=dict(row.salutations),
         ),
         host=host,
-        event=event_info(event),
+        event=info,
         letter_date=now.astimezone(zone(event.timezone)).date(),
         reference_year=row.reference_year,
         reference_number=row.reference_number,
@@ -134,12 +135,12 @@ def _letter_input(
         established_on=row.tie.established_on,
         precision=cast(Precision, row.tie.precision),
         rsvp_by=dt.date.fromisoformat(rsvp) if rsvp else None,
-        encloses_programme=encloses_programme,
     )
 
 
 def render_one(
     event: Event,
+    info: EventInfo,
     row: Invitee,
     host: Host,
     settings: Settings,
@@ -158,15 +159,14 @@ def render_one(
     env = make_environment(settings.letter_template_dir)
     who = f"{row.email} ({row.city})"
     try:
-        # the programme is printed in the letter itself: nothing else is enclosed
-        inp = _letter_input(event, row, host, now, encloses_programme=False)
-        letter = render_letter(inp, env=env)
+        # the programme is printed in the letter itself: nothing is enclosed
+        letter = render_letter(_letter_input(event, info, row, host, now), env=env)
     except Exception as exc:  # a template error or missing field: name the contact
         raise PreflightError(f"letter for {who}: {type(exc).__name__}: {exc}") from exc
     organizer = Person(settings.office.email, settings.office.name)
     attendee = Person(row.email, row.name_latin or row.name_native)
     ics = invitation_ics(
-        cal_event(event, uid=row.uid, sequence=row.sequence, lang=letter.language),
+        cal_event(event, uid=row.uid, sequence=row.sequence, lang=letter.language, info=info),
         organizer=organizer,
         attendee=attendee,
         stamp=now,
@@ -224,8 +224,11 @@ def render_chunk(
         event = session.get(Event, event_id)
         assert event is not None
         host = host_from_settings(settings, home_city_names(session))
+        info = event_info(event)  # once per chunk: the same for every letter
         items = [
-            render_one(event, row, host, settings, now, purpose=purpose, occurrence=occurrence)
+            render_one(
+                event, info, row, host, settings, now, purpose=purpose, occurrence=occurrence
+            )
             for row in rows
         ]
         slug = event.slug

@@ -198,9 +198,7 @@ def _attendance_facts(
 
 def place_names(city: City) -> PlaceNames:
     """A city's names as the report wants them; ``City.names`` ({lang: name}) where it exists."""
-    # getattr: the names column arrives with its own migration; until then English and native
-    names = getattr(city, "names", None) or {}
-    return PlaceNames(city.name, city.native_name or None, dict(names))
+    return PlaceNames(city.name, city.native_name or None, dict(city.names or {}))
 
 
 def _city_names(session: Session, city_ids: set[int]) -> dict[tuple[str, str], PlaceNames]:

@@ -33,6 +33,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flows.domain.i18n import primary
 from flows.domain.scripts import LANGUAGE_SCRIPTS, LATIN, scripts
 
 RANKS: tuple[str, ...] = (
@@ -133,8 +134,8 @@ _scripts = scripts
 
 
 def _language(lang: str) -> str:
-    primary = lang.replace("_", "-").split("-", 1)[0].strip().lower()
-    return primary if primary in LANGUAGES else "en"
+    code = primary(lang)
+    return code if code in LANGUAGES else "en"
 
 
 def readable(text: str, lang: str) -> bool:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, tzinfo
 from functools import cache
@@ -51,6 +50,8 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+
+from flows.domain import scripts
 
 __all__ = [
     "CALENDAR_DOMAIN",
@@ -169,44 +170,11 @@ def text_direction(tag: str) -> str:
 
 # --- scripts and place names -------------------------------------------------------------
 
-# Unicode character-name prefixes → ISO 15924 codes, for the scripts amity's partners write in.
-_SCRIPT_PREFIXES = (
-    ("CJK", "Hani"),
-    ("HIRAGANA", "Kana"),
-    ("KATAKANA", "Kana"),
-    ("HANGUL", "Hang"),
-    ("LATIN", "Latn"),
-    ("CYRILLIC", "Cyrl"),
-    ("ARABIC", "Arab"),
-    ("GREEK", "Grek"),
-    ("HEBREW", "Hebr"),
-    ("THAI", "Thai"),
-    ("DEVANAGARI", "Deva"),
-    ("GEORGIAN", "Geor"),
-    ("ARMENIAN", "Armn"),
-)
-# A language's script as CLDR names it → the character scripts it writes with.
-_WRITES_WITH = {
-    "Hans": {"Hani"},
-    "Hant": {"Hani"},
-    "Jpan": {"Hani", "Kana"},
-    "Kore": {"Hang", "Hani"},
-}
-
-
-def _char_script(ch: str) -> str | None:
-    name = unicodedata.name(ch, "")
-    return next((code for prefix, code in _SCRIPT_PREFIXES if name.startswith(prefix)), None)
-
 
 def writes_in_script(text: str, lang: str) -> bool:
-    """True when every letter of ``text`` is in a script that language ``lang`` is written in."""
-    likely = get_global("likely_subtags").get(primary(lang), "")
-    parts = likely.split("_")
-    script = parts[1] if len(parts) > 2 else ""
-    allowed = _WRITES_WITH.get(script, {script})
-    letters = [ch for ch in text if ch.isalpha()]
-    return bool(letters) and all(_char_script(ch) in allowed for ch in letters)
+    """True when ``text`` has letters and all are in scripts readers of ``lang`` read
+    (the one rule of flows.domain.scripts, which letters and forms of address use too)."""
+    return bool(scripts.scripts(text)) and scripts.fits(text, primary(lang))
 
 
 def place_name(names: Mapping[str, str], lang: str, *, native: str | None, english: str) -> str:

@@ -31,7 +31,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from flows.domain import address, scripts
+from flows.domain import address, i18n, scripts
 
 Precision = Literal["day", "month", "year", "unknown"]
 
@@ -45,8 +45,9 @@ RTL_LANGUAGES = frozenset({"ar"})
 
 # Region defaults for dates: English letters use British dates ("14 March 2029") whatever
 # the contact's region; Portuguese follows the contact (pt-BR), else Portugal.
-_LOCALE_DEFAULTS = {"en": "en_GB", "zh": "zh_Hans_CN", "pt": "pt_PT"}
-_LOCALE_BY_REGION = {"pt": frozenset({"BR"})}
+#: where a contact's region changes a letter's dates (pt-PT against the office's pt-BR);
+#: elsewhere the office's one locale per language (i18n.REGION_DEFAULTS) writes every letter
+_REGIONS_THAT_COUNT = {"pt": frozenset({"BR", "PT"})}
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "letters"
 
@@ -383,18 +384,16 @@ def letter_language(
     tag: str, available: frozenset[str] | tuple[str, ...] = SHIPPED_LANGUAGES
 ) -> tuple[str, str, bool]:
     """(requested primary subtag, language used, is_fallback) for a BCP 47 tag."""
-    requested = tag.replace("_", "-").split("-", 1)[0].lower()
+    requested = i18n.primary(tag)
     if requested in available:
         return requested, requested, False
     return requested, FALLBACK_LANGUAGE, True
 
 
-@functools.lru_cache(maxsize=64)
 def _locale(lang: str, region: str = "") -> Locale:
-    """The Babel locale of a letter language; ``region`` counts only where it changes dates."""
-    if region in _LOCALE_BY_REGION.get(lang, ()):
-        return Locale(lang, region)
-    return Locale.parse(_LOCALE_DEFAULTS.get(lang, lang))
+    """The Babel locale of a letter language: the one rule of flows.domain.i18n."""
+    counts = region in _REGIONS_THAT_COUNT.get(lang, ())
+    return i18n.locale_for(f"{lang}-{region}" if counts else lang)
 
 
 def _region(tag: str) -> str:
