@@ -130,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bad_settings(exc: Exception) -> bool:
+    """Settings that do not validate (amity.toml, AMITY_*): one `amity:` line each, no traceback.
+
+    Checked by name so that `amity --help` does not pay for importing pydantic.
+    """
+    if type(exc).__name__ != "ValidationError" or not type(exc).__module__.startswith("pydantic"):
+        return False
+    for error in exc.errors():  # type: ignore[attr-defined]
+        where = ".".join(str(part) for part in error["loc"])
+        print(f"amity: settings: {where}: {error['msg']}", file=sys.stderr)
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     apply_prefect_defaults()
     parser = build_parser()
@@ -144,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"amity: failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:
+        if _bad_settings(exc):
+            return EXIT_BAD_INPUT
         if not _missing_database(exc):
             raise
         print("amity: no database yet (or an old one): run `amity init`", file=sys.stderr)

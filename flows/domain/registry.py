@@ -180,7 +180,7 @@ def _yaml_rows(path: Path, text: str, list_key: str) -> Iterator[tuple[int, dict
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ImportFileError(f"{path}: not valid YAML: {exc}") from exc
+        raise ImportFileError(yaml_problem(path, exc)) from exc
     if isinstance(data, dict):
         data = data.get(list_key)
     if not isinstance(data, list):
@@ -199,6 +199,14 @@ def _yaml_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value).strip()
+
+
+def yaml_problem(path: Path | str, exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: the file, line and column, and what was wrong."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{path}{where}: not valid YAML: {what}"
 
 
 def check_columns(file: str, header: Iterable[str], required: Iterable[str]) -> None:
@@ -469,7 +477,7 @@ def read_city_names(path: Path) -> dict[str, dict[str, str]]:
     except FileNotFoundError:
         raise ImportFileError(f"{path}: no such file") from None
     except yaml.YAMLError as exc:
-        raise ImportFileError(f"{path}: not valid YAML: {exc}") from None
+        raise ImportFileError(yaml_problem(path, exc)) from None
     cities = data.get("cities") if isinstance(data, dict) else None
     if not isinstance(cities, dict):
         raise ImportFileError(f"{path}: expected a mapping 'cities: {{City: {{lang: name}}}}'")

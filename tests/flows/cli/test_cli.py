@@ -59,3 +59,38 @@ def test_cli_import_missing_file_exits_2(tmp_path: Path) -> None:
         2,
         f"amity: {tmp_path / 'nope.csv'}: no such file",
     )
+
+
+def test_cli_bad_setting_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
+    env_before = os.environ.copy()
+    try:
+        os.environ["AMITY_OFFICE__REFERENCE_PATTERNS"] = '{"en": "FAO/{foo}"}'
+        os.environ["AMITY_BATCH_SIZE"] = "many"
+        out = _amity(tmp_path, "events", "list")
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    assert (out.returncode, out.stdout, out.stderr.splitlines()) == (
+        2,
+        "",
+        [
+            "amity: settings: office: Value error, office.reference_patterns.en='FAO/{foo}': "
+            "only {year} and {n} may appear ('foo')",
+            "amity: settings: batch_size: Input should be a valid integer, unable to parse "
+            "string as an integer",
+        ],
+    )
+
+
+def test_cli_city_names_file_that_is_not_yaml_says_where_in_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "names.yaml"
+    broken.write_text("cities: [1, 2\n", encoding="utf-8")
+    assert _amity(tmp_path / "home", "init").returncode == 0
+    out = _amity(tmp_path / "home", "partners", "names", str(broken))
+    assert (out.returncode, out.stdout.splitlines()) == (
+        2,
+        [
+            "names.yaml: nothing imported, 1 problem(s):",
+            f"  {broken}:2:1: not valid YAML: expected ',' or ']', but got '<stream end>'",
+        ],
+    )
