@@ -144,6 +144,12 @@ class Smtp(BaseModel):
     backoff_seconds: float = 2.0
 
 
+class Delivery(BaseModel):
+    #: a claim whose owner has not renewed it for this long is taken over by another run
+    #: (a live run renews its claims every third of it; a dead one on this host at once)
+    claim_lease_seconds: float = Field(default=900.0, gt=0)
+
+
 class CalDav(BaseModel):
     url: str | None = None
     username: str | None = None
@@ -176,6 +182,7 @@ class Settings(BaseSettings):
     office: Office = Office()
     mail_transport: Literal["maildir", "smtp"] = "maildir"
     smtp: Smtp = Smtp()
+    delivery: Delivery = Delivery()
     caldav: CalDav = CalDav()
     reminders: Reminders = Reminders()
     #: organizer-supplied letter templates (rendered in a sandbox); None = the shipped ones

@@ -236,7 +236,7 @@ def send_change_chunk(event_id: int, manifest: list[ChangeEntry], now: dt.dateti
             session, event_id, {i.context.recipient.contact_id: i.context.sequence for i in sent}
         )
 
-    result = deliver(items, settings=get_settings(), now=now, event_id=event_id, on_confirmed=held)
+    result = deliver(items, settings=get_settings(), event_id=event_id, on_confirmed=held)
     return ChunkOutcome(
         sent=len(result.sent),
         already_sent=result.already_sent,

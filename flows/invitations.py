@@ -48,7 +48,7 @@ from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
 from flows.domain.slug import slugify
 from flows.engine.runners import task_runner_for
-from flows.outbound.ledger import chunks, send_manifest
+from flows.outbound.ledger import chunks, send_manifest, tally, utc_now
 from flows.outbound.outputs import contact_file_stem, invitation_dir
 
 
@@ -276,14 +276,13 @@ def render_chunk(
 
 @task(retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def send_chunk(
-    event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str, now: dt.datetime
+    event_id: int, manifest: list[dict[str, Any]], purpose: str, occurrence: str
 ) -> dict[str, Any]:
     """Send a chunk through the delivery ledger; permanent failures do not stop the rest."""
     return send_manifest(
         event_id,
         manifest,
         ledger_key=lambda m: (purpose, f"{m['uid']}:{m['sequence']}:{occurrence}"),
-        now=now,
         on_confirmed=lambda session, sent: _record_sent(session, event_id, sent),
     )
 
@@ -331,6 +330,7 @@ def send_invitations(
 ) -> dict[str, Any]:
     """Write and send each invited contact a letter in their language and a calendar invitation."""
     now = now or dt.datetime.now(dt.UTC)
+    started = utc_now()  # the ledger's clock, to tell another run's sends from earlier ones
     settings = get_settings()
     plan = plan_invitations(event, only, dry_run, now)
     summary = InvitationSummary(event=plan["slug"], dry_run=dry_run)
@@ -368,14 +368,20 @@ def send_invitations(
     if (strict_language or settings.strict_language) and not dry_run:
         refuse_mixed_letters(summary)
     if not dry_run:
-        sends = [
-            send_chunk.submit(plan["event_id"], m, purpose, occurrence, now) for m in manifests
-        ]
+        sends = [send_chunk.submit(plan["event_id"], m, purpose, occurrence) for m in manifests]
+        keys: list[tuple[str, str, str]] = []
+        ours: list[tuple[str, str, str]] = []
         for future in sends:
             r = future.result()
             summary.sent += r["sent"]
-            summary.already_sent += r["already_sent"]
             summary.failed += r["failed"]
+            keys += [tuple(k) for k in r["keys"]]
+            ours += [tuple(k) for k in r["ours"]]
+        with session_scope() as session:
+            counted = tally(session, keys, since=started, ours=ours)
+        summary.already_sent = counted.sent_before
+        summary.sent_by_other = counted.sent_by_other
+        summary.in_progress_elsewhere = counted.in_progress_elsewhere
     _artifact(summary)
     return summary.to_dict()
 
@@ -395,6 +401,8 @@ def _artifact(summary: InvitationSummary) -> None:
     rows = [
         {"what": "invited", "count": summary.invited},
         {"what": "sent now", "count": summary.sent},
+        {"what": "sent by another run at the same time", "count": summary.sent_by_other},
+        {"what": "still being sent by another run", "count": summary.in_progress_elsewhere},
         {"what": "sent before (skipped)", "count": summary.already_sent},
         {"what": "opted out (skipped)", "count": len(summary.skipped_opted_out)},
         {"what": "failed", "count": len(summary.failed)},

@@ -104,9 +104,24 @@ def cmd_invite(args: argparse.Namespace) -> int:
         print(f"invitations for {summary['event']}{mode}")
         print(
             f"  invited {summary['invited']}, sent now {summary['sent']}, "
-            f"sent before {summary['already_sent']}, opted out {len(summary['skipped_opted_out'])}, "
-            f"failed {len(summary['failed'])}"
+            + (
+                f"sent by another run {summary['sent_by_other']}, "
+                if summary["sent_by_other"]
+                else ""
+            )
+            + f"sent before {summary['already_sent']}, "
+            f"opted out {len(summary['skipped_opted_out'])}, failed {len(summary['failed'])}"
+            + (
+                ""
+                if summary["dry_run"]
+                else f" — {summary['delivered']} of {summary['invited']} sent"
+            )
         )
+        if summary["in_progress_elsewhere"]:
+            print(
+                f"  {summary['in_progress_elsewhere']} still being sent by another run "
+                f"(`amity events show {summary['event']}` shows when they are out)"
+            )
         for f in summary["failed"]:
             print(f"  failed: {f['email']} ({f['city']}): {f['reason']}")
         for f in summary["fallbacks"]:
@@ -125,7 +140,26 @@ def cmd_invite(args: argparse.Namespace) -> int:
         for p in summary["address_problems"]:
             print(f"    {p['email']} ({p['city']}): {'; '.join(p['problems'])}")
         print(f"  letters, .ics and .eml: {summary['out_dir']}")
-    return EXIT_FAILED if summary["failed"] else EXIT_OK
+    return _not_sent_exit(args, summary)
+
+
+def _not_sent_exit(args: argparse.Namespace, summary: dict[str, Any]) -> int:
+    """Exit 1 with one `amity:` line and the retry command when something was not sent."""
+    import sys
+
+    from flows.domain.invitation_summary import retry_command
+
+    if summary["dry_run"] or not (summary["failed"] or summary["not_sent"]):
+        return EXIT_OK
+    again = retry_command(summary["event"], only=args.only, remind_pending=args.remind_pending)
+    if not args.json:
+        print(f"  not sent: {summary['not_sent']}; to try them again: {again}")
+    print(
+        f"amity: {summary['not_sent']} of {summary['invited']} invitation(s) not sent; "
+        f"run `{again}` to try them again",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
 
 
 def cmd_rsvp_import(args: argparse.Namespace) -> int:

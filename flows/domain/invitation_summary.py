@@ -16,7 +16,12 @@ class InvitationSummary:
     dry_run: bool
     invited: int = 0
     sent: int = 0
+    #: confirmed before this run started
     already_sent: int = 0
+    #: sent by another run going on at the same time (runs at once share the work)
+    sent_by_other: int = 0
+    #: still being sent by another live run when this one finished its share
+    in_progress_elsewhere: int = 0
     skipped_opted_out: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
     #: letters in English because the contact's language has no letter
@@ -29,7 +34,17 @@ class InvitationSummary:
     files: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "delivered": self.delivered, "not_sent": self.not_sent}
+
+    @property
+    def delivered(self) -> int:
+        """Invited contacts whose message is out, whichever run sent it."""
+        return self.sent + self.sent_by_other + self.already_sent
+
+    @property
+    def not_sent(self) -> int:
+        """Invited contacts whose message is neither out nor being sent by another run."""
+        return max(0, self.invited - self.delivered - self.in_progress_elsewhere)
 
 
 def language_report(summary: InvitationSummary) -> str:
@@ -66,3 +81,21 @@ def mixed_letter_lines(summary: InvitationSummary) -> list[str]:
     ] + [
         f"{p['email']} ({p['city']}): {'; '.join(p['problems'])}" for p in summary.address_problems
     ]
+
+
+def retry_command(
+    event: str, *, only: list[str] | None = None, remind_pending: bool = False
+) -> str:
+    """The command that sends again what a run could not (the ledger skips what went out)."""
+    words = ["amity", "invite", _quoted(event)]
+    if only:
+        words += ["--only", *(_quoted(city) for city in only)]
+    if remind_pending:
+        words.append("--remind-pending")
+    return " ".join(words)
+
+
+def _quoted(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)

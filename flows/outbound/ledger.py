@@ -4,14 +4,19 @@ One row per (purpose, recipient, occurrence), unique in the database, so that
 
 - a second run skips what was confirmed (state ``sent``);
 - two runs at once cannot both claim a message: the INSERT of one of them conflicts;
-- a run killed between claim and confirm leaves a ``claimed`` row whose owner is dead; the
-  next run takes it over (same host and the owner's process is gone, or the claim is older
-  than the lease) and sends it again. The Maildir transport recognises the Message-ID, so
-  the re-send does not duplicate; over SMTP a crash after the server accepted the message
-  and before the confirm can, in that narrow window, deliver twice (at-least-once).
+- a claim belongs to its run for as long as that run lives: each claim is stamped when it is
+  made, and a running owner renews its claims (a heartbeat thread, every third of the lease
+  ``delivery.claim_lease_seconds``) however long its sending takes. Another run takes a claim
+  over only when its owner is dead (same host, the process is gone) or silent past the lease
+  (a host that stopped, a frozen process). A run killed between claim and confirm is taken
+  over by the next run, which sends again: the Maildir recognises the Message-ID, so the
+  re-send does not duplicate; over SMTP a crash after the server accepted the message and
+  before the confirm can, in that narrow window, deliver twice (at-least-once).
 
 ``deliver`` is the one send loop over the ledger: claim a batch, send each claimed message
-(pausing ``send_interval_seconds`` between two), record a failure and go on, confirm. Over
+(pausing ``send_interval_seconds`` between two), record a failure and go on, confirm. A
+transport that cannot be reached or written (SMTP server down, read-only or full outbox)
+fails every message of the batch with its reason in the ledger, and nothing is raised. Over
 SMTP each send is confirmed at once, so a crash can repeat at most the message in flight;
 the Maildir recognises a re-sent Message-ID, so it syncs once when the transport closes and
 the batch is confirmed in one statement after that.
@@ -20,8 +25,10 @@ the batch is confirmed in one statement after that.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -38,8 +45,19 @@ from db.models import OutboxMessage
 from db.session import session_scope
 from flows.outbound.transport import DeliveryError, Transport, make_transport
 
-#: a claim older than this is taken over even if its owner may be alive elsewhere
+#: the default lease: a claim its owner has not renewed for this long is taken over
 CLAIM_LEASE = dt.timedelta(minutes=15)
+
+_log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    """The ledger's clock: claims, renewals and confirms carry the moment they happen."""
+    return dt.datetime.now(dt.UTC)
+
+
+def claim_lease(settings: Settings) -> dt.timedelta:
+    return dt.timedelta(seconds=settings.delivery.claim_lease_seconds)
 
 
 #: tokens of the runs in progress in this process (a run may share its process with others)
@@ -89,10 +107,13 @@ def claim(
     token: str,
     now: dt.datetime,
     event_id: int | None = None,
+    lease: dt.timedelta = CLAIM_LEASE,
 ) -> tuple[list[Claim], list[tuple[str, str, str]]]:
-    """Claim (purpose, recipient, occurrence, message_id) items; return (claimed, already sent).
+    """Claim (purpose, recipient, occurrence, message_id) items at ``now``; return (claimed, sent).
 
-    Items claimed by another live run are in neither list: that run sends them.
+    Items claimed by another live run are in neither list: that run sends them. A claim is
+    taken over when it failed, its owner is dead, or its owner has not renewed it for
+    ``lease``.
     """
     if not items:
         return [], []
@@ -141,7 +162,7 @@ def claim(
         stale = (
             row.state == "failed"
             or _owner_is_dead(row.claim_token)
-            or (now - row.claimed_dt > CLAIM_LEASE)
+            or (now - row.claimed_dt > lease)
         )
         if stale:
             taken = session.execute(
@@ -153,6 +174,52 @@ def claim(
                 claimed.append(Claim(row.id, key))
     claimed.sort(key=lambda c: c.ledger_id)
     return claimed, sent
+
+
+def renew_claims(session: Session, token: str, *, now: dt.datetime) -> int:
+    """The heartbeat: stamp every claim ``token`` still holds with ``now``; how many."""
+    renewed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.claim_token == token, OutboxMessage.state == "claimed")
+        .values(claimed_dt=now)
+    )
+    return int(renewed.rowcount)  # type: ignore[attr-defined]
+
+
+class ClaimHeartbeat:
+    """Renew a run's claims every ``interval`` seconds while the block runs (a thread).
+
+    The sending loop may block for long (a slow relay, SMTP retries with back-off, a pause
+    between messages): the renewals do not wait for it. A beat that fails (the database
+    busy) is tried again at the next one; the lease is three beats long.
+    """
+
+    def __init__(
+        self, token: str, *, interval: float, clock: Callable[[], dt.datetime] = utc_now
+    ) -> None:
+        self.token = token
+        self.interval = interval
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"amity-claims-{token[-12:]}", daemon=True
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                with session_scope() as session:
+                    renew_claims(session, self.token, now=self.clock())
+            except Exception as exc:  # the next beat tries again; never kill the run for it
+                _log.warning("renewing the claims of %s failed: %s", self.token, exc)
+
+    def __enter__(self) -> ClaimHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def confirm_many(
@@ -182,10 +249,80 @@ def confirm_many(
 def record_failure(
     session: Session, claim: Claim, *, token: str, error: str, attempts: int
 ) -> None:
+    record_failures(session, [claim], token=token, error=error, attempts=attempts)
+
+
+def record_failures(
+    session: Session, claims: Sequence[Claim], *, token: str, error: str, attempts: int
+) -> None:
+    """Mark claims failed with the same reason (a transport that failed them all)."""
+    if not claims:
+        return
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == claim.ledger_id, OutboxMessage.claim_token == token)
-        .values(state="failed", error=error, attempts=attempts)
+        .where(
+            OutboxMessage.id.in_([c.ledger_id for c in claims]),
+            OutboxMessage.claim_token == token,
+        )
+        .values(state="failed", error=error[:2000], attempts=attempts)
+    )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Where a run's messages stand in the ledger once it has sent its share."""
+
+    #: sent by another run since this one started (runs at once share the work)
+    sent_by_other: int = 0
+    #: sent before this run started
+    sent_before: int = 0
+    #: still claimed by another live run
+    in_progress_elsewhere: int = 0
+
+
+def tally(
+    session: Session,
+    keys: Sequence[tuple[str, str, str]],
+    *,
+    since: dt.datetime,
+    ours: Sequence[tuple[str, str, str]] = (),
+) -> Tally:
+    """Count how ``keys`` stand: sent by another run since ``since``, before it, in progress.
+
+    ``ours`` are the keys this run sent or failed itself, left out of the count.
+    """
+    wanted = {(p, r.lower(), o) for p, r, o in keys}
+    if not wanted:
+        return Tally()
+    mine = {(p, r.lower(), o) for p, r, o in ours}
+    rows = session.execute(
+        select(
+            OutboxMessage.purpose,
+            OutboxMessage.recipient,
+            OutboxMessage.occurrence,
+            OutboxMessage.state,
+            OutboxMessage.sent_dt,
+        ).where(
+            OutboxMessage.purpose.in_({k[0] for k in wanted}),
+            OutboxMessage.occurrence.in_({k[2] for k in wanted}),
+        )
+    ).all()
+    since_count = before = elsewhere = 0
+    for row in rows:
+        key = (row.purpose, row.recipient, row.occurrence)
+        if key not in wanted or key in mine:
+            continue
+        if row.state == "sent" and row.sent_dt is not None:
+            if row.sent_dt >= since:
+                since_count += 1
+            else:
+                before += 1
+        elif row.state == "claimed":
+            elsewhere += 1
+    return Tally(
+        sent_by_other=since_count,
+        sent_before=before,
+        in_progress_elsewhere=elsewhere,
     )
 
 
@@ -245,81 +382,130 @@ class Outgoing(Generic[T]):
 
 @dataclass
 class DeliveryResult(Generic[T]):
-    """What ``deliver`` did: sent now, confirmed by an earlier run, and failed (with why)."""
+    """What ``deliver`` did: sent now, confirmed before, held by another run, failed (why)."""
 
     sent: list[Outgoing[T]] = field(default_factory=list)
     already_sent: int = 0
     failed: list[tuple[Outgoing[T], str]] = field(default_factory=list)
+    #: claimed by another live run when this one came to them: that run sends them
+    elsewhere: list[Outgoing[T]] = field(default_factory=list)
 
 
 def deliver(
     items: Sequence[Outgoing[T]],
     *,
     settings: Settings,
-    now: dt.datetime,
     event_id: int | None = None,
     on_confirmed: Callable[[Session, list[Outgoing[T]]], None] | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
 ) -> DeliveryResult[T]:
     """Claim, send and confirm each message; a failed one is recorded and the rest go on.
 
     ``on_confirmed`` runs in the transaction that confirms its messages, so what the caller
     records about a send (e.g. the SEQUENCE a contact now holds) commits with the confirm.
+    Claims are renewed while the messages go out, so a slow batch keeps them.
     """
     by_key = {item.key: item for item in items}
     result: DeliveryResult[T] = DeliveryResult()
     token = new_claim_token()
+    lease = claim_lease(settings)
     try:
         with session_scope() as session:
             claims, sent = claim(
                 session,
                 [(*key, item.message_id) for key, item in by_key.items()],
                 token=token,
-                now=now,
+                now=clock(),
                 event_id=event_id,
+                lease=lease,
             )
         result.already_sent = len(sent)
-        if not claims:
-            return result
-        confirm_each = settings.mail_transport != "maildir"
-        done: list[tuple[Claim, str | None, int]] = []
-
-        def confirm_done() -> None:
-            if not done:
-                return
-            with session_scope() as session:
-                confirm_many(session, done, token=token, now=now)
-                if on_confirmed is not None:
-                    on_confirmed(session, [by_key[c.key] for c, _, _ in done])
-            done.clear()
-
-        # "batch": the Maildir is synced when the transport closes, before the batch is confirmed
-        with transport_from_settings(settings, durability="batch") as transport:
-            for n, c in enumerate(claims):
-                item = by_key[c.key]
-                if n and settings.send_interval_seconds:
-                    time.sleep(settings.send_interval_seconds)
-                try:
-                    delivered = transport.send(
-                        item.data(),
-                        sender=settings.office.email,
-                        recipients=[item.recipient],
-                        message_id=item.message_id,
-                    )
-                except DeliveryError as exc:  # permanent, or transient after every retry
-                    with session_scope() as session:
-                        record_failure(
-                            session, c, token=token, error=str(exc), attempts=exc.attempts
-                        )
-                    result.failed.append((item, str(exc)))
-                    continue
-                done.append((c, delivered.location, delivered.attempts))
-                result.sent.append(item)
-                if confirm_each:
-                    confirm_done()
-        confirm_done()
+        taken = {c.key for c in claims} | set(sent)
+        result.elsewhere = [item for key, item in by_key.items() if key not in taken]
+        if claims:
+            with ClaimHeartbeat(token, interval=lease.total_seconds() / 3, clock=clock):
+                _send_claimed(claims, by_key, result, settings, token, on_confirmed, clock)
     finally:
         release_claim_token(token)
     return result
+
+
+def _send_claimed(
+    claims: list[Claim],
+    by_key: dict[tuple[str, str, str], Outgoing[T]],
+    result: DeliveryResult[T],
+    settings: Settings,
+    token: str,
+    on_confirmed: Callable[[Session, list[Outgoing[T]]], None] | None,
+    clock: Callable[[], dt.datetime],
+) -> None:
+    confirm_each = settings.mail_transport != "maildir"
+    done: list[tuple[Claim, str | None, int]] = []
+
+    def confirm_done() -> None:
+        if not done:
+            return
+        with session_scope() as session:
+            confirm_many(session, done, token=token, now=clock())
+            if on_confirmed is not None:
+                on_confirmed(session, [by_key[c.key] for c, _, _ in done])
+        done.clear()
+
+    def fail(failed: Sequence[Claim], reason: str, attempts: int) -> None:
+        with session_scope() as session:
+            record_failures(session, failed, token=token, error=reason, attempts=attempts)
+        result.failed += [(by_key[c.key], reason) for c in failed]
+
+    # "batch": the Maildir is synced when the transport closes, before the batch is confirmed
+    transport = transport_from_settings(settings, durability="batch")
+    try:
+        transport.open()
+    except (DeliveryError, OSError) as exc:  # unreachable or unwritable: nothing can go out
+        fail(claims, _reason(exc), getattr(exc, "attempts", 1))
+        return
+    try:
+        for n, c in enumerate(claims):
+            item = by_key[c.key]
+            if n and settings.send_interval_seconds:
+                time.sleep(settings.send_interval_seconds)
+            try:
+                delivered = transport.send(
+                    item.data(),
+                    sender=settings.office.email,
+                    recipients=[item.recipient],
+                    message_id=item.message_id,
+                )
+            except DeliveryError as exc:  # permanent, or transient after every retry
+                fail([c], str(exc), exc.attempts)
+                if exc.scope == "connection":  # every other message would fail the same way
+                    fail(claims[n + 1 :], f"not tried: {exc}", 0)
+                    break
+                continue
+            except OSError as exc:  # the written message cannot be read back
+                fail([c], _reason(exc), 0)
+                continue
+            done.append((c, delivered.location, delivered.attempts))
+            result.sent.append(item)
+            if confirm_each:
+                confirm_done()
+    finally:
+        try:
+            transport.close()
+        except (DeliveryError, OSError) as exc:
+            # written but not forced to disk: a re-run finds the Message-ID and confirms it
+            unsynced = [c for c, _, _ in done]
+            done.clear()
+            sent_ids = {id(by_key[c.key]) for c in unsynced}
+            result.sent = [i for i in result.sent if id(i) not in sent_ids]
+            fail(unsynced, f"written but not saved to disk: {_reason(exc)}", 1)
+    confirm_done()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    return str(exc)
 
 
 def send_manifest(
@@ -327,7 +513,6 @@ def send_manifest(
     manifest: list[dict[str, Any]],
     *,
     ledger_key: Callable[[dict[str, Any]], tuple[str, str]],
-    now: dt.datetime,
     on_confirmed: Callable[[Session, list[dict[str, Any]]], None],
 ) -> dict[str, Any]:
     """Send written messages (entries with email, city, message_id, eml) through the ledger.
@@ -351,7 +536,6 @@ def send_manifest(
     result = deliver(
         items,
         settings=get_settings(),
-        now=now,
         event_id=event_id,
         on_confirmed=lambda session, sent: on_confirmed(session, [i.context for i in sent]),
     )
@@ -362,6 +546,10 @@ def send_manifest(
             {"email": item.context["email"], "city": item.context["city"], "reason": reason}
             for item, reason in result.failed
         ],
+        #: ledger keys of the chunk, and those another run held: the summary's tally
+        "keys": [list(item.key) for item in items],
+        "ours": [list(item.key) for item in result.sent]
+        + [list(item.key) for item, _ in result.failed],
     }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import itertools
 import os
 import re
@@ -175,14 +176,49 @@ class MaildirTransport(_Batch):
         self._counter = itertools.count()
 
     def open(self) -> None:
-        for sub in ("tmp", "new", "cur"):
-            (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._delivered = {
-            name.split(":", 1)[0]
-            for sub in ("new", "cur")
-            for name in os.listdir(self.path / sub)
-            if not name.startswith(".")
-        }
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._delivered = {
+                name.split(":", 1)[0]
+                for sub in ("new", "cur")
+                for name in os.listdir(self.path / sub)
+                if not name.startswith(".")
+            }
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+        self.clean_tmp()
+
+    def clean_tmp(self, *, now: float | None = None) -> list[str]:
+        """Remove what a killed writer left in tmp/; the names removed.
+
+        Only files nobody can still be writing: ours whose process is gone (same host), or
+        any file untouched for 36 hours (the Maildir rule). A file being written by a live
+        process, here or on another host sharing the folder, stays.
+        """
+        now = time.time() if now is None else now
+        removed: list[str] = []
+        try:
+            entries = list(os.scandir(self.path / "tmp"))
+        except OSError:
+            return removed
+        for entry in entries:
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                is_old = now - entry.stat(follow_symlinks=False).st_mtime > _TMP_MAX_AGE
+                if is_old or _writer_is_gone(entry.name):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+            except OSError:  # gone already, or a read-only outbox: the send will say so
+                continue
+        return removed
+
+    def _unwritable(self, exc: OSError) -> TransientFailure:
+        # a read-only, full or forbidden outbox fails every message the same way
+        return TransientFailure(
+            f"the outbox {self.path} cannot be written: {exc.strerror or exc}", scope="connection"
+        )
 
     def close(self) -> None:
         self.sync()
@@ -210,27 +246,58 @@ class MaildirTransport(_Batch):
             return SendResult(message_id, self.name, str(target), duplicate=True)
         # Maildir files use the local line ending; the bytes stay otherwise untouched.
         data = message.replace(b"\r\n", b"\n")
-        tmp = self.path / "tmp" / f"{key}.{os.getpid()}.{next(self._counter)}"
+        tmp = self.path / "tmp" / f"{key}.{os.getpid()}.{next(self._counter)}.{_HOST}"
         try:
-            with open(tmp, "xb") as handle:
-                handle.write(data)
-                if self.durability == "each":
-                    handle.flush()
-                    os.fsync(handle.fileno())
             try:
-                os.link(tmp, target)
-                duplicate = False
-            except FileExistsError:
-                duplicate = True
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        if self.durability == "each" and not duplicate:
-            _fsync_dir(target.parent)
-        elif self.durability == "batch" and not duplicate:
+                with open(tmp, "xb") as handle:
+                    handle.write(data)
+                    if self.durability == "each":
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                try:
+                    os.link(tmp, target)
+                    duplicate = False
+                except FileExistsError:
+                    duplicate = True
+            finally:
+                # a read-only outbox refuses the unlink too; the next open() cleans tmp/
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            if self.durability == "each" and not duplicate:
+                _fsync_dir(target.parent)
+        except OSError as exc:
+            if exc.errno in _UNWRITABLE:
+                raise self._unwritable(exc) from exc
+            raise TransientFailure(f"{target}: {exc.strerror or exc}") from exc
+        if self.durability == "batch" and not duplicate:
             self._unsynced = True
         self._delivered.add(key)
         return SendResult(message_id, self.name, str(target), duplicate=duplicate)
+
+
+#: errors that fail every write to the outbox, not just one message
+_UNWRITABLE = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
+#: tmp/ files older than this are a dead writer's (the Maildir specification's 36 hours)
+_TMP_MAX_AGE = 36 * 3600
+#: this host in tmp/ file names (no dots: the name is split on them)
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def _writer_is_gone(name: str) -> bool:
+    """True if the tmp/ file ``name`` (KEY.PID.N.HOST) was written here by a process now gone."""
+    parts = name.rsplit(".", 3)
+    if len(parts) != 4 or parts[3] != _HOST or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # this process may be writing it right now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class _Refused(Exception):
@@ -241,6 +308,10 @@ class _Refused(Exception):
         self.code = code
         self.reply = reply
         self.stage = stage
+
+
+class _Unreachable(OSError):
+    """The server could not be connected to at all (refused, no route, timed out)."""
 
 
 class SmtpTransport(_Batch):
@@ -359,6 +430,12 @@ class SmtpTransport(_Batch):
                 failure = TransientFailure(
                     f"connection to {self.location} failed: {exc}", attempts=number
                 )
+                if isinstance(exc, _Unreachable):  # no connection at all: nothing will go out
+                    failure = TransientFailure(
+                        f"cannot connect to {self.location}: {exc.__cause__ or exc}",
+                        attempts=number,
+                        scope="connection",
+                    )
             if failure.permanent or number == self.attempts:
                 raise failure
             time.sleep(min(self.max_delay, self.base_delay * 2 ** (number - 1)))
@@ -369,18 +446,23 @@ class SmtpTransport(_Batch):
             return self._conn
         context = self.ssl_context or ssl.create_default_context()
         conn: smtplib.SMTP
-        if self.security == "tls":
-            conn = smtplib.SMTP_SSL(
-                self.host,
-                self.port,
-                local_hostname=self.helo_name,
-                timeout=self.timeout,
-                context=context,
-            )
-        else:
-            conn = smtplib.SMTP(
-                self.host, self.port, local_hostname=self.helo_name, timeout=self.timeout
-            )
+        try:
+            if self.security == "tls":
+                conn = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    local_hostname=self.helo_name,
+                    timeout=self.timeout,
+                    context=context,
+                )
+            else:
+                conn = smtplib.SMTP(
+                    self.host, self.port, local_hostname=self.helo_name, timeout=self.timeout
+                )
+        except (smtplib.SMTPException, ssl.SSLError):
+            raise  # the server answered: classified by _retrying
+        except OSError as exc:
+            raise _Unreachable(str(exc)) from exc
         try:
             conn.ehlo()
             if self.security == "starttls":

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from config.settings import get_settings
 from db.models import OutboxMessage
@@ -23,6 +23,7 @@ from flows.outbound.ledger import (
     deliver,
     new_claim_token,
     release_claim_token,
+    utc_now,
 )
 
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
@@ -101,9 +102,9 @@ def test_claim_then_confirm_marks_the_rows_sent(amity_db: str) -> None:
 
 
 def test_deliver_rerun_skips_what_was_confirmed(amity_db: str) -> None:
-    first = deliver(MESSAGES, settings=get_settings(), now=NOW)
+    first = deliver(MESSAGES, settings=get_settings())
 
-    again = deliver(MESSAGES, settings=get_settings(), now=NOW + dt.timedelta(minutes=1))
+    again = deliver(MESSAGES, settings=get_settings())
 
     assert ([m.context for m in first.sent], first.already_sent, first.failed) == ([0, 1], 0, [])
     assert ([m.context for m in again.sent], again.already_sent, again.failed) == ([], 2, [])
@@ -113,9 +114,9 @@ def test_deliver_rerun_skips_what_was_confirmed(amity_db: str) -> None:
 
 def test_deliver_takes_over_the_claim_of_a_dead_owner(amity_db: str, dead_pid: int) -> None:
     dead = f"{socket.gethostname()}:{dead_pid}:0123456789ab"
-    _claim_as(dead, NOW)
+    _claim_as(dead, utc_now())
 
-    result = deliver(MESSAGES, settings=get_settings(), now=NOW + dt.timedelta(minutes=1))
+    result = deliver(MESSAGES, settings=get_settings())
 
     assert ([m.context for m in result.sent], result.already_sent) == ([0, 1], 0)
     assert _maildir_ids() == sorted(m.message_id for m in MESSAGES)
@@ -127,9 +128,9 @@ def test_deliver_takes_over_the_claim_of_a_dead_owner(amity_db: str, dead_pid: i
 
 def test_deliver_leaves_the_fresh_claim_of_a_live_owner(amity_db: str, live_pid: int) -> None:
     alive = f"{socket.gethostname()}:{live_pid}:0123456789ab"
-    _claim_as(alive, NOW)
+    _claim_as(alive, utc_now())
 
-    result = deliver(MESSAGES, settings=get_settings(), now=NOW + dt.timedelta(minutes=1))
+    result = deliver(MESSAGES, settings=get_settings())
 
     assert ([m.context for m in result.sent], result.already_sent) == ([], 0)
     assert [(state, token) for _, state, token in _rows()] == [
@@ -141,12 +142,12 @@ def test_deliver_leaves_the_fresh_claim_of_a_live_owner(amity_db: str, live_pid:
 def test_deliver_takes_over_a_claim_older_than_the_lease(amity_db: str) -> None:
     # another host: whether its process lives cannot be told, only the lease expires
     elsewhere = "other-host.example:4242:0123456789ab"
-    _claim_as(elsewhere, NOW)
-    within = deliver(MESSAGES, settings=get_settings(), now=NOW + CLAIM_LEASE)
+    _claim_as(elsewhere, utc_now() - CLAIM_LEASE + dt.timedelta(minutes=1))
+    within = deliver(MESSAGES, settings=get_settings())
+    with session_scope() as session:  # the owner has been silent past the lease
+        session.execute(update(OutboxMessage).values(claimed_dt=utc_now() - CLAIM_LEASE))
 
-    after = deliver(
-        MESSAGES, settings=get_settings(), now=NOW + CLAIM_LEASE + dt.timedelta(seconds=1)
-    )
+    after = deliver(MESSAGES, settings=get_settings())
 
     assert [m.context for m in within.sent] == []
     assert [m.context for m in after.sent] == [0, 1]
