@@ -47,6 +47,7 @@ from flows.domain.letters import (
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
 from flows.domain.slug import slugify
+from flows.engine.crashed import watch_this_run
 from flows.engine.runners import task_runner_for
 from flows.outbound.ledger import chunks, send_manifest, tally, utc_now
 from flows.outbound.outputs import contact_file_stem, invitation_dir
@@ -329,6 +330,7 @@ def send_invitations(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Write and send each invited contact a letter in their language and a calendar invitation."""
+    watch_this_run()  # a run killed earlier on this machine shows as Crashed, not Running
     now = now or dt.datetime.now(dt.UTC)
     started = utc_now()  # the ledger's clock, to tell another run's sends from earlier ones
     settings = get_settings()
