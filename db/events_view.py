@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from db.events import find_event
-from db.models import Event, Invitation
+from db.models import Contact, Event, Invitation, OutboxMessage
 from db.session import session_scope
 from flows.domain.clock import utc_to_local
 
@@ -16,13 +17,84 @@ def _local(value: Any, tzid: str) -> str:
     return utc_to_local(value, tzid).strftime("%Y-%m-%d %H:%M")
 
 
+#: the ledger's invitation purposes whose state is an invitation's delivery state
+_INVITATION_PURPOSE = "invitation"
+
+
+def delivery_state(session: Session, event_ids: list[int]) -> dict[int, dict[str, int]]:
+    """What the delivery ledger knows of each event's invitations.
+
+    ``sent``: confirmed; ``sending``: claimed by a run that has not confirmed (in progress,
+    or killed: the next run takes it over); ``failed``: the last attempt failed (the reason
+    is in the ledger; a re-run tries again); ``pending``: never tried. A contact counts once,
+    in the best state any of its invitation messages reached.
+    """
+    invited = dict(
+        session.execute(
+            select(Invitation.event_id, func.count())
+            .where(Invitation.event_id.in_(event_ids))
+            .group_by(Invitation.event_id)
+        ).all()
+    )
+    rank = {"sent": 0, "claimed": 1, "failed": 2}
+    best: dict[tuple[int | None, str], str] = {}
+    for event_id, recipient, state in session.execute(
+        select(OutboxMessage.event_id, OutboxMessage.recipient, OutboxMessage.state).where(
+            OutboxMessage.event_id.in_(event_ids),
+            OutboxMessage.purpose == _INVITATION_PURPOSE,
+        )
+    ):
+        key = (event_id, recipient)
+        if key not in best or rank.get(state, 3) < rank.get(best[key], 3):
+            best[key] = state
+    result = {}
+    for event_id in event_ids:
+        states = [state for (e, _), state in best.items() if e == event_id]
+        sent, sending, failed = (states.count(s) for s in ("sent", "claimed", "failed"))
+        total = invited.get(event_id, 0)
+        result[event_id] = {
+            "invited": total,
+            "sent": sent,
+            "sending": sending,
+            "failed": failed,
+            "pending": max(0, total - sent - sending - failed),
+        }
+    return result
+
+
+def answers(session: Session, event_id: int) -> list[dict[str, Any]]:
+    """Each invited contact's recorded answer (iMIP replies), by city and e-mail."""
+    rows = session.execute(
+        select(Invitation, Contact)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .where(Invitation.event_id == event_id)
+    ).all()
+    out = [
+        {
+            "email": contact.email,
+            "city": contact.city.name,
+            "name": contact.name_latin or contact.name_native,
+            "answer": inv.rsvp_state,
+            "answered_utc": inv.rsvp_dt.isoformat() if inv.rsvp_dt else None,
+            "answered_sequence": inv.rsvp_sequence,
+            "delegated_to": inv.delegated_to,
+        }
+        for inv, contact in rows
+    ]
+    return sorted(out, key=lambda a: (a["city"], a["email"]))
+
+
+def answer_counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {"accepted": 0, "declined": 0, "tentative": 0, "delegated": 0, "needs-action": 0}
+    for a in items:
+        counts[a["answer"]] = counts.get(a["answer"], 0) + 1
+    return counts
+
+
 def list_events() -> list[dict[str, Any]]:
     with session_scope() as session:
-        counts = dict(
-            session.execute(
-                select(Invitation.event_id, func.count()).group_by(Invitation.event_id)
-            ).all()
-        )
+        events = list(session.scalars(select(Event).order_by(Event.start_dt)))
+        delivery = delivery_state(session, [e.id for e in events])
         return [
             {
                 "id": e.id,
@@ -31,15 +103,17 @@ def list_events() -> list[dict[str, Any]]:
                 "start_local": _local(e.start_dt, e.timezone),
                 "timezone": e.timezone,
                 "status": e.status,
-                "invitations": counts.get(e.id, 0),
+                "invitations": delivery[e.id]["invited"],
+                "delivery": delivery[e.id],
             }
-            for e in session.scalars(select(Event).order_by(Event.start_dt))
+            for e in events
         ]
 
 
 def show_event(ref: str) -> dict[str, Any]:
     with session_scope() as session:
         e = find_event(session, ref)
+        replies = answers(session, e.id)
         return {
             "id": e.id,
             "slug": e.slug,
@@ -72,4 +146,7 @@ def show_event(ref: str) -> dict[str, Any]:
                 }
                 for s in e.sessions
             ],
+            "delivery": delivery_state(session, [e.id])[e.id],
+            "answer_counts": answer_counts(replies),
+            "answers": replies,
         }

@@ -170,6 +170,9 @@ class Contact(Base):
     language: Mapped[str] = mapped_column(String(35))
     is_opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
+    #: addresses that may answer invitations for the contact (an aide: iMIP SENT-BY),
+    #: lower-case, separated by spaces; a reply from anyone else is refused
+    reply_delegates: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     city: Mapped[City] = relationship(back_populates="contacts")
 

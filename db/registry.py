@@ -82,6 +82,7 @@ _CONTACT_COLS = (
     "family_name",
     "family_name_latin",
     "salutations",
+    "reply_delegates",
 )
 
 

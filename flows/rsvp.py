@@ -1,29 +1,65 @@
-"""Replies: iMIP REPLY messages recorded against the invitations they answer."""
+"""Replies: iMIP REPLY messages recorded against the invitations they answer.
+
+:func:`record_reply_message` is the one entry point for a reply however it arrived (a file
+given to ``amity rsvp import``, a message read from a mailbox): it takes the parsed e-mail
+and returns one :class:`~flows.domain.replies.ReplyOutcome` per answer in it, each recorded
+or refused / ignored with its reason. A reply counts only if its sender is the attendee (or
+a delegate recorded for the contact): the rule is :func:`flows.domain.replies.judge_reply`.
+"""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from dataclasses import asdict, dataclass, field
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from db.models import Invitation
 from db.session import session_scope
-from flows.domain.replies import InvalidReply, parse_replies, reply_is_newer
+from flows.domain.replies import (
+    InvalidReply,
+    Invited,
+    Reply,
+    ReplyOutcome,
+    judge_reply,
+    message_sender,
+    parse_replies,
+)
 
 
 @dataclass
 class RsvpSummary:
     files: int = 0
     recorded: int = 0
-    stale: int = 0
-    unknown: list[str] = field(default_factory=list)
+    #: not counted: the sender is not the attendee, or no such invitation
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    #: not counted: outdated, a duplicate of the answer recorded, or superseded by it
+    ignored: list[dict[str, Any]] = field(default_factory=list)
+    #: files that hold no usable reply
     invalid: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def add(self, source: str, outcome: ReplyOutcome) -> None:
+        if outcome.is_recorded:
+            self.recorded += 1
+            return
+        line = {
+            "file": source,
+            "why": outcome.kind,
+            "reason": outcome.reason,
+            "sender": outcome.sender,
+            "attendee": outcome.reply.attendee_email,
+            "uid": outcome.reply.uid,
+        }
+        (self.refused if outcome.is_refused else self.ignored).append(line)
 
 
 def reply_files(paths: list[str]) -> list[Path]:
@@ -42,6 +78,47 @@ def reply_files(paths: list[str]) -> list[Path]:
     return found
 
 
+def invited_for(session: Session, uid: str) -> tuple[Invitation | None, Invited | None]:
+    """The invitation a reply names, and what the rule needs of it."""
+    inv = session.scalar(select(Invitation).where(Invitation.uid == uid))
+    if inv is None:
+        return None, None
+    return inv, Invited(
+        contact_email=inv.contact.email.lower(),
+        sequence=inv.sequence,
+        rsvp_state=inv.rsvp_state,
+        rsvp_sequence=inv.rsvp_sequence,
+        rsvp_dt=inv.rsvp_dt,
+        delegates=tuple(inv.contact.reply_delegates.split()),
+    )
+
+
+def record_reply(session: Session, reply: Reply, *, sender: str | None) -> ReplyOutcome:
+    """Judge one answer from ``sender`` and record it if it counts."""
+    inv, invited = invited_for(session, reply.uid)
+    outcome = judge_reply(reply, sender=sender, invited=invited)
+    if outcome.is_recorded and inv is not None:
+        inv.rsvp_state = reply.partstat
+        inv.rsvp_dt = reply.dtstamp
+        inv.rsvp_sequence = reply.sequence
+        inv.delegated_to = ", ".join(reply.delegated_to) or None
+        session.flush()  # a second answer in the same message sees this one
+    return outcome
+
+
+def record_reply_message(session: Session, message: bytes | Message) -> list[ReplyOutcome]:
+    """Record the answers in one reply e-mail (or bare .ics bytes); one outcome per answer.
+
+    Raises :class:`~flows.domain.replies.InvalidReply` when the message holds no reply.
+    """
+    if isinstance(message, bytes) and not message.lstrip(b"\xef\xbb\xbf \t\r\n")[
+        :15
+    ].upper().startswith(b"BEGIN:VCALENDAR"):
+        message = email.message_from_bytes(message, policy=email.policy.compat32)
+    sender = message_sender(message)
+    return [record_reply(session, reply, sender=sender) for reply in parse_replies(message)]
+
+
 @task
 def record_replies(paths: list[str]) -> dict[str, Any]:
     summary = RsvpSummary()
@@ -50,29 +127,12 @@ def record_replies(paths: list[str]) -> dict[str, Any]:
     with session_scope() as session:
         for path in files:
             try:
-                replies = parse_replies(path.read_bytes())
+                outcomes = record_reply_message(session, path.read_bytes())
             except InvalidReply as exc:
                 summary.invalid.append(f"{path}: {exc.reason}")
                 continue
-            for reply in replies:
-                inv = session.scalar(select(Invitation).where(Invitation.uid == reply.uid))
-                if inv is None or inv.contact.email.lower() != reply.attendee_email:
-                    summary.unknown.append(f"{path.name}: {reply.uid} / {reply.attendee_email}")
-                    continue
-                if inv.rsvp_dt is not None and not reply_is_newer(
-                    reply, sequence=inv.rsvp_sequence or 0, dtstamp=inv.rsvp_dt
-                ):
-                    summary.stale += 1
-                    continue
-                if reply.sequence < inv.sequence:
-                    # an answer to an older version of the event: the time may have moved since
-                    summary.stale += 1
-                    continue
-                inv.rsvp_state = reply.partstat
-                inv.rsvp_dt = reply.dtstamp
-                inv.rsvp_sequence = reply.sequence
-                inv.delegated_to = ", ".join(reply.delegated_to) or None
-                summary.recorded += 1
+            for outcome in outcomes:
+                summary.add(str(path), outcome)
     return summary.to_dict()
 
 

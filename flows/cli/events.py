@@ -119,14 +119,52 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(
         table(
-            ["id", "slug", "title", "starts (local)", "status", "invited"],
+            ["id", "slug", "title", "starts (local)", "status", "invited", "sent", "not sent"],
             [
-                [r["id"], r["slug"], r["title"], r["start_local"], r["status"], r["invitations"]]
+                [
+                    r["id"],
+                    r["slug"],
+                    r["title"],
+                    r["start_local"],
+                    r["status"],
+                    r["invitations"],
+                    r["delivery"]["sent"],
+                    _not_sent(r["delivery"]),
+                ]
                 for r in rows
             ],
         )
     )
     return EXIT_OK
+
+
+def _not_sent(delivery: dict[str, int]) -> str:
+    """E.g. "1638 (3 failed)": what the ledger has not confirmed, failures named."""
+    count = delivery["invited"] - delivery["sent"]
+    if not count:
+        return "0"
+    parts = [
+        f"{delivery[k]} {label}"
+        for k, label in (("failed", "failed"), ("sending", "being sent"))
+        if delivery[k]
+    ]
+    return f"{count} ({', '.join(parts)})" if parts else str(count)
+
+
+def delivery_line(delivery: dict[str, int]) -> str:
+    return (
+        f"invitations: {delivery['invited']} invited, {delivery['sent']} sent, "
+        f"{delivery['pending']} not tried, {delivery['sending']} being sent "
+        f"(or left by a run that stopped), {delivery['failed']} failed"
+    )
+
+
+def answers_line(counts: dict[str, int]) -> str:
+    return (
+        f"answers: {counts['accepted']} accepted, {counts['declined']} declined, "
+        f"{counts['tentative']} tentative, {counts['delegated']} delegated, "
+        f"{counts['needs-action']} no answer yet"
+    )
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -144,6 +182,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"  {data['start_local']} – {data['end_local']} ({data['timezone']})")
     print(f"  {data['venue']}, {data['venue_address']}")
     print(f"  invited: {data['audience']}   SEQUENCE {data['sequence']}   UID {data['uid']}")
+    print(f"  {delivery_line(data['delivery'])}")
+    print(f"  {answers_line(data['answer_counts'])}")
+    if data["delivery"]["failed"] or data["delivery"]["pending"] or data["delivery"]["sending"]:
+        print(f"  to send what is missing: amity invite {data['slug']}")
     print()
     print(
         table(
@@ -154,6 +196,24 @@ def cmd_show(args: argparse.Namespace) -> int:
             ],
         )
     )
+    answered = [a for a in data["answers"] if a["answer"] != "needs-action"]
+    if answered:
+        print()
+        print(
+            table(
+                ["city", "contact", "e-mail", "answer", "answered (UTC)"],
+                [
+                    [
+                        a["city"],
+                        a["name"],
+                        a["email"],
+                        a["answer"],
+                        (a["answered_utc"] or "")[:16].replace("T", " "),
+                    ]
+                    for a in answered
+                ],
+            )
+        )
     return EXIT_OK
 
 

@@ -63,11 +63,22 @@ def register(sub: Any) -> None:
         "import",
         cmd_rsvp_import,
         "record iMIP replies (.eml, .ics, Maildir)",
-        description="Read iMIP REPLY messages (.eml files, Maildir folders, bare .ics) and\n"
-        "record each attendee's answer. Unknown UIDs or attendees and stale replies\n"
-        "are reported, not fatal.",
+        description="Read iMIP REPLY messages (.eml files, Maildir folders) and record each\n"
+        "attendee's answer. A reply counts only if its sender (From:) is the attendee, or\n"
+        "a delegate recorded for the contact (the contacts file's reply_delegates). Every\n"
+        "reply refused or ignored is listed with its file and why; none is fatal.",
     )
     p.add_argument("paths", nargs="+", help="files or folders")
+    add_json_flag(p)
+    p = add_command(
+        rsvp,
+        "list",
+        cmd_rsvp_list,
+        "the answers recorded for an event",
+        description="Each invited contact with the answer recorded from their replies\n"
+        "(accepted, declined, tentative, delegated, or no answer yet).",
+    )
+    p.add_argument("event", help="event slug or id")
     add_json_flag(p)
 
 
@@ -176,10 +187,56 @@ def cmd_rsvp_import(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(
         f"{summary['files']} file(s): {summary['recorded']} answer(s) recorded, "
-        f"{summary['stale']} stale"
+        f"{len(summary['refused'])} refused, {len(summary['ignored'])} ignored, "
+        f"{len(summary['invalid'])} not a reply"
     )
-    for line in summary["unknown"]:
-        print(f"  unknown invitation or attendee: {line}")
+    for line in summary["refused"]:
+        print(f"  refused: {line['file']}: {line['reason']} (UID {line['uid']})")
+    for line in summary["ignored"]:
+        print(f"  ignored: {line['file']}: {line['reason']} (attendee {line['attendee']})")
     for line in summary["invalid"]:
         print(f"  not a reply: {line}")
+    return EXIT_OK
+
+
+def cmd_rsvp_list(args: argparse.Namespace) -> int:
+    from db.events import EventNotFound, find_event
+    from db.events_view import answer_counts, answers
+    from db.session import session_scope
+    from flows.cli import table
+
+    try:
+        with session_scope() as session:
+            event = find_event(session, args.event)
+            slug = event.slug
+            rows = answers(session, event.id)
+    except EventNotFound as exc:
+        raise UserError(str(exc)) from None
+    counts = answer_counts(rows)
+    if args.json:
+        emit_json({"event": slug, "counts": counts, "answers": rows})
+        return EXIT_OK
+    print(
+        f"answers for {slug}: "
+        + ", ".join(
+            f"{n} {'no answer yet' if k == 'needs-action' else k}" for k, n in counts.items()
+        )
+    )
+    if rows:
+        print(
+            table(
+                ["city", "contact", "e-mail", "answer", "answered (UTC)", "delegated to"],
+                [
+                    [
+                        a["city"],
+                        a["name"],
+                        a["email"],
+                        "no answer yet" if a["answer"] == "needs-action" else a["answer"],
+                        (a["answered_utc"] or "")[:16].replace("T", " "),
+                        a["delegated_to"] or "",
+                    ]
+                    for a in rows
+                ],
+            )
+        )
     return EXIT_OK

@@ -51,6 +51,8 @@ CONTACT_OPTIONAL = {
     "office": "",
     "opted_out": "no",
     "note": "",
+    #: addresses that may answer invitations for the contact (an aide), separated by spaces
+    "reply_delegates": "",
 }
 #: ``salutation_fr``, ``salutation_de`` ...: a salutation written by hand for that language
 SALUTATION_PREFIX = "salutation_"
@@ -127,6 +129,8 @@ class ContactRecord:
     family_name_latin: str = ""
     #: language -> salutation written by hand
     salutations: dict[str, str] = field(default_factory=dict)
+    #: who may answer for the contact (iMIP SENT-BY): lower-case addresses, space-separated
+    reply_delegates: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -408,6 +412,11 @@ def validate_contacts(
         opted = (row.get("opted_out") or "no").lower()
         if opted not in _YES | _NO:
             bad("opted_out", "must be yes or no")
+        delegates = (row.get("reply_delegates") or "").replace(";", " ").replace(",", " ")
+        delegates = " ".join(d.lower() for d in delegates.split())
+        for delegate in delegates.split():
+            if reason := email_problem(delegate):
+                bad("reply_delegates", f"{delegate}: {reason}")
         key = (row.get("city", ""), country, email)
         if email and key in seen:
             bad("email", f"duplicate of row {seen[key]}")
@@ -436,6 +445,7 @@ def validate_contacts(
                 family_name=row.get("family_name", "").strip(),
                 family_name_latin=row.get("family_name_latin", "").strip(),
                 salutations=salutations,
+                reply_delegates=delegates,
             )
         )
     if not header_checked:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import Message
-from typing import Any
+from typing import Any, Literal
 
 from icalendar import Calendar, Event, vCalAddress
 
@@ -24,9 +25,14 @@ from flows.domain.mail import build_imip_message
 __all__ = [
     "PARTSTATS",
     "InvalidReply",
+    "Invited",
+    "OutcomeKind",
     "Reply",
+    "ReplyOutcome",
     "build_reply_email",
     "build_reply_ics",
+    "judge_reply",
+    "message_sender",
     "parse_replies",
     "reply_is_newer",
 ]
@@ -60,9 +66,118 @@ class Reply:
     delegated_to: tuple[str, ...] = ()
     #: set on the delegate's own ATTENDEE line
     delegated_from: tuple[str, ...] = ()
+    #: who answered on the attendee's behalf (ATTENDEE;SENT-BY=mailto:…), lower-case
+    sent_by: str | None = None
 
 
-def parse_replies(data: bytes) -> list[Reply]:
+#: why a reply was not recorded; "recorded" when it was
+OutcomeKind = Literal[
+    "recorded", "sender-mismatch", "unknown-invitation", "outdated", "duplicate", "superseded"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    """What the office knows of the invitation a reply names (plain data from the database)."""
+
+    contact_email: str
+    #: the SEQUENCE the contact's calendar holds
+    sequence: int
+    rsvp_state: str = "needs-action"
+    rsvp_sequence: int | None = None
+    rsvp_dt: datetime | None = None
+    #: addresses recorded as allowed to answer for the contact (SENT-BY), lower-case
+    delegates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    """What becomes of one reply: recorded, or refused / ignored with a reason a person reads."""
+
+    kind: OutcomeKind
+    reason: str
+    reply: Reply
+    #: the message's From: address, lower-case; None for a bare .ics (no sender)
+    sender: str | None
+
+    @property
+    def is_recorded(self) -> bool:
+        return self.kind == "recorded"
+
+    @property
+    def is_refused(self) -> bool:
+        """Refused (not the attendee, or no such invitation), as opposed to merely ignored."""
+        return self.kind in ("sender-mismatch", "unknown-invitation")
+
+
+def judge_reply(reply: Reply, *, sender: str | None, invited: Invited | None) -> ReplyOutcome:
+    """Decide whether ``reply``, sent by ``sender``, answers ``invited`` (None: no such UID).
+
+    A reply counts only when its sender is the attendee, or the SENT-BY delegate it names
+    is the sender and is recorded for the contact: the UID is in every forwarded copy of an
+    invitation, so the ATTENDEE line alone proves nothing. Then an answer to an older
+    version of the event (SEQUENCE) is outdated, and one that is not newer than the answer
+    recorded is a duplicate (the same answer again) or superseded (RFC 5546 §2.1.5).
+    """
+
+    def outcome(kind: OutcomeKind, reason: str) -> ReplyOutcome:
+        return ReplyOutcome(kind, reason, reply, sender)
+
+    who = reply.attendee_email
+    if invited is None:
+        return outcome(
+            "unknown-invitation", f"unknown invitation: no invitation has UID {reply.uid}"
+        )
+    if invited.contact_email.lower() != who:
+        return outcome(
+            "unknown-invitation",
+            f"unknown invitation: {reply.uid} was sent to {invited.contact_email}, not {who}",
+        )
+    if sender is None:
+        return outcome(
+            "sender-mismatch",
+            f"no sender to check against the attendee {who} (a bare calendar file, or an "
+            "e-mail without one From: address); import the e-mail as received",
+        )
+    if sender != who and not (reply.sent_by == sender and sender in invited.delegates):
+        delegate = " nor a delegate recorded for the contact" if reply.sent_by else ""
+        return outcome(
+            "sender-mismatch",
+            f"sender {sender} is not the attendee {who}{delegate}",
+        )
+    if reply.sequence < invited.sequence:
+        return outcome(
+            "outdated",
+            f"outdated: answers version {reply.sequence} < {invited.sequence} of the invitation",
+        )
+    if invited.rsvp_dt is not None and not reply_is_newer(
+        reply, sequence=invited.rsvp_sequence or 0, dtstamp=invited.rsvp_dt
+    ):
+        recorded = f"{invited.rsvp_state}, {invited.rsvp_dt:%Y-%m-%d %H:%M} UTC"
+        if (reply.sequence, reply.dtstamp, reply.partstat) == (
+            invited.rsvp_sequence or 0,
+            invited.rsvp_dt,
+            invited.rsvp_state,
+        ):
+            return outcome("duplicate", f"duplicate of the answer recorded ({recorded})")
+        return outcome("superseded", f"older than the answer recorded ({recorded})")
+    return outcome("recorded", f"{reply.partstat} recorded for {who}")
+
+
+def message_sender(data: bytes | Message) -> str | None:
+    """The From: address of an e-mail, lower-case; None for a bare .ics or no usable From."""
+    if isinstance(data, bytes):
+        head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper()
+        if head.startswith(b"BEGIN:VCALENDAR"):
+            return None
+        data = email.message_from_bytes(data, policy=email.policy.compat32)
+    values = data.get_all("From") or []
+    addresses = email.utils.getaddresses([str(v) for v in values])
+    found = {addr.strip().lower() for _, addr in addresses if "@" in addr}
+    return found.pop() if len(found) == 1 else None
+
+
+def parse_replies(data: bytes | Message) -> list[Reply]:
     """Return the replies in an .eml message (any MIME nesting) or a bare .ics file.
 
     Raises :class:`InvalidReply` when there is no calendar part, the calendar cannot be
@@ -177,11 +292,14 @@ def build_reply_email(
     )
 
 
-def _calendar_texts(data: bytes) -> list[str]:
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper()
-    if head.startswith(b"BEGIN:VCALENDAR"):
-        return [_decode(data, "utf-8")]
-    message = email.message_from_bytes(data, policy=email.policy.compat32)
+def _calendar_texts(data: bytes | Message) -> list[str]:
+    if isinstance(data, Message):
+        message = data
+    else:
+        head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper()
+        if head.startswith(b"BEGIN:VCALENDAR"):
+            return [_decode(data, "utf-8")]
+        message = email.message_from_bytes(data, policy=email.policy.compat32)
     texts = [_part_text(part) for part in message.walk() if _is_calendar(part)]
     if not texts:
         raise InvalidReply("no text/calendar part and not an .ics file")
@@ -257,7 +375,14 @@ def _replies_in_event(event: Any) -> Iterable[Reply]:
             dtstamp=dtstamp,
             delegated_to=_emails(attendee.params.get("DELEGATED-TO"), uid),
             delegated_from=_emails(attendee.params.get("DELEGATED-FROM"), uid),
+            sent_by=_sent_by(attendee.params.get("SENT-BY"), uid),
         )
+
+
+def _sent_by(value: object, uid: str) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    return _email(str(value), uid)
 
 
 def _emails(value: object, uid: str) -> tuple[str, ...]:

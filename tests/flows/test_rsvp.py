@@ -58,16 +58,28 @@ def _reply(
     delegated_to: tuple[str, ...] = (),
 ) -> str:
     path = folder / name
+    ics = build_reply_ics(
+        uid=uid,
+        organizer_email=OFFICE,
+        attendee_email=attendee,
+        attendee_name=None,
+        partstat=partstat,
+        sequence=sequence,
+        dtstamp=NOW + dt.timedelta(minutes=minutes),
+        delegated_to=delegated_to,
+    )
+    # a reply counts only from the attendee's own address: sent as the attendee's client does
     path.write_bytes(
-        build_reply_ics(
-            uid=uid,
-            organizer_email=OFFICE,
+        build_reply_email(
+            ics=ics,
             attendee_email=attendee,
-            attendee_name=None,
-            partstat=partstat,
-            sequence=sequence,
-            dtstamp=NOW + dt.timedelta(minutes=minutes),
-            delegated_to=delegated_to,
+            attendee_name=attendee,
+            organizer_email=OFFICE,
+            organizer_name="Foreign Affairs Office",
+            subject=f"{partstat.title()}: symposium",
+            text=partstat,
+            message_id=f"<{name}@tokyo.example.org>",
+            date=NOW,
         )
     )
     return str(path)
@@ -90,7 +102,7 @@ def test_record_replies_records_each_answer(invited: dict[str, str], tmp_path: P
 
     summary = record_replies.fn(paths)
 
-    assert summary == {"files": 2, "recorded": 2, "stale": 0, "unknown": [], "invalid": []}
+    assert summary == {"files": 2, "recorded": 2, "refused": [], "ignored": [], "invalid": []}
     assert _answers() == {
         KEN: ("accepted", NOW, 1, None),
         HANAKO: ("tentative", NOW + dt.timedelta(minutes=5), 1, None),
@@ -103,7 +115,7 @@ def test_record_replies_same_file_twice_is_stale(invited: dict[str, str], tmp_pa
 
     again = record_replies.fn([path])
 
-    assert (again["recorded"], again["stale"]) == (0, 1)
+    assert (again["recorded"], [i["why"] for i in again["ignored"]]) == (0, ["duplicate"])
     assert _answers()[KEN] == ("accepted", NOW, 1, None)
 
 
@@ -114,7 +126,7 @@ def test_record_replies_later_answer_supersedes(invited: dict[str, str], tmp_pat
     summary = record_replies.fn([later, first])
 
     # the older answer, read second, does not undo the newer one
-    assert (summary["recorded"], summary["stale"]) == (1, 1)
+    assert (summary["recorded"], [i["why"] for i in summary["ignored"]]) == (1, ["superseded"])
     assert _answers()[KEN] == ("declined", NOW + dt.timedelta(minutes=30), 1, None)
 
 
@@ -125,7 +137,7 @@ def test_record_replies_answer_to_an_older_sequence_is_stale(
 
     summary = record_replies.fn([path])
 
-    assert (summary["recorded"], summary["stale"]) == (0, 1)
+    assert (summary["recorded"], [i["why"] for i in summary["ignored"]]) == (0, ["outdated"])
     assert _answers()[KEN] == ("needs-action", None, None, None)
 
 
@@ -151,16 +163,16 @@ def test_record_replies_unknown_uid_or_attendee_and_invalid_file_are_reported(
 
     summary = record_replies.fn([stranger, ghost, str(junk)])
 
-    assert summary == {
-        "files": 3,
-        "recorded": 0,
-        "stale": 0,
-        "unknown": [
-            f"s.ics: {invited[KEN]} / someone@else.example",
-            "g.ics: no-such-uid@x / ken.sato@tokyo.example.org",
-        ],
-        "invalid": [f"{junk}: no text/calendar part and not an .ics file"],
-    }
+    assert (summary["files"], summary["recorded"], summary["ignored"]) == (3, 0, [])
+    assert [(r["file"], r["why"], r["reason"]) for r in summary["refused"]] == [
+        (
+            stranger,
+            "unknown-invitation",
+            f"unknown invitation: {invited[KEN]} was sent to {KEN}, not someone@else.example",
+        ),
+        (ghost, "unknown-invitation", "unknown invitation: no invitation has UID no-such-uid@x"),
+    ]
+    assert summary["invalid"] == [f"{junk}: no text/calendar part and not an .ics file"]
     assert {state for state, *_ in _answers().values()} == {"needs-action"}
 
 
@@ -206,5 +218,5 @@ def test_import_replies_flow_records_a_reply_e_mail(
 
     summary = import_replies([str(tmp_path / "replies")])
 
-    assert summary == {"files": 1, "recorded": 1, "stale": 0, "unknown": [], "invalid": []}
+    assert summary == {"files": 1, "recorded": 1, "refused": [], "ignored": [], "invalid": []}
     assert _answers()[HANAKO] == ("accepted", NOW, 1, None)
