@@ -19,6 +19,7 @@ import yaml
 from email_validator import EmailNotValidError, validate_email
 
 from flows.domain.address import RANKS
+from flows.domain.spreadsheet import safe_writer
 from flows.domain.vocabulary import CITY_KINDS, TIE_KINDS, TIE_STATUSES
 
 PARTNER_COLUMNS = (
@@ -468,7 +469,7 @@ def rejects_csv(
     for p in problems:
         reasons.setdefault(p.row, []).append(f"{p.column}: {p.reason}")
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = safe_writer(buf, lineterminator="\n")
     writer.writerow(["row", *columns, "problems"])
     for row_no, row in rejected:
         writer.writerow(

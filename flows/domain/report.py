@@ -8,7 +8,6 @@ only varying bit of the output) are passed in, so the same inputs give the same 
 
 from __future__ import annotations
 
-import csv
 import io
 import statistics
 from collections import Counter, defaultdict
@@ -24,6 +23,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from flows.domain import charts, i18n
+from flows.domain.spreadsheet import safe_writer
 
 #: RSVP states of an invitation (iCalendar PARTSTAT, as stored); "needs-action" = no answer yet,
 #: "delegated" = the contact passed the invitation on, which counts as an answer.
@@ -710,7 +710,7 @@ CSV_COLUMNS = (
 def contacts_csv(report: ReportData) -> str:
     """Every invited contact and walk-in, one row each; machine-readable values (ISO dates, UTC)."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
+    w = safe_writer(out, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for r in report.contacts:
         w.writerow(
