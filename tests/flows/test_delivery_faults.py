@@ -9,20 +9,27 @@ names sends exactly what was missing.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import socket
 import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from config.settings import get_settings
 from db.events import apply_spec, read_spec
-from db.models import OutboxMessage
+from db.models import Invitation, OutboxMessage
 from db.session import session_scope
 from flows.cli import main
+from flows.invitations import plan_invitations
+from flows.outbound.ledger import claim, utc_now
 from flows.partners import load_reference_data
 from tests.smtp_sink import ScriptedHandler, free_port
 
@@ -34,6 +41,7 @@ pytestmark = [
 REPO = Path(__file__).resolve().parents[2]
 SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
 RETRY = f"amity invite {SYMPOSIUM}"
+HANAKO = "hanako.yamada@tokyo.example.org"
 
 
 @pytest.fixture
@@ -211,3 +219,109 @@ def test_invite_into_a_full_outbox_fails_clearly(
     _assert_one_clear_failure(code, out, err, failed=2)
     assert all("No space left on device" in (e or "") for _, e in _ledger())
     assert list((outbox / "new").iterdir()) == []
+
+
+# --- what the organizer reads afterwards: events list / show, and runs at once ------------
+
+
+def test_events_list_and_show_tell_what_the_ledger_knows_after_a_failed_run(
+    registry: None,
+    smtp_server: tuple[ScriptedHandler, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    handler, port = smtp_server
+    handler.data_replies = ["451 4.3.0 try again later"] * 2
+    _smtp(monkeypatch, port)
+    _invite(capfd)
+
+    main(["events", "list", "--json"])
+    listed = json.loads(capfd.readouterr().out)
+    main(["events", "show", SYMPOSIUM])
+    shown = capfd.readouterr().out.splitlines()
+
+    delivery = next(e["delivery"] for e in listed if e["slug"] == SYMPOSIUM)
+    assert delivery == {"invited": 2, "sent": 1, "sending": 0, "failed": 1, "pending": 0}
+    assert (
+        "  invitations: 2 invited, 1 sent, 0 not tried, 0 being sent (or left by a run that "
+        "stopped), 1 failed"
+    ) in shown
+    assert f"  to send what is missing: {RETRY}" in shown
+
+
+def _another_run_holds(contact_email: str, token: str) -> None:
+    """Invitations planned, and the contact's message claimed by another live run."""
+    plan_invitations.fn(SYMPOSIUM, None, False, _now())
+    with session_scope() as session:
+        inv = next(
+            i for i in session.scalars(select(Invitation)) if i.contact.email == contact_email
+        )
+        key = ("invitation", contact_email, f"{inv.uid}:{inv.sequence}:invite")
+        claims, _ = claim(session, [(*key, "<other@run>")], token=token, now=utc_now())
+    assert len(claims) == 1
+
+
+@pytest.fixture
+def other_run() -> Iterator[str]:
+    """The claim token of another run, alive in another process on this host."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        yield f"{socket.gethostname()}:{proc.pid}:0123456789ab"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_two_runs_at_once_each_say_what_the_other_sent(
+    registry: None,
+    smtp_server: tuple[ScriptedHandler, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    other_run: str,
+) -> None:
+    handler, port = smtp_server
+    handler.stalls, handler.stall_seconds = 1, 1.5  # our message takes a while
+    _smtp(monkeypatch, port)
+    _another_run_holds(HANAKO, other_run)
+
+    def the_other_run_confirms() -> None:
+        while not any(state == "claimed" for state, _ in _ledger()[1:]):
+            time.sleep(0.05)  # wait for this run to hold Ken's message
+        with session_scope() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.claim_token == other_run)
+                .values(state="sent", sent_dt=utc_now())
+            )
+
+    confirming = threading.Thread(target=the_other_run_confirms)
+    confirming.start()
+    code, out, err = _invite(capfd)
+    confirming.join()
+
+    assert (code, err) == (0, "")
+    assert (
+        "  invited 2, sent now 1, sent by another run 1, sent before 0, opted out 0, failed 0"
+        " — 2 of 2 sent"
+    ) in out.splitlines()
+
+
+def test_a_run_that_finishes_first_says_what_another_run_is_still_sending(
+    registry: None,
+    smtp_server: tuple[ScriptedHandler, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    other_run: str,
+) -> None:
+    _smtp(monkeypatch, smtp_server[1])
+    _another_run_holds(HANAKO, other_run)
+
+    code, out, err = _invite(capfd)
+
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert "  invited 2, sent now 1, sent before 0, opted out 0, failed 0 — 1 of 2 sent" in lines
+    assert (
+        f"  1 still being sent by another run (`amity events show {SYMPOSIUM}` shows when "
+        "they are out)"
+    ) in lines
