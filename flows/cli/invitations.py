@@ -79,6 +79,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
     init_database()
     require_event(args.event)
+    _require_invitable(args.event)
     flow = send_invitations
     if args.runner == "dask":
         from config.settings import get_settings
@@ -96,7 +97,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
             strict_language=args.strict_language,
         )
     except (EventNotFound, PreflightError) as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(*str(exc).splitlines()) from None
     if args.json:
         emit_json(summary)
     else:
@@ -126,6 +127,17 @@ def cmd_invite(args: argparse.Namespace) -> int:
             print(f"    {p['email']} ({p['city']}): {'; '.join(p['problems'])}")
         print(f"  letters, .ics and .eml: {summary['out_dir']}")
     return EXIT_FAILED if summary["failed"] else EXIT_OK
+
+
+def _require_invitable(ref: str) -> None:
+    """A partner-hosted event or a draft holding placeholders: refused before any flow run."""
+    from db.events import find_event, invitation_blockers
+    from db.session import session_scope
+
+    with session_scope() as session:
+        blockers = invitation_blockers(session, find_event(session, ref))
+    if blockers:
+        raise UserError(*blockers)
 
 
 def cmd_rsvp_import(args: argparse.Namespace) -> int:
