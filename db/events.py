@@ -15,6 +15,7 @@ from config.settings import Settings
 from db.models import City, Contact, Event, EventSession, EventTransition, Tie
 from db.registry import ensure_home_city
 from flows.domain.events import EventSpec, SpecError, parse_event_spec
+from flows.domain.registry import ImportFileError, read_text_file, yaml_problem
 from flows.domain.sequence import event_bumps, moves_place, session_bumps
 from flows.domain.states import (
     TAKEN_PLACE,
@@ -45,15 +46,14 @@ class ApplyResult:
 
 def read_spec(path: Path, session: Session) -> EventSpec:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), ["no such file"]) from None
-    except UnicodeDecodeError:
-        raise SpecError(str(path), ["not UTF-8 text: save the file as UTF-8"]) from None
-    except OSError as exc:
-        raise SpecError(str(path), [f"cannot be read: {exc.strerror}"]) from None
+        text = read_text_file(path)
+    except ImportFileError as exc:  # one line: missing, a folder, unreadable, not UTF-8, empty
+        raise SpecError(str(path), [str(exc).removeprefix(f"{path}: ")]) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError(str(path), [f"not valid YAML: {exc}"]) from None
+        where, _, what = yaml_problem(path, exc).partition(": not valid YAML: ")
+        raise SpecError(where, [f"not valid YAML: {what}"]) from None
     known = session.scalars(select(City.name)).all()
     return parse_event_spec(str(path), data, known_cities=known)
 

@@ -99,6 +99,7 @@ def test_attendance_import_for_an_event_not_yet_held_is_refused(
     assert _count(Attendance) == 0
 
 
+@pytest.mark.usefixtures("prefect_api")
 def test_events_held_then_attendance_is_taken(
     scheduled: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
