@@ -23,7 +23,9 @@ matches its precision, e-mail syntax, required fields, duplicates). A file with 
 imports nothing and exits 2, printing one line per problem:
     FILE:ROW: COLUMN='VALUE': REASON
 Re-importing the same file changes nothing; a changed row updates the record and the
-summary lists what changed."""
+summary (and --dry-run) lists each field that changes. On a re-import an empty optional
+cell keeps the stored value; a cell holding only "-" clears it. A tie dated after today
+is refused (it is recorded once it is made)."""
 
 
 def register(sub: Any) -> None:

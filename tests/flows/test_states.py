@@ -180,6 +180,7 @@ def test_invite_edition_hosted_by_a_partner_is_refused_and_the_host_not_invited(
     with session_scope() as session:
         cities = {c.city.name for c in invited_contacts(session, find_event(session, thirteenth))}
     assert "Tokyo" not in cities
+    assert main(["lifecycle", thirteenth]) == 2  # its first step would invite
 
 
 def test_invite_draft_edition_names_each_placeholder(
