@@ -15,7 +15,15 @@ from config.settings import Settings
 from db.models import City, Contact, Event, EventSession, EventTransition, Tie
 from db.registry import ensure_home_city
 from flows.domain.events import EventSpec, SpecError, parse_event_spec
+from flows.domain.registry import ImportFileError, read_text_file, yaml_problem
 from flows.domain.sequence import event_bumps, moves_place, session_bumps
+from flows.domain.states import (
+    TAKEN_PLACE,
+    edition_placeholders,
+    guest_refusal,
+    held_refusal,
+    reopen_refusal,
+)
 
 
 class EventNotFound(LookupError):
@@ -38,15 +46,14 @@ class ApplyResult:
 
 def read_spec(path: Path, session: Session) -> EventSpec:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(str(path), ["no such file"]) from None
-    except UnicodeDecodeError:
-        raise SpecError(str(path), ["not UTF-8 text: save the file as UTF-8"]) from None
-    except OSError as exc:
-        raise SpecError(str(path), [f"cannot be read: {exc.strerror}"]) from None
+        text = read_text_file(path)
+    except ImportFileError as exc:  # one line: missing, a folder, unreadable, not UTF-8, empty
+        raise SpecError(str(path), [str(exc).removeprefix(f"{path}: ")]) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError(str(path), [f"not valid YAML: {exc}"]) from None
+        where, _, what = yaml_problem(path, exc).partition(": not valid YAML: ")
+        raise SpecError(where, [f"not valid YAML: {what}"]) from None
     known = session.scalars(select(City.name)).all()
     return parse_event_spec(str(path), data, known_cities=known)
 
@@ -98,6 +105,29 @@ def record_transition(
         )
     )
     event.status = to_status
+
+
+class StateRefused(ValueError):
+    """The event's state does not allow the step (it would skip one)."""
+
+
+def mark_held(session: Session, event: Event, now: dt.datetime, note: str = "") -> bool:
+    """The organizer's word that the event took place; False when it was held already."""
+    if (reason := held_refusal(event.slug, event.status)) is not None:
+        raise StateRefused(reason)
+    if event.status in TAKEN_PLACE:
+        return False
+    record_transition(session, event, "held", now, note or "confirmed by the organizer")
+    event.updated_dt = now
+    return True
+
+
+def reopen_event(session: Session, event: Event, now: dt.datetime, note: str = "") -> None:
+    """Undo ``reported``: the event is held again and its report may be written anew."""
+    if (reason := reopen_refusal(event.slug, event.status)) is not None:
+        raise StateRefused(reason)
+    record_transition(session, event, "held", now, note or "reopened by the organizer")
+    event.updated_dt = now
 
 
 def _city_id(session: Session, name: str) -> int:
@@ -278,6 +308,8 @@ def invited_contacts(session: Session, event: Event) -> list[Contact]:
     names = audience.get("cities") or []
     if names:
         city_ids.update(session.scalars(select(City.id).where(City.name.in_(names))))
+    # a partner city hosting an edition is not invited to it
+    city_ids.discard(event.host_city_id)
     if not city_ids:
         return []
     return list(
@@ -294,3 +326,36 @@ def ensure_home_city_id(session: Session) -> int:
     if home is None:
         raise EventNotFound("no home city in the database: run `amity init`")
     return home
+
+
+def previous_edition(session: Session, event: Event) -> Event | None:
+    """The series' edition just before ``event`` (None outside a numbered series)."""
+    if not event.series or event.edition is None:
+        return None
+    return session.scalar(
+        select(Event).where(Event.series == event.series, Event.edition == event.edition - 1)
+    )
+
+
+def invitation_blockers(session: Session, event: Event) -> list[str]:
+    """Why the office cannot invite to ``event`` yet, one line each (empty: it can).
+
+    A partner city hosting the event invites to it itself; a draft edition still holding its
+    previous edition's placeholders (venue to be decided, the previous host's rooms) waits
+    for the organizer to fill them in.
+    """
+    home = ensure_home_city_id(session)
+    host = event.host_city
+    at_home = host.id == home or host.parent_id == home
+    refusal = guest_refusal(event.slug, host.name, hosted_at_home=at_home)
+    if refusal is not None:
+        return [refusal]
+    previous = previous_edition(session, event)
+    found = edition_placeholders(event.spec or {}, previous.spec if previous else None)
+    if not found:
+        return []
+    return [
+        f"event {event.slug!r} holds {len(found)} placeholder(s) to decide before inviting "
+        "(edit its spec and `amity events apply` it); nothing was sent:",
+        *(f"  {line}" for line in found),
+    ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from config.settings import HomeCity
 from db.models import City, Contact, Tie
 from flows.domain.registry import (
+    CLEAR,
     ContactRecord,
     PartnerRecord,
     Problem,
@@ -86,6 +87,10 @@ _CONTACT_COLS = (
 )
 
 
+#: import columns whose attribute is named otherwise
+_CONTACT_ATTRIBUTES = {"opted_out": "is_opted_out"}
+
+
 def _city_ids(session: Session) -> dict[tuple[str, str], int]:
     """(name, country code) -> id, for every city in the registry."""
     return {
@@ -150,6 +155,8 @@ def _write_partner_cities(
                 }
             )
             continue
+        if "city_kind" in rec.kept:
+            wanted["kind"] = existing.kind
         changes = _diff(rec.city, existing._asdict(), wanted)
         if changes:
             summary.changes.extend(changes)
@@ -211,7 +218,12 @@ def _write_ties(
             )
             summary.created += 1
             continue
-        changes = _diff(rec.city, existing._asdict(), wanted)
+        stored = existing._asdict()
+        # an empty optional cell keeps the stored value
+        wanted.update({c: stored[c] for c in rec.kept if c in wanted})
+        if "established_on" in rec.kept:
+            anniversary = anniversary_md(stored["established_on"])
+        changes = _diff(rec.city, stored, wanted)
         if changes:
             summary.changes.extend(changes)
             tie_updates.append({"b_id": existing.id, "anniversary_md": anniversary, **wanted})
@@ -287,10 +299,19 @@ def upsert_contacts(session: Session, records: list[ContactRecord]) -> UpsertSum
         wanted = {c: getattr(rec, c) for c in _CONTACT_COLS}
         existing = contacts.get((city_id, rec.email))
         if existing is None:
+            wanted["salutations"] = {k: v for k, v in rec.salutations.items() if v != CLEAR}
             new.append({"city_id": city_id, "email": rec.email, **wanted})
             summary.created += 1
             continue
-        changes = _diff(f"{rec.email}", existing._asdict(), wanted)
+        stored = existing._asdict()
+        # an empty optional cell keeps the stored value; CLEAR cleared it in the record
+        for column in rec.kept:
+            attribute = _CONTACT_ATTRIBUTES.get(column, column)
+            if attribute in wanted:
+                wanted[attribute] = stored[attribute]
+        salutations = {**(stored["salutations"] or {}), **rec.salutations}
+        wanted["salutations"] = {k: v for k, v in salutations.items() if v != CLEAR}
+        changes = _diff(f"{rec.email}", stored, wanted)
         if changes:
             summary.changes.extend(changes)
             updates.append({"b_id": existing.id, **wanted})

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session as SqlSession
 
 from config.settings import Settings, get_settings
 from db.calendars import cal_event, event_info, primary_language, record_snapshot
-from db.events import find_event, invited_contacts, lock_event, record_transition
+from db.events import (
+    find_event,
+    invitation_blockers,
+    invited_contacts,
+    lock_event,
+    record_transition,
+)
 from db.invitees import Invitee, city_names, plan_invitees
 from db.models import City, Event, Invitation
 from db.session import session_scope
@@ -91,6 +97,8 @@ def plan_invitations(
         event = find_event(session, event_ref)
         if event.status == "cancelled":
             raise PreflightError(f"{event.slug} is cancelled; nothing to invite to")
+        if blockers := invitation_blockers(session, event):
+            raise PreflightError("\n".join(blockers))
         contacts = invited_contacts(session, event)
         if only:
             unknown = sorted(set(only) - {c.city.name for c in contacts})

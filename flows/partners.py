@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from config.settings import DATA_DIR, get_settings
 from db.reference import CITY_NAMES, DEMO_CONTACTS, REFERENCE_PARTNERS
 from db.registry import set_city_names, upsert_contacts, upsert_partners
 from db.session import session_scope
+from flows.domain.clock import office_today
 from flows.domain.registry import (
     CONTACT_COLUMNS,
     CONTACT_OPTIONAL,
@@ -51,16 +53,32 @@ def _rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
 
 
+def validate_file(path: Path, kind: str, *, today: dt.date | None = None) -> Any:
+    """Every row of a partners or contacts file checked (no database); ImportFileError when
+    the file itself cannot be read (missing, a folder, not UTF-8, empty, a missing column)."""
+    if kind == "partners":
+        if today is None:
+            now = dt.datetime.now(dt.UTC)
+            today = office_today(now, get_settings().home_city.timezone)
+        return validate_partners(path.name, read_rows(path, list_key="partners"), today=today)
+    return validate_contacts(path.name, read_rows(path, list_key="contacts"))
+
+
+def preview_import(path: Path, kind: str, *, skip_invalid: bool) -> dict[str, Any]:
+    """The import checked against the database and rolled back, outside any flow run: what
+    the CLI prints for a dry run or a refused file (no Prefect start, no traceback)."""
+    return _run_import(path, kind, skip_invalid=skip_invalid, dry_run=True).to_dict()
+
+
 def _run_import(path: Path, kind: str, *, skip_invalid: bool, dry_run: bool) -> ImportResult:
     settings = get_settings()
     result = ImportResult(file=str(path), kind=kind, dry_run=dry_run)
     if kind == "names":
         return _run_names_import(path, result)
+    validated = validate_file(path, kind)
     if kind == "partners":
-        validated: Any = validate_partners(path.name, read_rows(path, list_key="partners"))
         columns = [*PARTNER_COLUMNS, *PARTNER_OPTIONAL]
     else:
-        validated = validate_contacts(path.name, read_rows(path, list_key="contacts"))
         columns = [*CONTACT_COLUMNS, *CONTACT_OPTIONAL]
     result.rows = len(validated.records) + len(validated.rejected_rows)
     result.rejected = len(validated.rejected_rows)

@@ -37,6 +37,7 @@ from db.models import (
 from db.session import session_scope
 from flows.domain.attendance import AttendanceSheet, WalkInRecord, parse_attendance_csv
 from flows.domain.clock import zone
+from flows.domain.registry import ImportFileError, read_text_file
 from flows.domain.report import (
     LANGUAGES,
     AttendanceFact,
@@ -55,12 +56,11 @@ from flows.domain.report import (
     render_report,
 )
 from flows.domain.slug import slugify
+from flows.domain.states import TAKEN_PLACE, not_taken_place
 from flows.outbound.atomic import write_atomically
 
 #: outbox purposes that carry an event's invitation to a contact
 INVITATION_PURPOSES = ("invitation",)
-#: an event in these states has not happened: there is nothing to report
-NOT_REPORTABLE = ("draft", "inviting", "cancelled")
 OUTPUT_FILES = {
     "html": "report.html",
     "pdf": "report.pdf",
@@ -71,6 +71,23 @@ OUTPUT_FILES = {
 
 class ReportRefused(ValueError):
     """The event cannot be reported on (not held yet, or in an unsupported language)."""
+
+
+def refuse_unless_taken_place(session: Session, event: Event, now: datetime, *, what: str) -> None:
+    """Refuse an event that has not taken place; one that is over becomes ``held`` first."""
+    reason = not_taken_place(event.slug, event.status, event.end_dt, event.timezone, now, what=what)
+    if reason is not None:
+        raise ReportRefused(reason)
+    if event.status not in TAKEN_PLACE:
+        events.record_transition(session, event, "held", now, "the event is over")
+
+
+def check_report(event: str, now: datetime | None = None) -> None:
+    """ReportRefused when the event has not taken place; outside any flow run, writes nothing."""
+    with session_scope() as session:
+        ev = events.find_event(session, event)
+        refuse_unless_taken_place(session, ev, now or datetime.now(UTC), what="a report")
+        session.rollback()
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -345,8 +362,7 @@ def build_report(event: str, lang: str, now: datetime) -> dict[str, Any]:
     """Fetch the event's facts, compute the report, write its four files, record it."""
     with session_scope() as session:
         ev = events.find_event(session, event)
-        if ev.status in NOT_REPORTABLE:
-            raise ReportRefused(f"event {ev.slug!r} is {ev.status}: nothing to report yet")
+        refuse_unless_taken_place(session, ev, now, what="a report")
         data = load_report_input(session, ev, lang)
         report = compute_report(data, now=now)
         paths = write_outputs(report, lang, now)
@@ -481,12 +497,35 @@ def _update(row: Attendance, values: dict[str, Any]) -> bool:
     return changed
 
 
+def read_sheet(path: Path) -> str:
+    """The sheet's text; ReportRefused saying in one line why it cannot be read."""
+    try:
+        return read_text_file(path)
+    except ImportFileError as exc:
+        raise ReportRefused(str(exc)) from None
+
+
+def check_attendance(event: str, path: str, now: datetime | None = None) -> dict[str, Any]:
+    """Every check of an attendance import, outside any flow run, writing nothing: the file,
+    the event's state and every row against its invitees (ReportRefused for the first two)."""
+    return _attendance(event, path, False, now, write=False)
+
+
 @task
-def import_attendance_file(event: str, path: str, skip_invalid: bool) -> dict[str, Any]:
+def import_attendance_file(
+    event: str, path: str, skip_invalid: bool, now: datetime | None = None
+) -> dict[str, Any]:
     """Check every row against the event's invitees, then upsert all of them (or none)."""
-    text = Path(path).read_text(encoding="utf-8-sig")
+    return _attendance(event, path, skip_invalid, now, write=True)
+
+
+def _attendance(
+    event: str, path: str, skip_invalid: bool, now: datetime | None, *, write: bool
+) -> dict[str, Any]:
+    text = read_sheet(Path(path))
     with session_scope() as session:
         ev = events.find_event(session, event)
+        refuse_unless_taken_place(session, ev, now or datetime.now(UTC), what="attendance")
         result = AttendanceImport(event=ev.slug, file=path)
         invitees = session.execute(
             select(Contact.id, Contact.email)
@@ -502,7 +541,8 @@ def import_attendance_file(event: str, path: str, skip_invalid: bool) -> dict[st
         result.rejected = len({e.row for e in sheet.errors})
         result.problems = [f"{Path(path).name}:{e}" for e in sheet.errors]
         result.walk_ins = len(sheet.walk_ins)
-        if sheet.errors and not skip_invalid:
+        if (sheet.errors and not skip_invalid) or not write:
+            session.rollback()
             return result.to_dict()
         result.created, result.updated, result.unchanged = apply_attendance(session, ev, sheet)
         result.imported = True
@@ -510,9 +550,11 @@ def import_attendance_file(event: str, path: str, skip_invalid: bool) -> dict[st
 
 
 @flow(name="import attendance", flow_run_name="attendance import: {event}", log_prints=False)
-def import_attendance(event: str, path: str, skip_invalid: bool = False) -> dict[str, Any]:
+def import_attendance(
+    event: str, path: str, skip_invalid: bool = False, now: datetime | None = None
+) -> dict[str, Any]:
     """Import who attended an event (and walk-ins) from a CSV sheet."""
-    result = import_attendance_file(event, path, skip_invalid)
+    result = import_attendance_file(event, path, skip_invalid, now)
     lines = [
         f"# Attendance of `{result['event']}` from `{Path(path).name}`",
         "",

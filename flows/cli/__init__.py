@@ -143,12 +143,37 @@ def _bad_settings(exc: Exception) -> bool:
     return True
 
 
+def _quiet_stdout() -> None:
+    """The reader of our output has gone (`amity … | head`): drop what is left, quietly.
+
+    Python flushes stdout again at exit; pointing it at /dev/null keeps that flush from
+    printing a second BrokenPipeError.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     apply_prefect_defaults()
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handling below
+        return code
     except UserError as exc:
         for line in exc.lines:
             print(f"amity: {line}", file=sys.stderr)
@@ -156,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"amity: failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:
+        raise
     except Exception as exc:
         if _bad_settings(exc):
             return EXIT_BAD_INPUT
@@ -163,10 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("amity: no database yet (or an old one): run `amity init`", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        # output piped into `head` and the like
-        sys.stderr.close()
-        return EXIT_OK
     except KeyboardInterrupt:
         print("amity: interrupted", file=sys.stderr)
         return 130

@@ -96,6 +96,7 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
     from flows.reports import ReportRefused
 
     require_event(args.event)
+    _require_lifecycle_can_start(args.event)
     try:
         result = run_flow(event_lifecycle, args.event, held=args.held, report_language=args.lang)
     except (EventNotFound, PreflightError, ReportRefused) as exc:
@@ -111,6 +112,18 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
         done = isinstance(s["result"], dict)
         print(f"  {s['step']}: {'done' if done else s['result']}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _require_lifecycle_can_start(ref: str) -> None:
+    """Its first step sends invitations: refuse what `invite` refuses, before a flow run."""
+    from db.events import find_event
+    from db.session import session_scope
+    from flows.cli.invitations import require_invitable
+
+    with session_scope() as session:
+        status = find_event(session, ref).status
+    if status in ("draft", "inviting"):
+        require_invitable(ref)
 
 
 def cmd_next_edition(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ DIGEST_DAY = dt.date(2028, 3, 14)
 
 
 def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
-    from db.events import apply_spec, read_spec
+    from db.events import apply_spec, find_event, mark_held, read_spec
     from db.reference import init_database, list_partners
     from db.session import session_scope
     from flows.cli.simulate import (
@@ -69,6 +69,9 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
         rsvp = step(
             f"{slug}: simulated replies", import_replies, [str(simulated_dir(slug) / "replies")]
         )
+        # the demo treats the event as held: in real use an organizer says so, or it ends
+        with session_scope() as session:
+            mark_held(session, find_event(session, slug), now, "the demo treats it as held")
         sheet = write_simulated_attendance(slug)
         step(f"{slug}: simulated attendance", import_attendance, slug, str(sheet))
         mark_attendance_simulated(slug)

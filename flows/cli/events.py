@@ -43,6 +43,25 @@ def register(sub: Any) -> None:
     from flows.cli.demo import register_events
 
     register_events(group)
+    p = add_command(
+        group,
+        "held",
+        cmd_held,
+        "mark an event held (it took place): its attendance and report may follow",
+        description="The organizer's word that EVENT took place. An event that has ended counts\n"
+        "as held by itself; one that has not needs this before `attendance import` and\n"
+        "`report` take it.",
+    )
+    p.add_argument("event", help="slug or id")
+    p.add_argument("--note", default="", help="recorded with the transition")
+    p = add_command(
+        group,
+        "reopen",
+        cmd_reopen,
+        "undo 'reported': the event is held again and its report can be redone",
+    )
+    p.add_argument("event", help="slug or id")
+    p.add_argument("--note", default="", help="why, recorded with the transition")
     p = add_command(group, "cancel", cmd_cancel, "cancel an event (sends cancellations)")
     p.add_argument("event", help="slug or id")
     p.add_argument("--note", default="", help="reason, recorded with the transition")
@@ -236,3 +255,42 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         if notified:
             _print_notified(notified)
     return EXIT_OK
+
+
+def cmd_held(args: argparse.Namespace) -> int:
+    from db.events import StateRefused, mark_held
+
+    def act(session: Any, event: Any) -> str:
+        return "held" if mark_held(session, event, _now(), args.note) else f"was {event.status}"
+
+    try:
+        print(_change_state(args.event, act))
+    except StateRefused as exc:
+        raise UserError(str(exc)) from None
+    return EXIT_OK
+
+
+def cmd_reopen(args: argparse.Namespace) -> int:
+    from db.events import StateRefused, reopen_event
+
+    def act(session: Any, event: Any) -> str:
+        reopen_event(session, event, _now(), args.note)
+        return "reopened: held again (run `amity report` to write the report anew)"
+
+    try:
+        print(_change_state(args.event, act))
+    except StateRefused as exc:
+        raise UserError(str(exc)) from None
+    return EXIT_OK
+
+
+def _change_state(ref: str, act: Any) -> str:
+    from db.events import EventNotFound, find_event
+    from db.session import session_scope
+
+    try:
+        with session_scope() as session:
+            event = find_event(session, ref)
+            return f"{event.slug}: {act(session, event)}"
+    except EventNotFound as exc:
+        raise UserError(str(exc)) from None

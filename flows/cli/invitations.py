@@ -90,6 +90,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
     init_database()
     require_event(args.event)
+    require_invitable(args.event)
     flow = send_invitations
     if args.runner == "dask":
         from config.settings import get_settings
@@ -107,7 +108,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
             strict_language=args.strict_language,
         )
     except (EventNotFound, PreflightError) as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(*str(exc).splitlines()) from None
     if args.json:
         emit_json(summary)
     else:
@@ -173,14 +174,35 @@ def _not_sent_exit(args: argparse.Namespace, summary: dict[str, Any]) -> int:
     return EXIT_FAILED
 
 
+def require_invitable(ref: str) -> None:
+    """A partner-hosted event or a draft holding placeholders: refused before any flow run."""
+    from db.events import find_event, invitation_blockers
+    from db.session import session_scope
+
+    with session_scope() as session:
+        blockers = invitation_blockers(session, find_event(session, ref))
+    if blockers:
+        raise UserError(*blockers)
+
+
 def cmd_rsvp_import(args: argparse.Namespace) -> int:
     from flows.engine.runtime import run_flow
     from flows.rsvp import import_replies, reply_files
 
     try:
-        reply_files(args.paths)
+        files = reply_files(args.paths)
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:  # a folder that cannot be listed
+        raise UserError(f"{exc.filename}: cannot be read: {exc.strerror}") from None
+    unreadable = []
+    for path in files:  # every file that cannot be opened, before a flow run
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            unreadable.append(f"{path}: cannot be read: {exc.strerror}")
+    if unreadable:
+        raise UserError(*unreadable)
     summary = run_flow(import_replies, args.paths)
     if args.json:
         emit_json(summary)

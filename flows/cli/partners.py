@@ -23,7 +23,9 @@ matches its precision, e-mail syntax, required fields, duplicates). A file with 
 imports nothing and exits 2, printing one line per problem:
     FILE:ROW: COLUMN='VALUE': REASON
 Re-importing the same file changes nothing; a changed row updates the record and the
-summary lists what changed."""
+summary (and --dry-run) lists each field that changes. On a re-import an empty optional
+cell keeps the stored value; a cell holding only "-" clears it. A tie dated after today
+is refused (it is recorded once it is made)."""
 
 
 def register(sub: Any) -> None:
@@ -158,24 +160,21 @@ def _import_line(r: dict[str, Any]) -> str:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from db.reference import init_database
-    from flows.domain.registry import ImportFileError
-
-    if not args.path.is_file():
-        raise UserError(f"{args.path}: no such file")
-    init_database()
-    from flows.engine.runtime import run_flow
-    from flows.partners import import_city_names, import_contacts, import_partners
+    from flows.domain.registry import ImportFileError, read_text_file
+    from flows.partners import preview_import, validate_file
 
     try:
+        # the file first, before the database or a flow run: a bad file is one line, exit 2
         if args.kind == "names":
-            result = run_flow(import_city_names, str(args.path), dry_run=args.dry_run)
+            read_text_file(args.path)
         else:
-            run = import_partners if args.kind == "partners" else import_contacts
-            result = run_flow(
-                run, str(args.path), skip_invalid=args.skip_invalid, dry_run=args.dry_run
-            )
+            validate_file(args.path, args.kind)
+        init_database()
+        result = preview_import(args.path, args.kind, skip_invalid=args.skip_invalid)
+        if not args.dry_run and not (result["problems"] and not args.skip_invalid):
+            result = _run_import_flow(args)
     except ImportFileError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(*str(exc).splitlines()) from None
     if args.json:
         emit_json(result)
     else:
@@ -195,6 +194,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     if result["problems"] and not (args.skip_invalid or False):
         return EXIT_BAD_INPUT
     return EXIT_OK
+
+
+def _run_import_flow(args: argparse.Namespace) -> dict[str, Any]:
+    """The import as a flow run (its artifact in the Prefect UI), once the file is known good."""
+    from flows.engine.runtime import run_flow
+    from flows.partners import import_city_names, import_contacts, import_partners
+
+    if args.kind == "names":
+        return run_flow(import_city_names, str(args.path), dry_run=args.dry_run)
+    run = import_partners if args.kind == "partners" else import_contacts
+    return run_flow(run, str(args.path), skip_invalid=args.skip_invalid, dry_run=args.dry_run)
 
 
 def cmd_partners_list(args: argparse.Namespace) -> int:

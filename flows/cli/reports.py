@@ -25,8 +25,9 @@ Columns (header row, comma or semicolon separated, any order):
   notes            free text
   walk_in_name, walk_in_city, walk_in_country (ISO code, optional): guests not invited
 Every row is checked first; unknown contacts and malformed rows are listed as
-    FILE:row N, COLUMN = 'VALUE': REASON
-and nothing is imported unless --skip-invalid. Re-importing the same file changes nothing."""
+    FILE:ROW: COLUMN='VALUE': REASON
+and nothing is imported unless --skip-invalid. Re-importing the same file changes nothing.
+A sheet is taken for an event that has ended or that was marked held (`amity events held`)."""
 
 
 def register(sub: Any) -> None:
@@ -64,11 +65,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from db.events import EventNotFound
     from db.reference import init_database
     from flows.domain.report import ReportError
-    from flows.reports import ReportRefused, report_event
+    from flows.reports import ReportRefused, check_report, report_event
 
     init_database()
     require_event(args.event)
     try:
+        # the event's state first, before a flow run: a refusal is one line, no traceback
+        check_report(args.event)
         result = report_event(args.event, args.lang)
     except (EventNotFound, ReportRefused, ReportError) as exc:
         raise UserError(str(exc)) from None
@@ -89,14 +92,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_attendance_import(args: argparse.Namespace) -> int:
     from db.events import EventNotFound
     from db.reference import init_database
-    from flows.reports import ReportRefused, import_attendance
+    from flows.engine.runtime import run_flow
+    from flows.reports import ReportRefused, check_attendance, import_attendance
 
-    if not args.path.is_file():
-        raise UserError(f"{args.path}: no such file")
     init_database()
     require_event(args.event)
     try:
-        result = import_attendance(args.event, str(args.path), skip_invalid=args.skip_invalid)
+        # every check before a flow run: a bad sheet or an event not held is exit 2, no traceback
+        result = check_attendance(args.event, str(args.path))
+        if not result["problems"] or args.skip_invalid:
+            result = run_flow(
+                import_attendance, args.event, str(args.path), skip_invalid=args.skip_invalid
+            )
     except (EventNotFound, ReportRefused) as exc:
         raise UserError(str(exc)) from None
     if args.json:

@@ -15,6 +15,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from flows.domain.registry import country_problem, has_line_break
+
 #: Accepted spellings of each column (case and surrounding spaces do not matter).
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "contact": ("contact", "email", "e-mail", "contact_id", "id", "联系人", "邮箱"),
@@ -27,6 +29,8 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
 }
 YES = frozenset({"yes", "y", "true", "1", "x", "是", "出席"})
 NO = frozenset({"no", "n", "false", "0", "否", "缺席"})
+#: the row of a problem with the whole sheet (no rows, a missing column)
+FILE_LEVEL = 0
 #: Larger delegations exist, but in a sheet they are almost always a typo (40 for 4).
 MAX_DELEGATION = 200
 
@@ -58,7 +62,10 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, {self.column} = {self.value!r}: {self.reason}"
+        # after the file name: "sheet.csv:3: attended='maybe': must be yes or no"
+        if self.row == FILE_LEVEL:
+            return f" {self.reason}"
+        return f"{self.row}: {self.column}={self.value!r}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,9 @@ def parse_attendance_csv(
     columns, header_errors = _header(rows[0])
     if header_errors:
         return AttendanceSheet((), (), tuple(header_errors))
+    if not any(any(cell.strip() for cell in raw) for raw in rows[1:]):
+        empty = RowError(FILE_LEVEL, "", "", "no rows below the header")
+        return AttendanceSheet((), (), (empty,))
 
     records: list[AttendanceRecord] = []
     walk_ins: list[WalkInRecord] = []
@@ -126,8 +136,11 @@ def parse_attendance_csv(
                 fail("contact", "neither a contact nor a walk-in name")
             if name and not city:
                 fail("walk_in_city", "a walk-in needs a city")
-            if country is not None and not (len(country) == 2 and country.isalpha()):
-                fail("walk_in_country", "must be a two-letter ISO country code")
+            if country is not None and (reason := country_problem(country)):
+                fail("walk_in_country", reason)
+            for column in ("walk_in_name", "walk_in_city"):
+                if has_line_break(cells.get(column, "")):
+                    fail(column, "must be one line")
             if attended is False:
                 fail("attended", "a walk-in who did not attend has no place in the sheet")
             key = (name.casefold(), city.casefold())
@@ -152,10 +165,11 @@ def _header(cells: list[str]) -> tuple[dict[str, int], list[RowError]]:
             errors.append(RowError(1, f"column {i + 1}", cell, f"{key} given twice"))
         else:
             columns[key] = i
-    if "attended" not in columns:
-        errors.append(RowError(1, "attended", "", "missing column"))
+    missing = [key for key in ("attended",) if key not in columns]
     if "contact" not in columns and "walk_in_name" not in columns:
-        errors.append(RowError(1, "contact", "", "missing column (contact or walk_in_name)"))
+        missing.append("contact (or walk_in_name)")
+    if missing:
+        errors.append(RowError(FILE_LEVEL, "", "", f"missing column(s): {', '.join(missing)}"))
     return columns, errors
 
 
@@ -167,11 +181,14 @@ def _yes_no(value: str) -> bool | None:
 def _size(value: str, attended: bool | None, fail: _Fail) -> int | None:
     if not value:
         return 1 if attended else 0
-    if not value.isdigit():
+    try:
+        size = int(value)
+    except ValueError:
         fail("delegation_size", "must be a whole number")
         return None
-    size = int(value)
-    if attended and not 1 <= size <= MAX_DELEGATION:
+    if attended is None and size < 0:
+        fail("delegation_size", "must be 0 or more")
+    elif attended and not 1 <= size <= MAX_DELEGATION:
         fail("delegation_size", f"must be between 1 and {MAX_DELEGATION} for an attendee")
     elif attended is False and size != 0:
         fail("delegation_size", "must be 0 or empty when the contact did not attend")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows.domain.clock import LocalTimeError, local_to_utc, zone
+from flows.domain.registry import has_line_break, language_problem
 from flows.domain.slug import slugify
 from flows.domain.vocabulary import TIE_KINDS
 
@@ -244,6 +245,17 @@ def parse_event_spec(
     )
     practical = _practical(data.get("practical"), problems)
 
+    for where, texts in (
+        ("title", head.titles),
+        ("venue", venues),
+        *((f"sessions[{n}].title", s.titles) for n, s in enumerate(sessions)),
+        *((f"sessions[{n}].room", s.rooms) for n, s in enumerate(sessions)),
+    ):
+        _check_names(where, texts, problems)
+    _check_languages("venue_address", venue_addresses, problems)
+    slug = _text(data.get("slug"))
+    if slug and slug != slugify(slug, unique=False):
+        problems.append(f"slug: {slug!r} must be lower-case letters, digits and dashes")
     if problems:
         raise SpecError(source, problems)
     assert head.start_dt is not None and head.end_dt is not None
@@ -272,6 +284,29 @@ def parse_event_spec(
     )
 
 
+def _check_languages(where: str, texts: Mapping[str, str], problems: list[str]) -> None:
+    """Each language of a text by language is a BCP 47 tag (the registry's rule)."""
+    for lang in texts:
+        if reason := language_problem(lang):
+            problems.append(f"{where}.{lang}: {reason}")
+
+
+def _check_names(where: str, texts: Mapping[str, str], problems: list[str]) -> None:
+    """A name (title, venue, room) by language: known languages, one line each."""
+    _check_languages(where, texts, problems)
+    for lang, text in texts.items():
+        if has_line_break(text):
+            problems.append(f"{where}.{lang}: {text!r}: must be one line")
+
+
+def _naive_order(where: str, start: Any, end: Any, problems: list[str]) -> None:
+    """End after start, compared as wall-clock times when the zone is unknown (all problems at
+    once, not end-before-start only after the zone is fixed)."""
+    s, e = _local(start), _local(end)
+    if s is not None and e is not None and e <= s:
+        problems.append(f"{where}: must be after {'start' if where == 'end' else 'its start'}")
+
+
 def _header(data: Mapping[str, Any], cities: set[str], problems: list[str]) -> _Header:
     """Title, kind, series and edition, host city, time zone, start and end, RSVP date."""
     titles = _titles(data.get("title"), problems)
@@ -290,6 +325,8 @@ def _header(data: Mapping[str, Any], cities: set[str], problems: list[str]) -> _
     end = _when("end", data.get("end"), tzid, problems)
     if start and end and end <= start:
         problems.append("end: must be after start")
+    elif not tzid:
+        _naive_order("end", data.get("start"), data.get("end"), problems)
     rsvp_by = _rsvp_by(data.get("rsvp_by"), problems)
     return _Header(titles, kind, series, edition, host, tzid, start, end, rsvp_by)
 
@@ -405,6 +442,8 @@ def _session(
     end = _when(f"{where}.end", raw.get("end"), head.timezone, problems)
     if start and end and end <= start:
         problems.append(f"{where}.end: must be after its start")
+    elif not head.timezone:
+        _naive_order(f"{where}.end", raw.get("start"), raw.get("end"), problems)
     if (
         start
         and end

@@ -65,6 +65,10 @@ _DATE_FORMS = {
     "year": re.compile(r"^\d{4}$"),
 }
 R = TypeVar("R")
+#: an optional cell holding only this clears the stored value; an empty one keeps it
+CLEAR = "-"
+#: characters no one-line value (a name, a title) may hold
+LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00"
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 
@@ -103,6 +107,8 @@ class PartnerRecord:
     status: str
     city_kind: str
     home_district: str
+    #: optional columns left empty: a re-import keeps what is stored for them
+    kept: frozenset[str] = frozenset()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -128,10 +134,12 @@ class ContactRecord:
     gender: str = ""
     family_name: str = ""
     family_name_latin: str = ""
-    #: language -> salutation written by hand
+    #: language -> salutation written by hand (CLEAR: remove the stored one)
     salutations: dict[str, str] = field(default_factory=dict)
     #: who may answer for the contact (iMIP SENT-BY): lower-case addresses, space-separated
     reply_delegates: str = ""
+    #: optional columns left empty: a re-import keeps what is stored for them
+    kept: frozenset[str] = frozenset()
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -155,21 +163,38 @@ def read_rows(path: Path, *, list_key: str) -> Iterator[tuple[int, dict[str, str
     In YAML the records are a list under ``list_key`` (or the top-level list); the row is
     the entry's position, counting from 1.
     """
-    if not path.is_file():
-        raise ImportFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8' and import again"
-        ) from None
+    if suffix not in (".csv", ".yaml", ".yml"):
+        raise ImportFileError(f"{path}: expected a .csv, .yaml or .yml file")
+    text = read_text_file(path)
     if suffix == ".csv":
         yield from _csv_rows(text)
     elif suffix in (".yaml", ".yml"):
         yield from _yaml_rows(path, text, list_key)
     else:
         raise ImportFileError(f"{path}: expected a .csv, .yaml or .yml file")
+
+
+def read_text_file(path: Path) -> str:
+    """The text of an import file, or ImportFileError saying in one line why it cannot be read."""
+    if path.is_dir():
+        raise ImportFileError(f"{path}: is a folder, not a file")
+    if not path.exists():
+        raise ImportFileError(f"{path}: no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        kind = "'CSV UTF-8'" if path.suffix.lower() == ".csv" else "UTF-8"
+        raise ImportFileError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as {kind} and import again"
+        ) from None
+    if not text.strip():
+        raise ImportFileError(f"{path}: the file is empty")
+    return text
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -234,6 +259,26 @@ def _timezones() -> frozenset[str]:
 
 
 @cache
+def country_problem(code: str) -> str | None:
+    """None when ``code`` is an ISO 3166-1 alpha-2 country code (upper case)."""
+    if not code:
+        return "required"
+    if code not in _country_codes():
+        return "not an ISO 3166-1 alpha-2 country code"
+    return None
+
+
+def has_line_break(value: str) -> bool:
+    return any(ch in value for ch in LINE_BREAKS)
+
+
+def future_date_problem(value: dt.date | None, today: dt.date | None) -> str | None:
+    if value is not None and today is not None and value > today:
+        return "in the future: a tie is recorded once it is made"
+    return None
+
+
+@cache
 def language_problem(tag: str) -> str | None:
     """None when ``tag`` is a well-formed BCP 47 tag whose language exists."""
     if not tag:
@@ -289,9 +334,20 @@ class _RowProblems:
         )
 
 
+def _kept_and_cleared(row: dict[str, str], columns: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Optional columns left empty (keep the stored value) and given as CLEAR (clear it)."""
+    kept = {c for c in columns if not row.get(c)}
+    cleared = {c for c in columns if row.get(c) == CLEAR}
+    return kept, cleared
+
+
 def validate_partners(
-    file: str, rows: Iterable[tuple[int, dict[str, str]]]
+    file: str, rows: Iterable[tuple[int, dict[str, str]]], *, today: dt.date | None = None
 ) -> Validated[PartnerRecord]:
+    """Check every row; ``today`` (the office's day) refuses ties dated after it.
+
+    An optional cell left empty keeps what a re-import finds stored; CLEAR ("-") clears it.
+    """
     out: Validated[PartnerRecord] = Validated()
     seen: dict[tuple[str, str], int] = {}
     header_checked = False
@@ -305,17 +361,25 @@ def validate_partners(
         for column in PARTNER_REQUIRED:
             if not row.get(column):
                 bad(column, "required")
+        for column in ("city", "native_name"):
+            if has_line_break(row.get(column, "")):
+                bad(column, "must be one line")
         country = row.get("country_code", "")
-        if country and country not in _country_codes():
-            bad("country_code", "not an ISO 3166-1 alpha-2 country code")
+        if country and (reason := country_problem(country)):
+            bad("country_code", reason)
         zone = row.get("timezone", "")
         if zone and zone not in _timezones():
             bad("timezone", "not an IANA time zone")
         language = row.get("language", "")
         if language and (reason := language_problem(language)):
             bad("language", reason)
-        precision = row.get("precision", "") or ("unknown" if not row.get("established_on") else "")
-        established, reason = parse_established(row.get("established_on", ""), precision)
+        kept, cleared = _kept_and_cleared(
+            row, ("established_on", "source", "note", *PARTNER_OPTIONAL)
+        )
+        date_cell = "" if "established_on" in cleared else row.get("established_on", "")
+        precision = "" if row.get("precision") == CLEAR else row.get("precision", "")
+        precision = precision or ("unknown" if not date_cell else "")
+        established, reason = parse_established(date_cell, precision)
         if reason:
             bad(
                 "established_on"
@@ -323,7 +387,16 @@ def validate_partners(
                 else "precision",
                 reason,
             )
-        values = {k: row.get(k) or default for k, default in PARTNER_OPTIONAL.items()}
+        elif reason := future_date_problem(established, today):
+            bad("established_on", reason)
+        if "established_on" in kept and not row.get("precision"):
+            kept.add("precision")  # no date and no precision: the stored date stands
+        else:
+            kept.discard("established_on")
+        values = {
+            k: default if k in cleared else (row.get(k) or default)
+            for k, default in PARTNER_OPTIONAL.items()
+        }
         for column, allowed in (
             ("kind", TIE_KINDS),
             ("status", TIE_STATUSES),
@@ -350,22 +423,24 @@ def validate_partners(
                 language=language,
                 established_on=established,
                 precision=precision or "unknown",
-                source=row.get("source", ""),
-                note=row.get("note", ""),
+                source="" if "source" in cleared else row.get("source", ""),
+                note="" if "note" in cleared else row.get("note", ""),
                 kind=values["kind"],
                 status=values["status"],
                 city_kind=values["city_kind"],
                 home_district=values["home_district"],
+                kept=frozenset(kept - {"home_district"}),
             )
         )
     if not header_checked:
-        raise ImportFileError(f"{file}: no rows")
+        raise ImportFileError(f"{file}: no rows below the header")
     return out
 
 
 def validate_contacts(
     file: str, rows: Iterable[tuple[int, dict[str, str]]]
 ) -> Validated[ContactRecord]:
+    """Check every row; an optional cell left empty keeps what is stored, CLEAR ("-") clears it."""
     out: Validated[ContactRecord] = Validated()
     seen: dict[tuple[str, str, str], int] = {}
     header_checked = False
@@ -380,8 +455,8 @@ def validate_contacts(
             if not row.get(column):
                 bad(column, "required")
         country = row.get("country_code", "")
-        if country and country not in _country_codes():
-            bad("country_code", "not an ISO 3166-1 alpha-2 country code")
+        if country and (reason := country_problem(country)):
+            bad("country_code", reason)
         email = row.get("email", "").lower()
         if email and (reason := email_problem(email)):
             bad("email", reason)
@@ -396,14 +471,17 @@ def validate_contacts(
         for lang in salutations:
             if reason := language_problem(lang):
                 bad(SALUTATION_PREFIX + lang, f"the column names no language: {reason}")
-        one_line = ("name_native", "name_latin", "title", "honorific", "office", "family_name")
+        one_line = ("city", "name_native", "name_latin", "title", "honorific", "office")
         for column in (
             *one_line,
+            "family_name",
             "family_name_latin",
             *(SALUTATION_PREFIX + k for k in salutations),
         ):
-            if any(ch in row.get(column, "") for ch in "\r\n\x00"):
+            if has_line_break(row.get(column, "")):
                 bad(column, "must be one line")
+        kept, cleared = _kept_and_cleared(row, CONTACT_OPTIONAL)
+        row = {k: "" if k in cleared else v for k, v in row.items()}
         rank = row.get("rank", "").strip().lower().replace(" ", "_").replace("-", "_")
         if rank and rank not in RANKS:
             bad("rank", f"not one of {', '.join(RANKS)}")
@@ -447,10 +525,11 @@ def validate_contacts(
                 family_name_latin=row.get("family_name_latin", "").strip(),
                 salutations=salutations,
                 reply_delegates=delegates,
+                kept=frozenset(kept),
             )
         )
     if not header_checked:
-        raise ImportFileError(f"{file}: no rows")
+        raise ImportFileError(f"{file}: no rows below the header")
     return out
 
 
@@ -483,10 +562,9 @@ def read_city_names(path: Path) -> dict[str, dict[str, str]]:
 
     Raises ImportFileError naming the file, the city and the language of every bad entry.
     """
+    text = read_text_file(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ImportFileError(f"{path}: no such file") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ImportFileError(yaml_problem(path, exc)) from None
     cities = data.get("cities") if isinstance(data, dict) else None

@@ -8,6 +8,7 @@ from typing import Any
 
 from flows.domain.clock import utc_to_local
 from flows.domain.slug import slugify
+from flows.domain.states import VENUE_TO_BE_DECIDED
 
 #: the next edition keeps the weekday: 52 weeks later
 EDITION_GAP = dt.timedelta(weeks=52)
@@ -35,7 +36,7 @@ def next_edition_spec(spec: Mapping[str, Any], *, host: str, host_timezone: str)
         "edition": edition,
         "series_hosts": spec["series_hosts"],
         "host_city": host,
-        "venue": "(to be decided)" if moved else spec["venue"],
+        "venue": VENUE_TO_BE_DECIDED if moved else spec["venue"],
         "venue_address": "" if moved else spec["venue_address"],
         "timezone": host_timezone,
         "start": shift(spec["start"]),

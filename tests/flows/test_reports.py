@@ -385,7 +385,7 @@ def test_import_attendance_unknown_contact_imports_nothing(amity_db: str, tmp_pa
     assert (result["imported"], result["problems"]) == (
         False,
         [
-            "attendance.csv:row 3, contact = 'ghost@nowhere.example': "
+            "attendance.csv:3: contact='ghost@nowhere.example': "
             "unknown contact: not invited to this event"
         ],
     )
@@ -442,7 +442,7 @@ def test_cli_attendance_import_bad_sheet_exits_2(
     assert code == 2
     assert capsys.readouterr().out.splitlines() == [
         "attendance.csv: nothing imported, 1 problem(s):",
-        "  attendance.csv:row 2, contact = '99': unknown contact: not invited to this event",
+        "  attendance.csv:2: contact='99': unknown contact: not invited to this event",
     ]
 
 

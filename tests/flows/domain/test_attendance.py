@@ -91,7 +91,7 @@ def test_parse_attendance_header_problems() -> None:
 
     assert sheet.errors == (
         RowError(1, "column 2", "came", "unknown column"),
-        RowError(1, "attended", "", "missing column"),
+        RowError(0, "", "", "missing column(s): attended"),
     )
 
 
