@@ -69,6 +69,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("paths", nargs="+", help="files or folders")
     add_json_flag(p)
+    from flows.cli.mailbox import register_rsvp
+
+    register_rsvp(rsvp)
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
