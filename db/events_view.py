@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from db.events import find_event
+from db.mailbox import event_mailbox
 from db.models import Event, Invitation
 from db.session import session_scope
 from flows.domain.clock import utc_to_local
@@ -72,4 +73,6 @@ def show_event(ref: str) -> dict[str, Any]:
                 }
                 for s in e.sessions
             ],
+            # bounced invitations and plain answers waiting for a person (the mailbox)
+            "mailbox": event_mailbox(session, e.id),
         }

@@ -22,6 +22,7 @@ from config.settings import Settings, get_settings
 from db.calendars import cal_event, event_info, primary_language, record_snapshot
 from db.events import find_event, invited_contacts, lock_event, record_transition
 from db.invitees import Invitee, city_names, plan_invitees
+from db.mailbox import count_bounced, failing_addresses
 from db.models import City, Event, Invitation
 from db.session import session_scope
 from flows.domain.clock import zone
@@ -338,6 +339,7 @@ def send_invitations(
     recipients = [r for r in plan["recipients"] if not r.is_opted_out]
     if remind_pending:
         recipients = [r for r in recipients if r.rsvp_state == "needs-action"]
+        recipients = _without_bounced(recipients, summary)
     summary.invited = len(recipients)
     summary.out_dir = str(invitation_dir(settings, plan["slug"]))
     batches = chunks(recipients, settings.batch_size)
@@ -376,8 +378,18 @@ def send_invitations(
             summary.sent += r["sent"]
             summary.already_sent += r["already_sent"]
             summary.failed += r["failed"]
+    with session_scope() as session:
+        summary.bounced = count_bounced(session, plan["event_id"])
     _artifact(summary)
     return summary.to_dict()
+
+
+def _without_bounced(recipients: list[Invitee], summary: InvitationSummary) -> list[Invitee]:
+    """A reminder does not go to an address that bounced (until the contact's is changed)."""
+    with session_scope() as session:
+        failing = failing_addresses(session)
+    summary.skipped_bounced = [r.email for r in recipients if r.email.lower() in failing]
+    return [r for r in recipients if r.email.lower() not in failing]
 
 
 def refuse_mixed_letters(summary: InvitationSummary) -> None:
@@ -397,6 +409,8 @@ def _artifact(summary: InvitationSummary) -> None:
         {"what": "sent now", "count": summary.sent},
         {"what": "sent before (skipped)", "count": summary.already_sent},
         {"what": "opted out (skipped)", "count": len(summary.skipped_opted_out)},
+        {"what": "address bounced (not reminded)", "count": len(summary.skipped_bounced)},
+        {"what": "bounced (the address fails)", "count": summary.bounced},
         {"what": "failed", "count": len(summary.failed)},
         {
             "what": "letter in English instead of the contact's language",

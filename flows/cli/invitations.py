@@ -112,6 +112,12 @@ def cmd_invite(args: argparse.Namespace) -> int:
         )
         for f in summary["failed"]:
             print(f"  failed: {f['email']} ({f['city']}): {f['reason']}")
+        if summary.get("skipped_bounced"):
+            print(f"  not reminded, their address bounced: {', '.join(summary['skipped_bounced'])}")
+        if summary.get("bounced"):
+            print(
+                f"  bounced so far: {summary['bounced']} (amity rsvp fetch; events show lists them)"
+            )
         for f in summary["fallbacks"]:
             print(f"  letter in {f['got']} instead of {f['wanted']}: {f['email']} ({f['city']})")
         if summary["mixed"]:

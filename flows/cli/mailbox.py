@@ -82,3 +82,20 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 
 def _where(m: dict[str, Any]) -> str:
     return f"{m['folder']}/{m['uid']} {m['message_id'] or '(no Message-ID)'}"
+
+
+def mailbox_lines(shown: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """`events show`: the invitations that bounced and the answers waiting for a person."""
+    lines: list[str] = []
+    if shown["bounced"]:
+        lines += ["", f"bounced ({len(shown['bounced'])}): the address fails until it is changed"]
+        lines += [
+            f"  {b['email']} ({b['city']}): {b['status']} {b['reason']}".rstrip()
+            for b in shown["bounced"]
+        ]
+    if shown["needs_person"]:
+        lines += ["", f"plain answers for a person ({len(shown['needs_person'])}):"]
+        lines += [
+            f"  {_where(n)} from {n['sender']}: {n['subject']!r}" for n in shown["needs_person"]
+        ]
+    return lines

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from config.settings import get_settings
 from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
 from db.mailbox import event_mailbox, failing_addresses
-from db.models import Bounce, Invitation, MailboxMessage, OutboxMessage
+from db.models import Bounce, Contact, Invitation, MailboxMessage, OutboxMessage
 from db.session import session_scope
 from flows.mailbox import FaultInjected, fetch_new_messages
 from flows.partners import load_reference_data
@@ -385,3 +385,76 @@ def test_a_copy_of_a_handled_message_is_not_handled_again(
 
 def test_fetch_without_a_mailbox_does_nothing(amity_db: str) -> None:
     assert fetch_new_messages.fn(NOW)["configured"] is False
+
+
+# ----------------------------------------------------------------- end to end
+
+
+def _ledger_ids() -> dict[str, str]:
+    with session_scope() as session:
+        rows = session.execute(select(OutboxMessage.recipient, OutboxMessage.message_id))
+        return {recipient: message_id for recipient, message_id in rows}
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_bounce_of_a_sent_invitation_shows_and_stops_reminders(
+    amity_db: str, imap_mailbox: ImapFolder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+    from flows.invitations import send_invitations
+
+    load_reference_data()
+    with session_scope() as session:
+        spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
+        apply_spec(session, spec, get_settings(), now=NOW)
+    send_invitations(SYMPOSIUM, now=NOW)
+    sent = _ledger_ids()
+    bounce_uid = imap_mailbox.deliver(
+        delivery_report(
+            recipient=HANAKO,
+            returned_message_id=sent[HANAKO],
+            message_id="<dsn-9@mx.tokyo.example.org>",
+        )
+    )
+    plain_uid = imap_mailbox.deliver(
+        plain_answer(sender=KEN, in_reply_to=sent[KEN], message_id="<plain-9@tokyo.example.org>")
+    )
+    capsys.readouterr()
+
+    assert main(["rsvp", "fetch"]) == 0
+    folder = imap_mailbox.folder
+    assert capsys.readouterr().out.splitlines() == [
+        f"mailbox amity@127.0.0.1 {folder}: 2 new message(s)",
+        "  replies recorded 0, refused 0, bounced 1, for a person 1, left alone 0",
+        f"  bounced: {HANAKO} ({SYMPOSIUM}): 5.1.1 550 5.1.1 <{HANAKO}>: Recipient address "
+        "rejected: User unknown",
+        f"  for a person ({SYMPOSIUM}): {folder}/{plain_uid} <plain-9@tokyo.example.org> "
+        f"from {KEN}: 'Re: Invitation: 12th Beijing–Tokyo Urban Symposium'",
+    ]
+    assert main(["events", "show", SYMPOSIUM]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[-6:] == [
+        "",
+        "bounced (1): the address fails until it is changed",
+        f"  {HANAKO} (Tokyo): 5.1.1 550 5.1.1 <{HANAKO}>: Recipient address rejected: User unknown",
+        "",
+        "plain answers for a person (1):",
+        f"  {folder}/{plain_uid} <plain-9@tokyo.example.org> from {KEN}: "
+        "'Re: Invitation: 12th Beijing–Tokyo Urban Symposium'",
+    ]
+    assert bounce_uid in imap_mailbox.flags()
+
+    reminded = send_invitations(SYMPOSIUM, remind_pending=True, now=NOW + dt.timedelta(days=7))
+
+    assert (reminded["skipped_bounced"], reminded["invited"], reminded["bounced"]) == (
+        [HANAKO],
+        1,
+        1,
+    )
+    # a corrected address is no longer failing: the next reminder reaches it
+    with session_scope() as session:
+        contact = session.scalar(select(Contact).where(Contact.email == HANAKO))
+        assert contact is not None
+        contact.email = "h.yamada@tokyo.example.org"
+    again = send_invitations(SYMPOSIUM, remind_pending=True, now=NOW + dt.timedelta(days=8))
+    assert (again["skipped_bounced"], again["sent"], again["bounced"]) == ([], 2, 0)
