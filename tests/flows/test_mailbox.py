@@ -402,6 +402,7 @@ def test_bounce_of_a_sent_invitation_shows_and_stops_reminders(
 ) -> None:
     from flows.cli import main
     from flows.invitations import send_invitations
+    from flows.reports import load_report_input
 
     load_reference_data()
     with session_scope() as session:
@@ -443,6 +444,9 @@ def test_bounce_of_a_sent_invitation_shows_and_stops_reminders(
         "'Re: Invitation: 12th Beijing–Tokyo Urban Symposium'",
     ]
     assert bounce_uid in imap_mailbox.flags()
+    with session_scope() as session:
+        facts = load_report_input(session, find_event(session, SYMPOSIUM), "en").invitations
+        assert {f.email: f.is_bounced for f in facts} == {HANAKO: True, KEN: False}
 
     reminded = send_invitations(SYMPOSIUM, remind_pending=True, now=NOW + dt.timedelta(days=7))
 
