@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Bounce, Contact, Event, Invitation, MailboxMessage, OutboxMessage
+from flows.domain.anniversaries import FailingAddress
 
 #: events whose invitations are still open: a contact's plain answer is about one of these
 OPEN_STATUSES = ("inviting", "scheduled")
@@ -136,6 +137,25 @@ def failing_addresses(session: Session) -> set[str]:
         .distinct()
     )
     return set(rows)
+
+
+def failing_contacts(session: Session) -> list[FailingAddress]:
+    """Contacts whose current address bounced, by city and name (the digest lists them)."""
+    bounced = select(Bounce.contact_id).where(Bounce.contact_id == Contact.id)
+    rows = session.scalars(
+        select(Contact).where(
+            Contact.id.in_(bounced.where(Bounce.address == func.lower(Contact.email)))
+        )
+    ).all()
+    return sorted(
+        (
+            FailingAddress(
+                name=c.name_latin or c.name_native, city=c.city.name, email=c.email.lower()
+            )
+            for c in rows
+        ),
+        key=lambda f: (f.city, f.name, f.email),
+    )
 
 
 def event_bounces(session: Session, event_id: int) -> list[Bounce]:

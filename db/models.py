@@ -486,7 +486,7 @@ class MailboxMessage(Base):
     #: IMAP UIDVALIDITY and UID (unsigned 32-bit numbers, hence BigInteger)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     uid: Mapped[int] = mapped_column(BigInteger)
-    #: the Message-ID header without angle brackets; None when the message has none
+    #: the Message-ID header as "<id@host>" (the ledger's form); None when the message has none
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     #: reply (iMIP REPLY) | bounce (a DSN for one of amity's messages) | needs-person (a
     #: plain answer to read) | ignored (anything else: left alone in the mailbox)

@@ -26,7 +26,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from db.mailbox import (
     bounced_message,
     contact_with,
@@ -43,7 +43,7 @@ from db.session import session_scope
 from flows.domain.mailbox import Incoming, read_message
 from flows.domain.replies import InvalidReply, parse_replies
 from flows.domain.slug import slugify
-from flows.outbound.imap import Mailbox, MailboxError, open_mailbox
+from flows.outbound.imap import IMAP_ERRORS, Mailbox, MailboxError, open_mailbox
 from flows.rsvp import record_replies
 
 __all__ = ["FaultInjected", "FetchSummary", "MailboxError", "fetch_mailbox"]
@@ -91,10 +91,6 @@ class Where:
     uidvalidity: int
     uid: int
 
-    @property
-    def label(self) -> str:
-        return f"{self.folder}/{self.uid}"
-
 
 @task(cache_policy=NO_CACHE)
 def fetch_new_messages(now: dt.datetime) -> dict[str, Any]:
@@ -104,6 +100,15 @@ def fetch_new_messages(now: dt.datetime) -> dict[str, Any]:
     if not settings.imap.host:
         summary.configured = False
         return summary.to_dict()
+    try:
+        _fetch(settings, summary, now)
+    except IMAP_ERRORS as exc:
+        imap = settings.imap
+        raise MailboxError(f"imap {imap.host}:{imap.port}: {exc or type(exc).__name__}") from exc
+    return summary.to_dict()
+
+
+def _fetch(settings: Settings, summary: FetchSummary, now: dt.datetime) -> None:
     with open_mailbox(settings) as box:
         summary.account, summary.folder = box.account, box.folder
         since = (now - dt.timedelta(days=settings.imap.since_days)).date()
@@ -120,7 +125,6 @@ def fetch_new_messages(now: dt.datetime) -> dict[str, Any]:
                 box.mark(uid, for_a_person=kind == "needs-person")
                 with session_scope() as session:
                     set_marked(session, row_id)
-    return summary.to_dict()
 
 
 def _mark_left_over(box: Mailbox, uids: list[int], summary: FetchSummary) -> None:

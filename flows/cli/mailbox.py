@@ -37,11 +37,18 @@ def cmd_rsvp_fetch(args: argparse.Namespace) -> int:
     from db.reference import init_database
     from flows.engine.runtime import run_flow
     from flows.mailbox import MailboxError, fetch_mailbox
+    from flows.outbound.imap import open_mailbox
 
-    imap = get_settings().imap
-    if not imap.host or not imap.username:
+    settings = get_settings()
+    if not settings.imap.host or not settings.imap.username:
         raise UserError("no mailbox configured: set AMITY_IMAP__HOST and AMITY_IMAP__USERNAME")
     init_database()
+    # a mailbox that cannot be reached or logged into is one line, before any flow run logs
+    try:
+        with open_mailbox(settings):
+            pass
+    except MailboxError as exc:
+        raise RunFailed(str(exc)) from None
     try:
         summary = run_flow(fetch_mailbox)
     except MailboxError as exc:

@@ -21,7 +21,10 @@ from imapclient.exceptions import IMAPClientError
 
 from config.settings import Imap, Settings
 
-__all__ = ["Mailbox", "MailboxError", "imap_password", "open_mailbox"]
+__all__ = ["IMAP_ERRORS", "Mailbox", "MailboxError", "imap_password", "open_mailbox"]
+
+#: what a lost connection or a refusing server raises while the mailbox is open
+IMAP_ERRORS = (IMAPClientError, OSError)
 
 #: messages read per FETCH command
 FETCH_BATCH = 50

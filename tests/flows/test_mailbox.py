@@ -23,9 +23,10 @@ from sqlalchemy import select
 
 from config.settings import get_settings
 from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
-from db.mailbox import event_mailbox, failing_addresses
+from db.mailbox import event_mailbox, failing_addresses, failing_contacts
 from db.models import Bounce, Contact, Invitation, MailboxMessage, OutboxMessage
 from db.session import session_scope
+from flows.domain.anniversaries import FailingAddress
 from flows.mailbox import FaultInjected, fetch_new_messages
 from flows.partners import load_reference_data
 from tests.imap_server import ImapFolder
@@ -256,6 +257,7 @@ def test_fetch_handles_each_kind_of_message(
     ]
     with session_scope() as session:
         assert failing_addresses(session) == {HANAKO}
+        assert failing_contacts(session) == [FailingAddress("Hanako Yamada", "Tokyo", HANAKO)]
         event_id = find_event(session, SYMPOSIUM).id
         shown = event_mailbox(session, event_id)
     assert [(b["email"], b["status"]) for b in shown["bounced"]] == [(HANAKO, "5.1.1")]
@@ -462,3 +464,32 @@ def test_bounce_of_a_sent_invitation_shows_and_stops_reminders(
         contact.email = "h.yamada@tokyo.example.org"
     again = send_invitations(SYMPOSIUM, remind_pending=True, now=NOW + dt.timedelta(days=8))
     assert (again["skipped_bounced"], again["sent"], again["bounced"]) == ([], 2, 0)
+
+
+def test_rsvp_fetch_refused_login_is_one_line_and_exit_1(
+    amity_db: str,
+    imap_mailbox: ImapFolder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from flows.cli import main
+
+    monkeypatch.setenv("AMITY_IMAP__PASSWORD", "wrong")
+    get_settings.cache_clear()
+
+    assert main(["rsvp", "fetch"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"amity: failed: imap {imap_mailbox.client.host}:{get_settings().imap.port}: login as "
+        "amity refused (b'[AUTHENTICATIONFAILED] Authentication failed.')"
+    ]
+
+
+def test_rsvp_fetch_without_a_mailbox_is_a_usage_error(
+    amity_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    assert main(["rsvp", "fetch"]) == 2
+    assert capsys.readouterr().err == (
+        "amity: no mailbox configured: set AMITY_IMAP__HOST and AMITY_IMAP__USERNAME\n"
+    )
