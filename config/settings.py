@@ -157,6 +157,30 @@ class CalDav(BaseModel):
     timeout_seconds: float = 30.0
 
 
+class Imap(BaseModel):
+    """The office's mailbox, read by `amity rsvp fetch` for replies and bounces."""
+
+    #: None = no mailbox configured (the scheduled fetch then does nothing)
+    host: str | None = None
+    port: int = 993
+    #: "tls" (IMAPS, port 993), "starttls" (port 143) or "none" (loopback test servers only)
+    security: Literal["none", "starttls", "tls"] = "tls"
+    username: str | None = None
+    password: SecretStr | None = None
+    #: name of a Prefect Secret block holding the password, used when `password` is empty
+    password_block: str | None = None
+    #: the folder answers arrive in
+    folder: str = "INBOX"
+    #: where a processed reply or bounce goes: "flag" keeps it in `folder` with the
+    #: `processed_keyword`, "move" moves it to `processed_folder` (made if missing)
+    mark: Literal["flag", "move"] = "flag"
+    processed_keyword: str = "$AmityProcessed"
+    processed_folder: str = "amity/processed"
+    #: only messages received in the last N days are read (a large old mailbox is not scanned)
+    since_days: int = Field(default=60, ge=1)
+    timeout_seconds: float = 30.0
+
+
 class Reminders(BaseModel):
     milestones: list[int] = Field(
         default_factory=lambda: [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 70, 75, 80, 90, 100]
@@ -184,6 +208,7 @@ class Settings(BaseSettings):
     smtp: Smtp = Smtp()
     delivery: Delivery = Delivery()
     caldav: CalDav = CalDav()
+    imap: Imap = Imap()
     reminders: Reminders = Reminders()
     #: organizer-supplied letter templates (rendered in a sandbox); None = the shipped ones
     letter_template_dir: Path | None = None

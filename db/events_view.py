@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.events import find_event
+from db.mailbox import event_mailbox
 from db.models import Contact, Event, Invitation, OutboxMessage
 from db.session import session_scope
 from flows.domain.clock import utc_to_local
@@ -149,4 +150,6 @@ def show_event(ref: str) -> dict[str, Any]:
             "delivery": delivery_state(session, [e.id])[e.id],
             "answer_counts": answer_counts(replies),
             "answers": replies,
+            # bounced invitations and plain answers waiting for a person (the mailbox)
+            "mailbox": event_mailbox(session, e.id),
         }

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -26,7 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from flows.domain.vocabulary import EVENT_STATUSES, PRECISIONS, RSVP_STATES, TIE_KINDS
+from flows.domain.vocabulary import (
+    EVENT_STATUSES,
+    MAILBOX_KINDS,
+    PRECISIONS,
+    RSVP_STATES,
+    TIE_KINDS,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -459,3 +466,78 @@ class CalendarSnapshot(Base):
 
 
 Index("ix_tie_partner_city_id", Tie.partner_city_id)
+
+
+class MailboxMessage(Base):
+    """A message of the office's mailbox that `amity rsvp fetch` has read, so it is read once.
+
+    Keyed by the mailbox's (folder, UIDVALIDITY, UID) and looked up by Message-ID too: a
+    fetch that dies after the commit but before marking the message in the mailbox, or a
+    message copied to another folder, finds its row and changes nothing.
+    """
+
+    __tablename__ = "mailbox_message"
+    __table_args__ = (
+        UniqueConstraint("account", "folder", "uidvalidity", "uid"),
+        CheckConstraint(_in("kind", MAILBOX_KINDS), name="kind"),
+    )
+
+    id: Mapped[intpk]
+    #: "user@host" of the IMAP account
+    account: Mapped[str] = mapped_column(String(300))
+    folder: Mapped[str] = mapped_column(String(300))
+    #: IMAP UIDVALIDITY and UID (unsigned 32-bit numbers, hence BigInteger)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    #: the Message-ID header as "<id@host>" (the ledger's form); None when the message has none
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    #: reply (iMIP REPLY) | bounce (a DSN for one of amity's messages) | needs-person (a
+    #: plain answer to read) | ignored (anything else: left alone in the mailbox)
+    kind: Mapped[str] = mapped_column(String(20))
+    #: what was done: "recorded", the reasons a reply was refused, the bounce status ...
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    #: the From address, lower-cased
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="SET NULL"), index=True
+    )
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id", ondelete="SET NULL")
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    processed_dt: Mapped[utc_datetime]
+    #: flagged with the keyword or moved in the mailbox (False: the next fetch marks it)
+    is_marked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Bounce(Base):
+    """A delivery status notification saying one of amity's messages could not be delivered.
+
+    The address stays failing while the contact's e-mail equals ``address``: changing the
+    contact's address ends it, without touching this row (the history stays).
+    """
+
+    __tablename__ = "bounce"
+    __table_args__ = (UniqueConstraint("mailbox_message_id", "address"),)
+
+    id: Mapped[intpk]
+    mailbox_message_id: Mapped[int] = mapped_column(
+        ForeignKey("mailbox_message.id", ondelete="CASCADE")
+    )
+    #: the ledger row of the message that bounced (None: matched by recipient only, or gone)
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL")
+    )
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    #: the failed recipient, lower-cased
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    #: RFC 3463 status ("5.1.1") and the remote server's words (Diagnostic-Code)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reported_dt: Mapped[utc_datetime]

@@ -28,6 +28,7 @@ from db.events import (
     record_transition,
 )
 from db.invitees import Invitee, city_names, plan_invitees
+from db.mailbox import count_bounced, failing_addresses
 from db.models import City, Event, Invitation
 from db.session import session_scope
 from flows.domain.clock import zone
@@ -348,6 +349,7 @@ def send_invitations(
     recipients = [r for r in plan["recipients"] if not r.is_opted_out]
     if remind_pending:
         recipients = [r for r in recipients if r.rsvp_state == "needs-action"]
+        recipients = _without_bounced(recipients, summary)
     summary.invited = len(recipients)
     summary.out_dir = str(invitation_dir(settings, plan["slug"]))
     batches = chunks(recipients, settings.batch_size)
@@ -392,8 +394,18 @@ def send_invitations(
         summary.already_sent = counted.sent_before
         summary.sent_by_other = counted.sent_by_other
         summary.in_progress_elsewhere = counted.in_progress_elsewhere
+    with session_scope() as session:
+        summary.bounced = count_bounced(session, plan["event_id"])
     _artifact(summary)
     return summary.to_dict()
+
+
+def _without_bounced(recipients: list[Invitee], summary: InvitationSummary) -> list[Invitee]:
+    """A reminder does not go to an address that bounced (until the contact's is changed)."""
+    with session_scope() as session:
+        failing = failing_addresses(session)
+    summary.skipped_bounced = [r.email for r in recipients if r.email.lower() in failing]
+    return [r for r in recipients if r.email.lower() not in failing]
 
 
 def refuse_mixed_letters(summary: InvitationSummary) -> None:
@@ -415,6 +427,8 @@ def _artifact(summary: InvitationSummary) -> None:
         {"what": "still being sent by another run", "count": summary.in_progress_elsewhere},
         {"what": "sent before (skipped)", "count": summary.already_sent},
         {"what": "opted out (skipped)", "count": len(summary.skipped_opted_out)},
+        {"what": "address bounced (not reminded)", "count": len(summary.skipped_bounced)},
+        {"what": "bounced (the address fails)", "count": summary.bounced},
         {"what": "failed", "count": len(summary.failed)},
         {
             "what": "letter in English instead of the contact's language",

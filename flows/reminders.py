@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings, get_settings
 from db.anniversaries import dated_ties, tie_records, undated_ties
+from db.mailbox import failing_contacts
 from db.reminders import (
     claim_outbox,
     digest_days,
@@ -194,6 +195,7 @@ def _claim_day(
         office=digest_office(settings),
         now=now,
         recipients=claimed,
+        bounced=failing_contacts(session),
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from config.settings import get_settings
 from db import events
 from db.invitees import partner_ties
+from db.mailbox import event_bounces
 from db.models import (
     Attendance,
     City,
@@ -137,6 +138,7 @@ def _invitation_facts(session: Session, event_id: int) -> tuple[list[InvitationF
     """The event's invitations by contact, and the ids of the invitees' cities."""
     rows = session.execute(
         select(
+            Invitation.id.label("invitation_id"),
             Invitation.contact_id,
             Invitation.rsvp_state,
             Invitation.rsvp_dt,
@@ -158,6 +160,7 @@ def _invitation_facts(session: Session, event_id: int) -> tuple[list[InvitationF
     # the tie of a partner: the rule letters and reminders use too
     ties = {city: tie.precision for city, tie in partner_ties(session).items()}
     sent = _sent_times(session, event_id)
+    bounced = {b.invitation_id for b in event_bounces(session, event_id)}
     invitations = [
         InvitationFact(
             contact_id=r.contact_id,
@@ -173,6 +176,7 @@ def _invitation_facts(session: Session, event_id: int) -> tuple[list[InvitationF
             rsvp_dt=r.rsvp_dt,
             sequence=r.sequence,
             tie_precision=ties.get(r.id),
+            is_bounced=r.invitation_id in bounced,
         )
         for r in rows
     ]

@@ -21,8 +21,9 @@ from flows.engine.runtime import apply_prefect_defaults
 apply_prefect_defaults()
 
 #: the SMTP sink fixture (`smtp_server`) for any test that sends mail, and a Radicale
-#: CalDAV server (`radicale`) for the tests that publish calendars
-pytest_plugins = ["tests.smtp_sink", "tests.radicale_server"]
+#: CalDAV server (`radicale`) for the tests that publish calendars, and a Dovecot IMAP server
+#: (`imap_mailbox`) for the tests that read the office's mailbox
+pytest_plugins = ["tests.smtp_sink", "tests.radicale_server", "tests.imap_server"]
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -233,6 +233,10 @@ def cmd_show(args: argparse.Namespace) -> int:
                 ],
             )
         )
+    from flows.cli.mailbox import mailbox_lines
+
+    for line in mailbox_lines(data["mailbox"]):
+        print(line)
     return EXIT_OK
 
 

@@ -80,6 +80,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("event", help="event slug or id")
     add_json_flag(p)
+    from flows.cli.mailbox import register_rsvp
+
+    register_rsvp(rsvp)
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
@@ -136,6 +139,12 @@ def cmd_invite(args: argparse.Namespace) -> int:
             )
         for f in summary["failed"]:
             print(f"  failed: {f['email']} ({f['city']}): {f['reason']}")
+        if summary.get("skipped_bounced"):
+            print(f"  not reminded, their address bounced: {', '.join(summary['skipped_bounced'])}")
+        if summary.get("bounced"):
+            print(
+                f"  bounced so far: {summary['bounced']} (amity rsvp fetch; events show lists them)"
+            )
         for f in summary["fallbacks"]:
             print(f"  letter in {f['got']} instead of {f['wanted']}: {f['email']} ({f['city']})")
         if summary["mixed"]:

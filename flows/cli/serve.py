@@ -10,8 +10,10 @@ from flows.cli import EXIT_FAILED, EXIT_OK, add_command, add_json_flag, emit_jso
 SERVE_HELP = """\
 Registers amity's deployments with the Prefect API and runs their flow runs in this
 process until interrupted (Ctrl-C or SIGTERM): the anniversary reminders every day at
-08:00 in the home city's time zone, everything else when triggered from the Prefect UI
-(each deployment has a parameter form), `prefect deployment run`, or the API.
+08:00 in the home city's time zone, the office's mailbox every 15 minutes (replies and
+bounces; it does nothing until AMITY_IMAP__HOST is set), everything else when triggered
+from the Prefect UI (each deployment has a parameter form), `prefect deployment run`, or
+the API.
 
 Point it at a Prefect server first, or the deployments live only as long as this
 process's temporary API:

@@ -417,6 +417,15 @@ class RenderedMail:
 
 
 @dataclass(frozen=True)
+class FailingAddress:
+    """A contact whose e-mail address bounced (and has not been changed since)."""
+
+    name: str
+    city: str
+    email: str
+
+
+@dataclass(frozen=True)
 class DigestInput:
     """Everything one day's digest shows; ``ties`` must hold every tie the reminders name."""
 
@@ -429,6 +438,8 @@ class DigestInput:
     #: how many undated ties there are in all, when ``undated`` lists only the first few
     undated_total: int | None = None
     feb29: str = DEFAULT_FEB29
+    #: contacts whose address bounced: invitations to them never arrive until it is corrected
+    bounced: Sequence[FailingAddress] = ()
 
 
 def digest_context(digest: DigestInput, language: str) -> dict[str, Any]:
@@ -483,6 +494,7 @@ def digest_context(digest: DigestInput, language: str) -> dict[str, Any]:
         "missed": missed,
         "undated": undated,
         "undated_more": max(0, (digest.undated_total or len(undated)) - len(undated)),
+        "bounced": [{"name": c.name, "city": c.city, "email": c.email} for c in digest.bounced],
     }
 
 

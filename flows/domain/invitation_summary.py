@@ -23,6 +23,10 @@ class InvitationSummary:
     #: still being sent by another live run when this one finished its share
     in_progress_elsewhere: int = 0
     skipped_opted_out: list[str] = field(default_factory=list)
+    #: not reminded: their address bounced (`--remind-pending`)
+    skipped_bounced: list[str] = field(default_factory=list)
+    #: the event's invitations whose address bounced (read from the mailbox)
+    bounced: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     #: letters in English because the contact's language has no letter
     fallbacks: list[dict[str, str]] = field(default_factory=list)

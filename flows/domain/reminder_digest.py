@@ -199,6 +199,7 @@ def build_day_digest(
     office: DigestOffice,
     now: datetime,
     recipients: Sequence[str],
+    bounced: Sequence[dom.FailingAddress] = (),
 ) -> DayDigest:
     """Render the digest of ``day`` from its ledger rows and build one message per recipient.
 
@@ -214,6 +215,7 @@ def build_day_digest(
         undated=undated[0],
         undated_total=undated[1],
         feb29=office.feb29,
+        bounced=bounced,
     )
     mail = dom.render_digest(digest, office.language)
     attachments = _attachments(due, ties, office, now)

@@ -94,6 +94,8 @@ class InvitationFact:
     sequence: int = 0
     #: precision of the tie with the contact's city (day|month|year|unknown); None = no tie
     tie_precision: str | None = None
+    #: the invitation bounced and the contact's address is still the one that failed
+    is_bounced: bool = False
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,8 @@ class ReportData:
     countries_present: int
     #: attendance rows made up by the demo: every output carries a warning when > 0
     simulated: int = 0
+    #: invitations that never arrived: their address bounced (read from the mailbox)
+    bounced: int = 0
     city_names: Mapping[tuple[str, str], PlaceNames] = field(default_factory=dict)
 
     @property
@@ -345,6 +349,7 @@ def compute_report(data: ReportInput, *, now: datetime) -> ReportData:
         countries_present=len({c for c, _ in present}),
         simulated=sum(a.is_simulated for a in data.attendance)
         + sum(w.is_simulated for w in data.walk_ins),
+        bounced=sum(inv.is_bounced for inv in data.invitations),
         city_names=dict(data.city_names),
     )
     check_report(report)

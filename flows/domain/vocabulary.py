@@ -9,3 +9,5 @@ CITY_KINDS = ("municipality", "district", "region", "province", "prefecture", "o
 PRECISIONS = ("day", "month", "year", "unknown")
 EVENT_STATUSES = ("draft", "inviting", "scheduled", "held", "reported", "cancelled")
 RSVP_STATES = ("needs-action", "accepted", "declined", "tentative", "delegated")
+#: what `amity rsvp fetch` made of a message in the office's mailbox
+MAILBOX_KINDS = ("reply", "bounce", "needs-person", "ignored")

@@ -2,8 +2,9 @@
 
 Each deployment names a flow by module and function, its typed parameters (a pydantic
 model: the defaults a run starts from, checked against the flow's signature by the tests,
-which is what Prefect turns into the UI's form) and its schedule. Only the reminders run on
-a clock, daily at 08:00 in the home city's time zone; everything else runs on demand.
+which is what Prefect turns into the UI's form) and its schedule. The reminders run daily at
+08:00 in the home city's time zone, the mailbox is read every 15 minutes; everything else
+runs on demand.
 
 Flow modules that do not import (not written yet, or a missing extra) are left out with a
 note, so serving and `prefect.yaml` always cover exactly the flows that exist.
@@ -31,6 +32,9 @@ PREFECT_YAML = REPO / "prefect.yaml"
 WORK_POOL = "amity"
 TAGS = ("amity",)
 DAILY_AT_8 = "0 8 * * *"
+EVERY_15_MINUTES = "*/15 * * * *"
+#: the schedules prefect.yaml defines once (an alias each) and deployments refer to
+SCHEDULE_ALIASES = {DAILY_AT_8: "daily_at_8", EVERY_15_MINUTES: "every_15_minutes"}
 
 
 class Parameters(BaseModel):
@@ -56,6 +60,10 @@ class InvitationParameters(Parameters):
     only: list[str] | None = None
     dry_run: bool = False
     remind_pending: bool = False
+
+
+class FetchParameters(Parameters):
+    """The mailbox comes from the settings (AMITY_IMAP__*): nothing to give."""
 
 
 class ScheduleParameters(Parameters):
@@ -159,6 +167,9 @@ SPECS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec("import-attendance", "flows.reports", "import_attendance", AttendanceParameters),
     DeploymentSpec("report-event", "flows.reports", "report_event", ReportParameters),
     DeploymentSpec("event-lifecycle", "flows.lifecycle", "event_lifecycle", LifecycleParameters),
+    DeploymentSpec(
+        "fetch-mailbox", "flows.mailbox", "fetch_mailbox", FetchParameters, cron=EVERY_15_MINUTES
+    ),
 )
 
 
@@ -267,6 +278,10 @@ definitions:
       cron: "{cron}"
       timezone: {timezone}
       active: true
+    every_15_minutes: &every_15_minutes
+      cron: "{cron_15}"
+      timezone: {timezone}
+      active: true
 
 deployments:
 """
@@ -283,11 +298,16 @@ def render_prefect_yaml(loaded: list[Loaded], *, tz: str, prefect_version: str) 
         prefect_version=prefect_version,
         tags=json.dumps(list(TAGS)),
         cron=DAILY_AT_8,
+        cron_15=EVERY_15_MINUTES,
         timezone=json.dumps(tz),
     )
     for item in loaded:
         spec = item.spec
-        schedules = "\n    schedules:\n      - *daily_at_8" if spec.cron else "\n    schedules: []"
+        schedules = (
+            f"\n    schedules:\n      - *{SCHEDULE_ALIASES[spec.cron]}"
+            if spec.cron
+            else "\n    schedules: []"
+        )
         params = "".join(
             f"\n      {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}"
             for key, value in spec.parameter_values().items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,6 +16,7 @@ from flows.domain.anniversaries import (
     Contact,
     DigestInput,
     DueReminder,
+    FailingAddress,
     PastEvent,
     SkippedReminder,
     TieRecord,
@@ -467,6 +469,26 @@ def test_render_digest_subject_counts_items() -> None:
         "Beijing友好城市纪念日提醒：4项（2029年2月21日）",
         "Beijing 友好都市記念日のお知らせ：4件（2029年2月21日）",
     ]
+
+
+def test_render_digest_lists_contacts_whose_address_bounced() -> None:
+    failing = FailingAddress(name="Hanako Yamada", city="Tokyo", email="hanako@tokyo.example.org")
+    digest = dataclasses.replace(digest_fixture(), bounced=[failing])
+
+    mail = render_digest(digest, "en")
+
+    text = mail.text
+    assert text[
+        text.index("Data quality — contacts") : text.index("Each anniversary")
+    ].splitlines() == [
+        "Data quality — contacts whose e-mail address bounced",
+        "Invitations to them do not arrive; please correct their addresses.",
+        "  - Hanako Yamada (Tokyo) <hanako@tokyo.example.org>",
+        "",
+    ]
+    assert "<li>Hanako Yamada (Tokyo) &lt;hanako@tokyo.example.org&gt;</li>" in mail.html
+    assert mail.markdown.endswith("\n- Hanako Yamada (Tokyo) <hanako@tokyo.example.org>\n")
+    assert "邮件地址被退信的联系人" in render_digest(digest, "zh").text
 
 
 def test_render_digest_subject_one_anniversary_is_singular() -> None:

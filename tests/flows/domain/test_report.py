@@ -350,6 +350,28 @@ def test_render_report_html_escapes_names() -> None:
     assert ("<script>" in html, "&lt;script&gt;alert(1)&lt;/script&gt;" in html) == (False, True)
 
 
+def test_render_report_counts_bounced_invitations_after_those_to_chase() -> None:
+    data = fixture_input()
+    bounced = [dataclasses.replace(inv, is_bounced=True) for inv in data.invitations[:2]]
+    data = dataclasses.replace(data, invitations=[*bounced, *data.invitations[2:]])
+
+    report = compute_report(data, now=NOW)
+    rendered = {
+        lang: render_report(report, lang=lang, generated_dt=GENERATED) for lang in ("en", "zh")
+    }
+
+    assert report.bounced == 2
+    en = rendered["en"].markdown
+    assert en[en.index("| Olena Kovalenko") : en.index("## Accepted but")].splitlines() == [
+        "| Olena Kovalenko | kovalenko@kyiv.example | Kyiv | Ukraine | 80 |",
+        "",
+        "2 invitations never arrived: the addresses bounced.",
+        "",
+    ]
+    assert "<p>2 invitations never arrived: the addresses bounced.</p>" in rendered["en"].html
+    assert "2份邀请未能送达：邮件地址被退信。" in rendered["zh"].markdown
+
+
 def test_render_report_zh_formats_dates_and_countries_in_chinese() -> None:
     md = render_report(
         compute_report(fixture_input(), now=NOW), lang="zh", generated_dt=GENERATED

@@ -110,6 +110,16 @@ def test_served_reminders_run_daily_at_8_in_the_home_time_zone(
 
 
 @pytest.mark.usefixtures("amity_home")
+def test_served_mailbox_is_read_every_15_minutes() -> None:
+    deployment = to_runner_deployment(_by_name("fetch-mailbox"))
+
+    assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [
+        ("*/15 * * * *", "Asia/Shanghai")
+    ]
+    assert (deployment.entrypoint, deployment.parameters) == ("flows.mailbox.fetch_mailbox", {})
+
+
+@pytest.mark.usefixtures("amity_home")
 def test_served_import_reads_the_shipped_file_from_any_folder() -> None:
     deployment = to_runner_deployment(_by_name("import-partners"))
 
