@@ -133,8 +133,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 f"  {summary['in_progress_elsewhere']} still being sent by another run "
                 f"(`amity events show {summary['event']}` shows when they are out)"
             )
-        for f in summary["failed"]:
-            print(f"  failed: {f['email']} ({f['city']}): {f['reason']}")
+        for line in _failure_lines(summary["failed"]):
+            print(f"  failed: {line}")
         for f in summary["fallbacks"]:
             print(f"  letter in {f['got']} instead of {f['wanted']}: {f['email']} ({f['city']})")
         if summary["mixed"]:
@@ -154,6 +154,21 @@ def cmd_invite(args: argparse.Namespace) -> int:
     return _not_sent_exit(args, summary)
 
 
+def _failure_lines(failed: list[dict[str, str]], *, each: int = 3) -> list[str]:
+    """One line per failed message, or per reason shared by many (a server down fails all)."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for f in failed:
+        groups.setdefault(f["reason"].removeprefix("not tried: "), []).append(f)
+    lines = []
+    for reason, fs in groups.items():
+        if len(fs) <= each:
+            lines += [f"{f['email']} ({f['city']}): {f['reason']}" for f in fs]
+        else:
+            first = ", ".join(f["email"] for f in fs[:each])
+            lines.append(f"{len(fs)} messages ({first}, …): {reason}")
+    return lines
+
+
 def _not_sent_exit(args: argparse.Namespace, summary: dict[str, Any]) -> int:
     """Exit 1 with one `amity:` line and the retry command when something was not sent."""
     import sys
@@ -163,10 +178,11 @@ def _not_sent_exit(args: argparse.Namespace, summary: dict[str, Any]) -> int:
     if summary["dry_run"] or not (summary["failed"] or summary["not_sent"]):
         return EXIT_OK
     again = retry_command(summary["event"], only=args.only, remind_pending=args.remind_pending)
+    missing = max(summary["not_sent"], len(summary["failed"]))
     if not args.json:
-        print(f"  not sent: {summary['not_sent']}; to try them again: {again}")
+        print(f"  not sent: {missing}; to try them again: {again}")
     print(
-        f"amity: {summary['not_sent']} of {summary['invited']} invitation(s) not sent; "
+        f"amity: {missing} of {summary['invited']} invitation(s) not sent; "
         f"run `{again}` to try them again",
         file=sys.stderr,
     )
