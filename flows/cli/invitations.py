@@ -137,8 +137,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 f"  {summary['in_progress_elsewhere']} still being sent by another run "
                 f"(`amity events show {summary['event']}` shows when they are out)"
             )
-        for f in summary["failed"]:
-            print(f"  failed: {f['email']} ({f['city']}): {f['reason']}")
+        for line in _failure_lines(summary["failed"]):
+            print(f"  failed: {line}")
         if summary.get("skipped_bounced"):
             print(f"  not reminded, their address bounced: {', '.join(summary['skipped_bounced'])}")
         if summary.get("bounced"):
@@ -164,6 +164,21 @@ def cmd_invite(args: argparse.Namespace) -> int:
     return _not_sent_exit(args, summary)
 
 
+def _failure_lines(failed: list[dict[str, str]], *, each: int = 3) -> list[str]:
+    """One line per failed message, or per reason shared by many (a server down fails all)."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for f in failed:
+        groups.setdefault(f["reason"].removeprefix("not tried: "), []).append(f)
+    lines = []
+    for reason, fs in groups.items():
+        if len(fs) <= each:
+            lines += [f"{f['email']} ({f['city']}): {f['reason']}" for f in fs]
+        else:
+            first = ", ".join(f["email"] for f in fs[:each])
+            lines.append(f"{len(fs)} messages ({first}, …): {reason}")
+    return lines
+
+
 def _not_sent_exit(args: argparse.Namespace, summary: dict[str, Any]) -> int:
     """Exit 1 with one `amity:` line and the retry command when something was not sent."""
     import sys
@@ -173,10 +188,11 @@ def _not_sent_exit(args: argparse.Namespace, summary: dict[str, Any]) -> int:
     if summary["dry_run"] or not (summary["failed"] or summary["not_sent"]):
         return EXIT_OK
     again = retry_command(summary["event"], only=args.only, remind_pending=args.remind_pending)
+    missing = max(summary["not_sent"], len(summary["failed"]))
     if not args.json:
-        print(f"  not sent: {summary['not_sent']}; to try them again: {again}")
+        print(f"  not sent: {missing}; to try them again: {again}")
     print(
-        f"amity: {summary['not_sent']} of {summary['invited']} invitation(s) not sent; "
+        f"amity: {missing} of {summary['invited']} invitation(s) not sent; "
         f"run `{again}` to try them again",
         file=sys.stderr,
     )

@@ -9,6 +9,7 @@ names sends exactly what was missing.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shlex
@@ -42,6 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
 RETRY = f"amity invite {SYMPOSIUM}"
 HANAKO = "hanako.yamada@tokyo.example.org"
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -51,13 +53,7 @@ def registry(amity_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     load_reference_data()
     with session_scope() as session:
         spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
-        apply_spec(session, spec, get_settings(), now=_now())
-
-
-def _now():  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    return dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+        apply_spec(session, spec, get_settings(), now=NOW)
 
 
 def _smtp(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
@@ -251,7 +247,7 @@ def test_events_list_and_show_tell_what_the_ledger_knows_after_a_failed_run(
 
 def _another_run_holds(contact_email: str, token: str) -> None:
     """Invitations planned, and the contact's message claimed by another live run."""
-    plan_invitations.fn(SYMPOSIUM, None, False, _now())
+    plan_invitations.fn(SYMPOSIUM, None, False, NOW)
     with session_scope() as session:
         inv = next(
             i for i in session.scalars(select(Invitation)) if i.contact.email == contact_email
