@@ -571,7 +571,7 @@ def read_city_names(path: Path) -> dict[str, dict[str, str]]:
                 continue
             if reason := language_problem(str(lang)):
                 problems.append(f"{path}: cities.{city}.{lang}: {reason}")
-            elif not isinstance(name, str) or not name.strip() or "\n" in name:
+            elif not isinstance(name, str) or not name.strip() or has_line_break(name):
                 problems.append(f"{path}: cities.{city}.{lang}={name!r}: must be a one-line name")
             else:
                 names[str(lang)] = name.strip()
