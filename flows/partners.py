@@ -23,10 +23,8 @@ from flows.domain.registry import (
     ImportFileError,
     Problem,
     read_city_names,
-    read_rows,
     rejects_csv,
-    validate_contacts,
-    validate_partners,
+    validate_import_file,
 )
 
 
@@ -53,15 +51,14 @@ def _rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
 
 
-def validate_file(path: Path, kind: str, *, today: dt.date | None = None) -> Any:
-    """Every row of a partners or contacts file checked (no database); ImportFileError when
-    the file itself cannot be read (missing, a folder, not UTF-8, empty, a missing column)."""
-    if kind == "partners":
-        if today is None:
-            now = dt.datetime.now(dt.UTC)
-            today = office_today(now, get_settings().home_city.timezone)
-        return validate_partners(path.name, read_rows(path, list_key="partners"), today=today)
-    return validate_contacts(path.name, read_rows(path, list_key="contacts"))
+def office_day() -> dt.date:
+    """Today in the home city: a tie dated after it is refused."""
+    return office_today(dt.datetime.now(dt.UTC), get_settings().home_city.timezone)
+
+
+def validate_file(path: Path, kind: str) -> Any:
+    """Every row of a partners or contacts file checked against today (no database)."""
+    return validate_import_file(path, kind, today=office_day())
 
 
 def preview_import(path: Path, kind: str, *, skip_invalid: bool) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from db.models import (
 from db.session import session_scope
 from flows.domain.attendance import AttendanceSheet, WalkInRecord, parse_attendance_csv
 from flows.domain.clock import zone
-from flows.domain.registry import ImportFileError, read_text_file
+from flows.domain.registry import CLEAR, ImportFileError, read_text_file
 from flows.domain.report import (
     LANGUAGES,
     AttendanceFact,
@@ -456,14 +456,24 @@ def apply_attendance(
     for r in sheet.records:
         values = {"is_attended": r.attended, "delegation_size": r.delegation_size, "notes": r.notes}
         found = existing.get(r.contact_id)
+        _keep_or_clear_notes(values, found)
         new: dict[str, Any] = {"event_id": event.id, "contact_id": r.contact_id}
         outcomes[_upsert_attendance(session, found, new, values)] += 1
     for w in sheet.walk_ins:
         values = _walk_in_values(w, cities)
         found = walk_ins.get((w.name.casefold(), w.city.casefold()))
+        _keep_or_clear_notes(values, found)
         new = {"event_id": event.id, "walk_in_name": w.name}
         outcomes[_upsert_attendance(session, found, new, values)] += 1
     return outcomes["created"], outcomes["updated"], outcomes["unchanged"]
+
+
+def _keep_or_clear_notes(values: dict[str, Any], found: Attendance | None) -> None:
+    """Empty notes keep what a row has (a re-import of a sheet without them); "-" clears."""
+    if values["notes"] == CLEAR:
+        values["notes"] = ""
+    elif not values["notes"] and found is not None:
+        del values["notes"]
 
 
 def _walk_in_values(w: WalkInRecord, cities: dict[tuple[str, str], int]) -> dict[str, Any]:

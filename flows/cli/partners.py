@@ -159,17 +159,23 @@ def _import_line(r: dict[str, Any]) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from config.settings import get_settings
     from db.reference import init_database
-    from flows.domain.registry import ImportFileError, read_text_file
-    from flows.partners import preview_import, validate_file
+    from flows.domain.clock import office_today
+    from flows.domain.registry import ImportFileError, read_text_file, validate_import_file
 
     try:
-        # the file first, before the database or a flow run: a bad file is one line, exit 2
+        # the file first, before the database, Prefect or a flow run: one line, exit 2
         if args.kind == "names":
             read_text_file(args.path)
         else:
-            validate_file(args.path, args.kind)
+            today = office_today(dt.datetime.now(dt.UTC), get_settings().home_city.timezone)
+            validate_import_file(args.path, args.kind, today=today)
         init_database()
+        from flows.partners import preview_import
+
         result = preview_import(args.path, args.kind, skip_invalid=args.skip_invalid)
         if not args.dry_run and not (result["problems"] and not args.skip_invalid):
             result = _run_import_flow(args)

@@ -22,7 +22,7 @@ Columns (header row, comma or semicolon separated, any order):
   contact          e-mail or id of an invited contact; empty for a walk-in
   attended         yes/no
   delegation_size  people who came with (and including) the contact; default 1
-  notes            free text
+  notes            free text; on a re-import an empty cell keeps the notes, "-" clears them
   walk_in_name, walk_in_city, walk_in_country (ISO code, optional): guests not invited
 Every row is checked first; unknown contacts and malformed rows are listed as
     FILE:ROW: COLUMN='VALUE': REASON

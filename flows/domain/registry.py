@@ -533,6 +533,14 @@ def validate_contacts(
     return out
 
 
+def validate_import_file(path: Path, kind: str, *, today: dt.date | None) -> Any:
+    """Every row of a partners or contacts file checked (no database); ImportFileError when
+    the file itself cannot be read (missing, a folder, not UTF-8, empty, a missing column)."""
+    if kind == "partners":
+        return validate_partners(path.name, read_rows(path, list_key="partners"), today=today)
+    return validate_contacts(path.name, read_rows(path, list_key="contacts"))
+
+
 def anniversary_md(established_on: dt.date | None) -> int | None:
     """The month-day key the reminder index is built on (see db.models.Tie.anniversary_md)."""
     if established_on is None:
@@ -582,7 +590,7 @@ def read_city_names(path: Path) -> dict[str, dict[str, str]]:
                 continue
             if reason := language_problem(str(lang)):
                 problems.append(f"{path}: cities.{city}.{lang}: {reason}")
-            elif not isinstance(name, str) or not name.strip() or "\n" in name:
+            elif not isinstance(name, str) or not name.strip() or has_line_break(name):
                 problems.append(f"{path}: cities.{city}.{lang}={name!r}: must be a one-line name")
             else:
                 names[str(lang)] = name.strip()

@@ -423,6 +423,27 @@ def test_import_attendance_same_file_twice_changes_nothing(amity_db: str, tmp_pa
     assert _attendance() == after_first
 
 
+def test_import_attendance_again_empty_notes_keep_them_and_dash_clears(
+    amity_db: str, tmp_path: Path
+) -> None:
+    _seed()
+
+    def notes() -> str | None:
+        with session_scope() as s:
+            return s.scalar(
+                select(Attendance.notes)
+                .join(Contact, Attendance.contact_id == Contact.id)
+                .where(Contact.email == "weber@berlin.example")
+            )
+
+    import_attendance(SLUG, _sheet(tmp_path, "weber@berlin.example,yes,2,came late,,\n"))
+    kept = import_attendance(SLUG, _sheet(tmp_path, "weber@berlin.example,yes,2,,,\n"))
+    after_empty = notes()
+    import_attendance(SLUG, _sheet(tmp_path, "weber@berlin.example,yes,2,-,,\n"))
+
+    assert (kept["unchanged"], after_empty, notes()) == (1, "came late", "")
+
+
 def test_cli_report_json_prints_figures(amity_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     _seed()
 
