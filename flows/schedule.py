@@ -52,6 +52,10 @@ class CaldavSummary:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    #: of ``created``: written before, missing on the server, created again
+    restored: list[str] = field(default_factory=list)
+    #: someone else's version replaced or deleted (``--force``)
+    overwritten: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, url: str, result: PublishResult) -> CaldavSummary:
@@ -61,7 +65,22 @@ class CaldavSummary:
             updated=sorted(result.updated),
             unchanged=sorted(result.unchanged),
             deleted=sorted(result.deleted),
+            restored=sorted(result.restored),
+            overwritten=sorted(result.overwritten),
         )
+
+    def counts_text(self) -> str:
+        """'2 created (1 re-created: missing on the server), 1 updated, …' for people."""
+        created = f"{len(self.created)} created"
+        if self.restored:
+            created += f" ({len(self.restored)} re-created: missing on the server)"
+        text = (
+            f"{created}, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.deleted)} deleted"
+        )
+        if self.overwritten:
+            text += f", {len(self.overwritten)} edited on the server overwritten (--force)"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,11 +96,19 @@ def _ensure_calendar(client: CalDavClient) -> None:
 
 
 def publish_caldav(
-    session: Session, event: Event, url: str, settings: Settings, now: dt.datetime
+    session: Session,
+    event: Event,
+    url: str,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    force: bool = False,
 ) -> CaldavSummary:
     """Make the collection at ``url`` hold the event and its live sessions; remember the etags.
 
-    What reached the server is recorded even when some resources fail, then ScheduleError.
+    A resource edited on the server by someone else is left alone (and reported) unless
+    ``force``. What reached the server is recorded even when some resources fail, then
+    ScheduleError.
     """
     home_lang = primary_language(settings.home_city.language)
     objects = caldav_objects(
@@ -99,7 +126,7 @@ def publish_caldav(
         error: CalDavError | None = None
         _ensure_calendar(client)
         try:
-            result = client.publish(objects, known=known)
+            result = client.publish(objects, known=known, force=force)
         except CalDavError as exc:
             result, error = exc.result, exc
         record_published(
@@ -155,12 +182,14 @@ def write_schedule(event_ref: str, out: str | None, now: dt.datetime) -> Schedul
 
 
 @task
-def publish_schedule_caldav(event_ref: str, url: str, now: dt.datetime) -> CaldavSummary:
+def publish_schedule_caldav(
+    event_ref: str, url: str, now: dt.datetime, force: bool = False
+) -> CaldavSummary:
     """PUT/DELETE the event's resources on the CalDAV collection at ``url``."""
     settings = get_settings()
     with session_scope() as session:
         event = find_event(session, event_ref)
-        return publish_caldav(session, event, url, settings, now)
+        return publish_caldav(session, event, url, settings, now, force=force)
 
 
 @task
@@ -175,9 +204,14 @@ def mark_scheduled(event_ref: str, now: dt.datetime) -> str:
 
 @flow(name="publish schedule", flow_run_name="schedule: {event}")
 def publish_schedule(
-    event: str, out: str | None = None, publish: str | None = None, now: dt.datetime | None = None
+    event: str,
+    out: str | None = None,
+    publish: str | None = None,
+    now: dt.datetime | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Write the event's calendar feeds (event, partners, contacts) and publish them by CalDAV."""
+    """Write the event's calendar feeds (event, partners, contacts) and publish them by CalDAV
+    (``force``: overwrite resources someone else edited on the server)."""
     now = now or dt.datetime.now(dt.UTC)
     written = write_schedule(event, out, now)
     summary = ScheduleSummary(
@@ -190,7 +224,7 @@ def publish_schedule(
     )
     url = publish or get_settings().caldav.url
     if url:
-        summary.caldav = publish_schedule_caldav(event, url, now)
+        summary.caldav = publish_schedule_caldav(event, url, now, force)
     summary.status = mark_scheduled(event, now)
     _schedule_artifact(summary)
     return summary.to_dict()
@@ -210,10 +244,7 @@ def _schedule_artifact(summary: ScheduleSummary) -> None:
     )
     if summary.caldav:
         c = summary.caldav
-        lines.append(
-            f"- CalDAV {c.url}: {len(c.created)} created, {len(c.updated)} updated, "
-            f"{len(c.unchanged)} unchanged, {len(c.deleted)} deleted"
-        )
+        lines.append(f"- CalDAV {c.url}: {c.counts_text()}")
     create_markdown_artifact(
         markdown="\n".join(lines) + "\n",
         key=f"schedule-{slugify(summary.event)}"[:60].lower().replace("_", "-"),

@@ -250,6 +250,48 @@ def test_calendar_cli_server_conflict_exits_1_and_keeps_the_feed(
         assert find_event(session, SYMPOSIUM).status == "draft"
 
 
+def test_calendar_cli_heals_server_delete_reports_server_edit_until_force(
+    registry: Path,
+    radicale: str,
+    caldav_login: None,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = _calendar_url(radicale, request)
+    first = _publish(url, NOW)
+    gone = f"session-{SYMPOSIUM}-site-visit@beijing.example.org"
+    event_uid = f"event-{SYMPOSIUM}@beijing.example.org"
+    target = url + resource_name(event_uid)
+    assert httpx.delete(url + resource_name(gone), auth=(USER, PASSWORD), timeout=10).is_success
+    edited = httpx.get(target, auth=(USER, PASSWORD), timeout=10).content.replace(
+        b"SUMMARY:", b"SUMMARY:Edited - "
+    )
+    theirs = httpx.put(target, content=edited, auth=(USER, PASSWORD), timeout=10)
+    with session_scope() as session:
+        ours = session.scalar(select(CaldavResource.etag).where(CaldavResource.uid == event_uid))
+    capsys.readouterr()
+
+    code = main(["calendar", SYMPOSIUM, "--publish", url])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert (theirs.headers["ETag"] in err, str(ours) in err, "--force" in err) == (True,) * 3
+    assert httpx.get(url + resource_name(gone), auth=(USER, PASSWORD), timeout=10).is_success
+    assert b"Edited - " in httpx.get(target, auth=(USER, PASSWORD), timeout=10).content
+
+    forced = main(["calendar", SYMPOSIUM, "--publish", url, "--force"])
+
+    out = capsys.readouterr().out
+    assert forced == 0
+    assert "5 unchanged, 0 deleted, 1 edited on the server overwritten (--force)" in out
+    stored = httpx.get(target, auth=(USER, PASSWORD), timeout=10)
+    assert b"Edited - " not in stored.content
+    with session_scope() as session:
+        rows = session.scalars(select(CaldavResource).where(CaldavResource.calendar_url == url))
+        assert {r.uid: r.etag for r in rows}[event_uid] == stored.headers["ETag"]
+    assert len(first["created"]) == 6
+
+
 # --- updates and cancellations ---------------------------------------------------------------
 
 
