@@ -16,6 +16,7 @@ from db.models import City, Contact, Event, EventSession, EventTransition, Tie
 from db.registry import ensure_home_city
 from flows.domain.events import EventSpec, SpecError, parse_event_spec
 from flows.domain.sequence import event_bumps, moves_place, session_bumps
+from flows.domain.uids import contact_uid, event_uid, session_uid
 
 
 class EventNotFound(LookupError):
@@ -51,16 +52,9 @@ def read_spec(path: Path, session: Session) -> EventSpec:
     return parse_event_spec(str(path), data, known_cities=known)
 
 
-def event_uid(slug: str, domain: str) -> str:
-    return f"event-{slug}@{domain}"
-
-
-def session_uid(slug: str, key: str, domain: str) -> str:
-    return f"session-{slug}-{key}@{domain}"
-
-
 def invitation_uid(slug: str, contact_id: int, domain: str) -> str:
-    return f"invitation-{slug}-{contact_id}@{domain}"
+    """The contact's UID of the event (see :mod:`flows.domain.uids`)."""
+    return contact_uid(slug, contact_id, domain)
 
 
 def find_event(session: Session, ref: str) -> Event:

@@ -11,11 +11,11 @@ from sqlalchemy.orm import aliased
 
 from config.settings import DATA_DIR, get_settings
 from db import migrate
-from db.events import event_uid
 from db.models import City, Contact, Event, Tie
 from db.registry import ensure_home_city
 from db.session import session_scope
 from flows.domain.clock import local_to_utc
+from flows.domain.uids import event_uid
 
 REFERENCE_PARTNERS = ("beijing_partners.csv", "beijing_partners_later.csv")
 DEMO_CONTACTS = "demo_contacts.csv"

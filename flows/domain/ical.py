@@ -501,12 +501,18 @@ def subset_feeds(
     *,
     name: str,
     stamp: datetime,
+    event_uids: Mapping[str, str] | None = None,
 ) -> dict[str, bytes]:
     """Per-partner or per-contact feeds: key -> the event plus the sessions whose UIDs it lists.
 
-    Each VEVENT is serialised once and shared by every feed that contains it, which is what
-    keeps thousands of per-contact feeds cheap.
+    ``event_uids``: key -> the UID the event carries in that feed (a contact's feed shows the
+    event under the UID of the contact's invitation, so that a contact both invited and
+    subscribed sees it once); other feeds carry ``event.uid``.
+
+    Each session VEVENT is serialised once and shared by every feed that contains it, which
+    is what keeps thousands of per-contact feeds cheap.
     """
+    event_uids = event_uids or {}
     zones = _zone_block(event.tzid, _all_spans(event, sessions))
     event_block = event_vevent(event, stamp=stamp).to_ical()
     session_blocks = {s.uid: session_vevent(event, s, stamp=stamp).to_ical() for s in sessions}
@@ -518,7 +524,13 @@ def subset_feeds(
             raise ValueError(f"feed {key}: sessions {sorted(unknown)} are not in the agenda")
         # agenda order, without scanning the whole agenda for every feed
         chosen = [session_blocks[uid] for uid in sorted(uids, key=position.__getitem__)]
-        feeds[key] = _assemble(None, name, zones, [event_block, *chosen])
+        own_uid = event_uids.get(key)
+        shown = (
+            event_vevent(replace(event, uid=own_uid), stamp=stamp).to_ical()
+            if own_uid and own_uid != event.uid
+            else event_block
+        )
+        feeds[key] = _assemble(None, name, zones, [shown, *chosen])
     return feeds
 
 

@@ -144,7 +144,10 @@ def test_write_feeds_symposium_matches_golden_and_passes_the_rules(registry: Pat
     # the contact's feed is in Japanese, the office's in Chinese; the sessions are the same
     assert "X-WR-CALNAME:第12回北京・東京都市シンポジウム" in contact_feed.decode("utf-8")
     assert "X-WR-CALNAME:第十二届北京—东京城市研讨会" in feed.decode("utf-8")
-    assert _vevent_uids(contact_feed) == _vevent_uids(feed)
+    # the contact sees the event under their invitation's UID (one entry when both invited
+    # and subscribed); the sessions are the same
+    assert _vevent_uids(contact_feed)[0].startswith(f"invitation-{SYMPOSIUM}-")
+    assert _vevent_uids(contact_feed)[1:] == _vevent_uids(feed)[1:]
 
 
 def test_write_feeds_partner_feed_holds_only_its_delegation_sessions(registry: Path) -> None:
@@ -373,6 +376,14 @@ def test_events_cancel_sends_each_contact_a_cancel(
     feed = get_settings().out_dir / SYMPOSIUM / "calendar" / f"{SYMPOSIUM}.ics"
     assert _vevent_uids(feed.read_bytes()) == [f"event-{SYMPOSIUM}@beijing.example.org"]
     assert b"STATUS:CANCELLED" in feed.read_bytes()
+    # one UID per contact: invitation, cancellation and personal feed
+    for address, message in cancels.items():
+        (ics,) = _calendar_parts(message)
+        assert _vevent_uids(ics) == _vevent_uids(invitations[address])
+    contact_feeds = sorted((feed.parent / "contacts").rglob("*.ics"))
+    assert sorted(_vevent_uids(f.read_bytes())[0] for f in contact_feeds) == sorted(
+        _vevent_uids(ics)[0] for ics in invitations.values()
+    )
 
 
 def test_events_apply_to_past_event_is_refused_unless_forced(
