@@ -23,6 +23,7 @@ from config.settings import Settings, get_settings
 from db.calendars import (
     cal_session,
     calendar_event,
+    dates_of,
     live_sessions,
     published_resources,
     record_published,
@@ -154,6 +155,8 @@ class ScheduleFiles:
     slug: str
     status: str
     files: FeedFiles
+    #: why nothing was put in calendars (an event known only to the month or year)
+    left_out: str = ""
 
 
 @dataclass
@@ -165,6 +168,8 @@ class ScheduleSummary:
     contacts: dict[str, str] = field(default_factory=dict)
     sessions: int = 0
     caldav: CaldavSummary | None = None
+    #: why nothing was put in calendars (an event known only to the month or year)
+    left_out: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,6 +181,9 @@ def write_schedule(event_ref: str, out: str | None, now: dt.datetime) -> Schedul
     settings = get_settings()
     with session_scope() as session:
         event = find_event(session, event_ref)
+        left_out = calendar_left_out(event)
+        if left_out:
+            return ScheduleFiles(event.slug, event.status, FeedFiles(feed=""), left_out)
         files = write_feeds(session, event, settings, Path(out) if out else None)
         record_snapshot(session, event, now, replace_existing=False)
         return ScheduleFiles(slug=event.slug, status=event.status, files=files)
@@ -221,16 +229,36 @@ def publish_schedule(
         partners=written.files.partners,
         contacts=written.files.contacts,
         sessions=written.files.sessions,
+        left_out=written.left_out,
     )
     url = publish or get_settings().caldav.url
-    if url:
+    if url and not written.left_out:
         summary.caldav = publish_schedule_caldav(event, url, now, force)
     summary.status = mark_scheduled(event, now)
     _schedule_artifact(summary)
     return summary.to_dict()
 
 
+def calendar_left_out(event: Event) -> str:
+    """Why the event is not put in calendars ('' when it is): its dates are known only to
+    the month or year, and a calendar entry needs a day."""
+    dates = dates_of(event)
+    if dates.in_calendars:
+        return ""
+    return (
+        f"{dates.text()}: not put in calendars (an entry needs a day; "
+        f"no days or hours are invented)"
+    )
+
+
 def _schedule_artifact(summary: ScheduleSummary) -> None:
+    if summary.left_out:
+        create_markdown_artifact(
+            markdown=f"# Calendar of {summary.event}\n\n{summary.left_out}\n",
+            key=f"schedule-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
+            description=f"Calendar files of {summary.event}",
+        )
+        return
     lines = [
         f"# Calendar of {summary.event}",
         "",

@@ -141,9 +141,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         emit_json(data)
         return EXIT_OK
     print(f"{data['title']}  [{data['slug']}, id {data['id']}, {data['status']}]")
-    print(f"  {data['start_local']} – {data['end_local']} ({data['timezone']})")
-    print(f"  {data['venue']}, {data['venue_address']}")
-    print(f"  invited: {data['audience']}   SEQUENCE {data['sequence']}   UID {data['uid']}")
+    zone = f" ({data['timezone']})" if data["date_precision"] == "time" else ""
+    print(f"  {data['dates']}{zone}")
+    place = ", ".join(p for p in (data["venue"], data["venue_address"]) if p)
+    if place:
+        print(f"  {place}")
+    print(f"  invited: {data['invited']}   SEQUENCE {data['sequence']}   UID {data['uid']}")
+    if data["note"]:
+        print(f"  note: {data['note']}")
+    if not data["sessions"]:
+        return EXIT_OK
     print()
     print(
         table(

@@ -73,6 +73,9 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(summary)
         return EXIT_OK
+    if summary["left_out"]:
+        print(f"calendar of {summary['event']}: {summary['left_out']}")
+        return EXIT_OK
     print(f"calendar of {summary['event']} ({summary['sessions']} sessions, {summary['status']})")
     print(f"  feed: {summary['feed']}")
     print(f"  partner feeds: {len(summary['partners'])}, contact feeds: {len(summary['contacts'])}")
