@@ -114,8 +114,10 @@ def cal_event(
 ) -> CalEvent:
     """The calendar record of ``event``; pass ``info`` (event_info) when it is at hand."""
     info = info or event_info(event)
+    # the rooms are part of the calendar data, so a new room reaches the calendar too
     programme = "\n".join(
         f"{s.start.astimezone(zone(event.timezone)):%Y-%m-%d %H:%M} {s.titles['en']}"
+        + (f" — {s.rooms['en']}" if s.rooms.get("en") else "")
         for s in info.sessions
     )
     return CalEvent(

@@ -15,7 +15,15 @@ from config.settings import Settings
 from db.models import City, Contact, Event, EventSession, EventTransition, Tie
 from db.registry import ensure_home_city
 from flows.domain.events import EventSpec, SpecError, parse_event_spec
-from flows.domain.sequence import event_bumps, moves_place, session_bumps
+from flows.domain.sequence import (
+    HIDDEN,
+    SIGNIFICANT,
+    event_bumps,
+    event_change_kind,
+    moves_place,
+    session_bumps,
+    session_change_kind,
+)
 from flows.domain.uids import contact_uid, event_uid, session_uid
 
 
@@ -30,11 +38,19 @@ class ApplyResult:
     created: bool
     #: what changed, one line each ("start 2027-04-20 09:00 -> 2027-04-21 09:00")
     changes: list[str] = field(default_factory=list)
+    #: what each change is, in the order of ``changes``: "significant" (SEQUENCE up, the
+    #: contacts are asked again), "minor" (same SEQUENCE, answers kept) or "not in calendars"
+    kinds: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     #: ids of sessions removed by this apply (cancelled, kept for their calendar UID)
     removed_sessions: list[int] = field(default_factory=list)
     #: True when something a calendar shows (time, place, status, sessions) changed
     is_significant: bool = False
+
+    @property
+    def shows_in_calendars(self) -> bool:
+        """Whether a change reaches the calendars (an update is due, minor or significant)."""
+        return any(kind != HIDDEN for kind in self.kinds)
 
 
 def read_spec(path: Path, session: Session) -> EventSpec:
@@ -160,6 +176,7 @@ def _apply_event_fields(
         old = getattr(event, name, None)
         if not result.created and old != value:
             result.changes.append(f"{name}: {_fmt(old)} -> {_fmt(value)}")
+            result.kinds.append(event_change_kind(name))
             changed.append(name)
         setattr(event, name, value)
     return changed
@@ -193,6 +210,7 @@ def _apply_sessions(
             )
             if not result.created:
                 result.changes.append(f"session added: {s.title}")
+                result.kinds.append(SIGNIFICANT)
                 bump = True
             continue
         changed: list[str] = []
@@ -201,6 +219,7 @@ def _apply_sessions(
                 result.changes.append(
                     f"session {s.key} {name}: {_fmt(getattr(row, name))} -> {_fmt(value)}"
                 )
+                result.kinds.append(session_change_kind(name, place_moved=place_moved))
                 changed.append(name)
             setattr(row, name, value)
         if session_bumps(changed, place_moved=place_moved):
@@ -212,6 +231,7 @@ def _apply_sessions(
             row.sequence += 1
             result.removed_sessions.append(row.id)
             result.changes.append(f"session removed: {row.title}")
+            result.kinds.append(SIGNIFICANT)
             bump = True
     return bump
 

@@ -69,20 +69,28 @@ def cmd_apply(args: argparse.Namespace) -> int:
     except SpecError as exc:
         raise UserError(*spec_error_lines(exc)) from None
     notified = None
-    if result.is_significant and not result.created:
+    if result.shows_in_calendars and not result.created:
         notified = _notify_change(result.slug)
     if args.json:
         emit_json({**result.__dict__, "notified": notified})
         return EXIT_OK
     verb = "created" if result.created else ("updated" if result.changes else "unchanged")
     print(f"{verb}: {result.slug} (id {result.event_id})")
-    for change in result.changes:
-        print(f"  {change}")
+    for change, kind in zip(result.changes, result.kinds, strict=True):
+        print(f"  {change}   [{_KIND_TEXT[kind]}]")
     for warning in result.warnings:
         print(f"  warning: {warning}")
     if notified:
         _print_notified(notified)
     return EXIT_OK
+
+
+#: what each kind of change means for the contacts (RFC 5546 §2.1.4)
+_KIND_TEXT = {
+    "significant": "significant: SEQUENCE up, contacts asked again",
+    "minor": "minor: same SEQUENCE, answers kept",
+    "not in calendars": "not in calendars: nothing sent",
+}
 
 
 def _notify_change(slug: str) -> Any:

@@ -404,8 +404,14 @@ def invitation_ics(
     method: str = "REQUEST",
     role: str = "REQ-PARTICIPANT",
     alarm_before: timedelta | None = None,
+    partstat: str = "NEEDS-ACTION",
+    rsvp: bool = True,
 ) -> bytes:
-    """METHOD:REQUEST for one attendee: the first invitation and every later update."""
+    """METHOD:REQUEST for one attendee: the first invitation and every later update.
+
+    An update after a minor change (same SEQUENCE) passes the attendee's recorded answer as
+    ``partstat`` with ``rsvp=False``: the calendar keeps it and does not ask again.
+    """
     return _itip(
         event_vevent(event, stamp=stamp),
         tzid=event.tzid,
@@ -413,8 +419,8 @@ def invitation_ics(
         method=method,
         organizer=organizer,
         attendees=[(attendee, role)],
-        partstat="NEEDS-ACTION",
-        rsvp=True,
+        partstat=partstat,
+        rsvp=rsvp,
         alarm_before=alarm_before,
     )
 

@@ -62,7 +62,9 @@ def test_apply_spec_moved_session_bumps_sequences_and_keeps_uids(registry: None)
         after = {s.key: (s.uid, s.sequence, s.is_cancelled) for s in event.sessions}
         assert event.sequence == 1
     assert {k: v[0] for k, v in after.items()} == before
-    assert after["urban-construction"][1:] == (1, False)
+    # another room is a minor change: the session keeps its SEQUENCE (RFC 5546 §2.1.4)
+    assert result.kinds == ["minor", "significant"]
+    assert after["urban-construction"][1:] == (0, False)
     assert after["site-visit"][1:] == (1, True)
 
 

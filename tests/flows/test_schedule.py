@@ -352,6 +352,64 @@ def test_apply_after_invitations_sends_one_update_per_contact_then_nothing(
     assert f"session-{SYMPOSIUM}-urban-administration@beijing.example.org" in caldav["updated"]
 
 
+def _apply_cli(data: dict[str, Any], folder: Path) -> int:
+    path = folder / f"{data['slug']}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return main(["events", "apply", str(path)])
+
+
+def test_room_change_sends_minor_update_keeping_answers_then_time_change_asks_again(
+    registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    send_invitations(SYMPOSIUM, now=NOW)
+    invitations = {m["To"].addresses[0].addr_spec: _calendar_parts(m)[0] for m in _outbox()}
+    with session_scope() as session:
+        # Ken accepted the invitation (SEQUENCE 0); Hanako has not answered
+        for row in session.scalars(select(Invitation)):
+            if row.contact.email == TOKYO[1]:
+                row.rsvp_state, row.rsvp_sequence = "accepted", 0
+    data = _spec(SYMPOSIUM)
+    data["sessions"][1]["room"] = "Room 5"
+    capsys.readouterr()
+
+    assert _apply_cli(data, registry) == 0
+    out = capsys.readouterr().out
+
+    assert "session urban-construction room: 'Juyuan Hall' -> 'Room 5'   [minor: " in out
+    assert "(2 minor: same SEQUENCE, answers kept)" in out
+    updates = _by_recipient([m for m in _outbox() if m["Subject"].startswith("変更")])
+    assert sorted(updates) == TOKYO
+    for address, message in updates.items():
+        (ics,) = _calendar_parts(message)
+        unfolded = ics.replace(b"\r\n ", b"")
+        assert (ics_problems(ics), update_problems(invitations[address], ics)) == ([], [])
+        assert _vevent_uids(ics) == _vevent_uids(invitations[address])
+        assert b"SEQUENCE:0\r\n" in ics and b"RSVP=FALSE" in unfolded
+        assert "Urban construction: renewing old neighbourhoods — Room 5" in unfolded.decode()
+    accepted = updates[TOKYO[1]]
+    assert b"PARTSTAT=ACCEPTED" in _calendar_parts(accepted)[0].replace(b"\r\n ", b"")
+    assert b"PARTSTAT=NEEDS-ACTION" in _calendar_parts(updates[TOKYO[0]])[0].replace(b"\r\n ", b"")
+    with session_scope() as session:
+        assert session.scalar(select(Event.sequence).where(Event.slug == SYMPOSIUM)) == 0
+
+    # the same spec again: nothing new to say
+    assert _apply_cli(data, registry) == 0
+    assert len(_outbox()) == 4
+
+    data["sessions"][1]["start"] = "2027-04-20T11:30"
+    assert _apply_cli(data, registry) == 0
+    out = capsys.readouterr().out
+
+    assert "session urban-construction start_dt:" in out and "[significant: " in out
+    later = [m for m in _outbox() if m["Subject"].startswith("変更")]
+    assert len(later) == 4
+    for message in later:
+        ics = _calendar_parts(message)[0].replace(b"\r\n ", b"")
+        if b"SEQUENCE:1" in ics:
+            assert b"RSVP=TRUE" in ics and b"PARTSTAT=NEEDS-ACTION" in ics
+    assert sum(b"SEQUENCE:1" in _calendar_parts(m)[0] for m in later) == 2
+
+
 def test_events_cancel_sends_each_contact_a_cancel(
     registry: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
