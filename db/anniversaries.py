@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import Attendance, City, Contact, Event, Tie
 from flows.domain import anniversaries as dom
+from flows.domain.clock import zone
 from flows.domain.reminder_digest import event_when
 
 #: how many undated ties the digest names (the rest are counted)
@@ -62,7 +63,10 @@ def _past_events_of(
     events: dict[int, list[dom.PastEvent]] = defaultdict(list)
     for event, city_id in held:
         title = event.titles.get(language) or event.titles.get("en") or event.slug
-        when = event_when(event.start_dt.date(), event.date_precision, language)
+        # the local day: a historical record starts at midnight in its zone, not in UTC
+        when = event_when(
+            event.start_dt.astimezone(zone(event.timezone)).date(), event.date_precision, language
+        )
         events[city_id].append(dom.PastEvent(title, when))
     return events
 

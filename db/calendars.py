@@ -15,6 +15,7 @@ from db.models import CaldavResource, CalendarSnapshot, Event
 from flows.domain import i18n
 from flows.domain.changes import LocalNames
 from flows.domain.clock import zone
+from flows.domain.event_dates import EventDates, event_dates
 from flows.domain.ical import CalEvent, CalSession
 from flows.domain.letters import EventInfo, Practical, event_title
 from flows.domain.letters import Session as LetterSession
@@ -113,8 +114,10 @@ def cal_event(
 ) -> CalEvent:
     """The calendar record of ``event``; pass ``info`` (event_info) when it is at hand."""
     info = info or event_info(event)
+    # the rooms are part of the calendar data, so a new room reaches the calendar too
     programme = "\n".join(
         f"{s.start.astimezone(zone(event.timezone)):%Y-%m-%d %H:%M} {s.titles['en']}"
+        + (f" — {s.rooms['en']}" if s.rooms.get("en") else "")
         for s in info.sessions
     )
     return CalEvent(
@@ -128,6 +131,14 @@ def cal_event(
         location=", ".join(p for p in (event.venue, event.venue_address) if p),
         categories=(event.kind.upper(),),
         status=status,
+        all_day=dates_of(event).is_all_day,
+    )
+
+
+def dates_of(event: Any) -> EventDates:
+    """The event's dates at the precision they are known (a row or a snapshot)."""
+    return event_dates(
+        event.start_dt, event.end_dt, event.timezone, getattr(event, "date_precision", "day")
     )
 
 
@@ -203,6 +214,7 @@ def snapshot_data(event: Event) -> dict[str, Any]:
             "venue": event.venue,
             "venue_address": event.venue_address,
             "timezone": event.timezone,
+            "date_precision": event.date_precision,
             "start_dt": event.start_dt.isoformat(),
             "end_dt": event.end_dt.isoformat(),
         },

@@ -31,7 +31,9 @@ def invitations_went_out(session: Session, event: Event) -> bool:
 
 
 def notice_recipients(session: Session, event: Event) -> list[NoticeRecipient]:
-    """Invited contacts holding an older SEQUENCE than the event's, whose invitation went out."""
+    """Invited contacts whose invitation went out: those holding an older SEQUENCE than the
+    event's (a significant change) and those holding the current one (who may be owed a
+    minor update; the notice says whether their copy differs), with their recorded answer."""
     delivered = set(
         session.scalars(
             select(OutboxMessage.recipient).where(
@@ -59,10 +61,20 @@ def notice_recipients(session: Session, event: Event) -> list[NoticeRecipient]:
             is_opted_out=contact.is_opted_out,
             uid=invitation.uid,
             held_sequence=invitation.sequence,
+            partstat=answer_held(invitation),
         )
         for invitation, contact, city in session.execute(query)
-        if contact.email.lower() in delivered and invitation.sequence < event.sequence
+        if contact.email.lower() in delivered and invitation.sequence <= event.sequence
     ]
+
+
+def answer_held(invitation: Invitation) -> str:
+    """The contact's answer (PARTSTAT) to the version they hold; NEEDS-ACTION when they gave
+    none, or answered an older version (the time may have moved since)."""
+    answered = (
+        invitation.rsvp_sequence is not None and invitation.rsvp_sequence >= invitation.sequence
+    )
+    return invitation.rsvp_state.upper() if answered else "NEEDS-ACTION"
 
 
 def move_sequences(session: Session, event_id: int, held: Mapping[int, int]) -> None:

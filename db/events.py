@@ -16,7 +16,15 @@ from db.models import City, Contact, Event, EventSession, EventTransition, Tie
 from db.registry import ensure_home_city
 from flows.domain.events import EventSpec, SpecError, parse_event_spec
 from flows.domain.registry import ImportFileError, read_text_file, yaml_problem
-from flows.domain.sequence import event_bumps, moves_place, session_bumps
+from flows.domain.sequence import (
+    HIDDEN,
+    SIGNIFICANT,
+    event_bumps,
+    event_change_kind,
+    moves_place,
+    session_bumps,
+    session_change_kind,
+)
 from flows.domain.states import (
     TAKEN_PLACE,
     edition_placeholders,
@@ -24,6 +32,7 @@ from flows.domain.states import (
     held_refusal,
     reopen_refusal,
 )
+from flows.domain.uids import contact_uid, event_uid, session_uid
 
 
 class EventNotFound(LookupError):
@@ -37,11 +46,19 @@ class ApplyResult:
     created: bool
     #: what changed, one line each ("start 2027-04-20 09:00 -> 2027-04-21 09:00")
     changes: list[str] = field(default_factory=list)
+    #: what each change is, in the order of ``changes``: "significant" (SEQUENCE up, the
+    #: contacts are asked again), "minor" (same SEQUENCE, answers kept) or "not in calendars"
+    kinds: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     #: ids of sessions removed by this apply (cancelled, kept for their calendar UID)
     removed_sessions: list[int] = field(default_factory=list)
     #: True when something a calendar shows (time, place, status, sessions) changed
     is_significant: bool = False
+
+    @property
+    def shows_in_calendars(self) -> bool:
+        """Whether a change reaches the calendars (an update is due, minor or significant)."""
+        return any(kind != HIDDEN for kind in self.kinds)
 
 
 def read_spec(path: Path, session: Session) -> EventSpec:
@@ -58,16 +75,9 @@ def read_spec(path: Path, session: Session) -> EventSpec:
     return parse_event_spec(str(path), data, known_cities=known)
 
 
-def event_uid(slug: str, domain: str) -> str:
-    return f"event-{slug}@{domain}"
-
-
-def session_uid(slug: str, key: str, domain: str) -> str:
-    return f"session-{slug}-{key}@{domain}"
-
-
 def invitation_uid(slug: str, contact_id: int, domain: str) -> str:
-    return f"invitation-{slug}-{contact_id}@{domain}"
+    """The contact's UID of the event (see :mod:`flows.domain.uids`)."""
+    return contact_uid(slug, contact_id, domain)
 
 
 def find_event(session: Session, ref: str) -> Event:
@@ -196,6 +206,7 @@ def _apply_event_fields(
         old = getattr(event, name, None)
         if not result.created and old != value:
             result.changes.append(f"{name}: {_fmt(old)} -> {_fmt(value)}")
+            result.kinds.append(event_change_kind(name))
             changed.append(name)
         setattr(event, name, value)
     return changed
@@ -229,6 +240,7 @@ def _apply_sessions(
             )
             if not result.created:
                 result.changes.append(f"session added: {s.title}")
+                result.kinds.append(SIGNIFICANT)
                 bump = True
             continue
         changed: list[str] = []
@@ -237,6 +249,7 @@ def _apply_sessions(
                 result.changes.append(
                     f"session {s.key} {name}: {_fmt(getattr(row, name))} -> {_fmt(value)}"
                 )
+                result.kinds.append(session_change_kind(name, place_moved=place_moved))
                 changed.append(name)
             setattr(row, name, value)
         if session_bumps(changed, place_moved=place_moved):
@@ -248,6 +261,7 @@ def _apply_sessions(
             row.sequence += 1
             result.removed_sessions.append(row.id)
             result.changes.append(f"session removed: {row.title}")
+            result.kinds.append(SIGNIFICANT)
             bump = True
     return bump
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.calendars import dates_of
 from db.events import find_event
 from db.mailbox import event_mailbox
 from db.models import Contact, Event, Invitation, OutboxMessage
@@ -101,7 +102,7 @@ def list_events() -> list[dict[str, Any]]:
                 "id": e.id,
                 "slug": e.slug,
                 "title": e.titles["en"],
-                "start_local": _local(e.start_dt, e.timezone),
+                "start_local": dates_of(e).start_text(),
                 "timezone": e.timezone,
                 "status": e.status,
                 "invitations": delivery[e.id]["invited"],
@@ -115,6 +116,7 @@ def show_event(ref: str) -> dict[str, Any]:
     with session_scope() as session:
         e = find_event(session, ref)
         replies = answers(session, e.id)
+        dates = dates_of(e)
         return {
             "id": e.id,
             "slug": e.slug,
@@ -125,13 +127,18 @@ def show_event(ref: str) -> dict[str, Any]:
             "edition": e.edition,
             "status": e.status,
             "timezone": e.timezone,
-            "start_local": _local(e.start_dt, e.timezone),
-            "end_local": _local(e.end_dt, e.timezone),
+            #: at the precision the dates are known: times, days, or a month or year
+            "date_precision": dates.precision,
+            "dates": dates.text(),
+            "start_local": dates.start_text(),
+            "end_local": dates.end_text(),
             "start_utc": e.start_dt.isoformat(),
             "end_utc": e.end_dt.isoformat(),
             "venue": e.venue,
             "venue_address": e.venue_address,
             "audience": e.audience,
+            "invited": audience_text(e.audience),
+            "note": e.note,
             "uid": e.uid,
             "sequence": e.sequence,
             "sessions": [
@@ -153,3 +160,18 @@ def show_event(ref: str) -> dict[str, Any]:
             # bounced invitations and plain answers waiting for a person (the mailbox)
             "mailbox": event_mailbox(session, e.id),
         }
+
+
+def audience_text(audience: Any) -> str:
+    """Who is invited, for people: "all ties; cities: Berlin, Paris; districts' partners"."""
+    audience = audience if isinstance(audience, dict) else {}
+    parts = []
+    ties = audience.get("ties")
+    if ties:
+        parts.append("all ties" if ties == "all" else f"ties: {str(ties).replace('_', ' ')}")
+    cities = [str(c) for c in audience.get("cities") or ()]
+    if cities:
+        parts.append(f"cities: {', '.join(cities)}")
+    if audience.get("districts"):
+        parts.append("the districts' partners")
+    return "; ".join(parts) or "not recorded"

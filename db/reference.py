@@ -11,11 +11,12 @@ from sqlalchemy.orm import aliased
 
 from config.settings import DATA_DIR, get_settings
 from db import migrate
-from db.events import event_uid
 from db.models import City, Contact, Event, Tie
 from db.registry import ensure_home_city
 from db.session import session_scope
 from flows.domain.clock import local_to_utc
+from flows.domain.event_dates import record_span
+from flows.domain.uids import event_uid
 
 REFERENCE_PARTNERS = ("beijing_partners.csv", "beijing_partners_later.csv")
 DEMO_CONTACTS = "demo_contacts.csv"
@@ -37,7 +38,9 @@ def load_reference_events() -> dict[str, Any]:
 
     An event is recorded only if the sources date it (the 1997 Music Week to the month, the
     2000 conference to the day); the symposium series, undated, is reported as skipped.
-    Dates are kept as the first day of what is known, with `date_precision` saying how much.
+    Dates are kept as local midnights from the first day of what is known to the day after
+    its last (see :mod:`flows.domain.event_dates`), with `date_precision` saying how much is
+    known; a record loaded earlier with invented times is corrected.
     """
     settings = get_settings()
     data = yaml.safe_load((DATA_DIR / "events.yaml").read_text(encoding="utf-8"))
@@ -49,15 +52,20 @@ def load_reference_events() -> dict[str, Any]:
             if not start_text or item.get("host_city") != home.name:
                 skipped.append({"id": item["id"], "reason": "no date or host in the sources"})
                 continue
-            if session.scalar(select(Event.id).where(Event.slug == item["id"])) is not None:
-                loaded.append(item["id"])
-                continue
             parts = [int(p) for p in str(start_text).split("-")] + [1, 1]
             start_day = dt.date(parts[0], parts[1], parts[2])
-            days = item.get("duration_days_announced") or (30 if precision == "month" else 1)
-            local = dt.datetime.combine(start_day, dt.time(9, 0))
+            local_start, local_end = record_span(
+                start_day, precision or "day", item.get("duration_days_announced")
+            )
             tz = home.timezone
-            start = local_to_utc(local, tz)
+            start, end = local_to_utc(local_start, tz), local_to_utc(local_end, tz)
+            existing = session.scalar(select(Event).where(Event.slug == item["id"]))
+            if existing is not None:
+                if not existing.spec and (existing.start_dt, existing.end_dt) != (start, end):
+                    existing.start_dt, existing.end_dt = start, end
+                    existing.timezone = tz
+                loaded.append(item["id"])
+                continue
             session.add(
                 Event(
                     slug=item["id"],
@@ -69,7 +77,7 @@ def load_reference_events() -> dict[str, Any]:
                     host_city_id=home.id,
                     timezone=tz,
                     start_dt=start,
-                    end_dt=start + dt.timedelta(days=days) - dt.timedelta(hours=1),
+                    end_dt=end,
                     status="held",
                     date_precision=precision or "day",
                     audience={"cities": item.get("participating_cities") or []},

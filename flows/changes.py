@@ -10,6 +10,8 @@ calendar snapshot of that SEQUENCE (see :mod:`flows.schedule`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from db.calendars import (
     local_names,
     record_snapshot,
     sessions_by_key,
+    snapshot_data,
     snapshots_of,
 )
 from db.changes import move_sequences, notice_recipients
@@ -80,6 +83,8 @@ class ChangeEntry:
     eml: str
     lines: tuple[str, ...]
     language: str
+    #: for a minor update (same SEQUENCE): the version of the event it carries
+    revision: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ def notice_for(
     now: dt.datetime,
     *,
     fallback: CalEvent | None = None,
+    revision: str = "",
 ) -> Notice | None:
     """One contact's REQUEST or CANCEL, in memory; None when nothing differs.
 
@@ -154,6 +160,7 @@ def notice_for(
             office=office_of(settings),
             now=now,
             names=local_names(event, lang, earlier=old),
+            revision=revision,
         )
     except MailError as exc:
         raise ScheduleError(
@@ -187,6 +194,7 @@ def render_changes(
         event = session.get(Event, event_id)
         assert event is not None
         snapshots = snapshots_of(session, event.id)
+        revision = content_revision(event)
         files: dict[int, Path] | None = None  # listed once, and only if needed
         for r in recipients:
             baseline = baseline_snapshot(snapshots, r.held_sequence)
@@ -195,7 +203,9 @@ def render_changes(
                 if files is None:
                     files = invitation_files(settings, event.slug)
                 fallback = sent_invitation(files.get(r.contact_id))
-            notice = notice_for(event, r, baseline, settings, now, fallback=fallback)
+            notice = notice_for(
+                event, r, baseline, settings, now, fallback=fallback, revision=revision
+            )
             if notice is None:
                 continue
             stem = contact_file_stem(r.city, r.name_latin, r.email, r.contact_id)
@@ -211,6 +221,7 @@ def render_changes(
                     eml=str(eml),
                     lines=notice.lines,
                     language=notice.language,
+                    revision=revision if notice.is_minor else "",
                 )
             )
     return manifest
@@ -223,7 +234,8 @@ def send_change_chunk(event_id: int, manifest: list[ChangeEntry], now: dt.dateti
         Outgoing(
             purpose=m.purpose,
             recipient=m.recipient.email,
-            occurrence=f"{m.recipient.uid}:{m.sequence}",
+            # a minor update keeps the SEQUENCE: its version tells it from the earlier ones
+            occurrence=f"{m.recipient.uid}:{m.sequence}" + (f":{m.revision}" if m.revision else ""),
             message_id=m.message_id,
             message=Path(m.eml),
             context=m,
@@ -248,9 +260,11 @@ def send_change_chunk(event_id: int, manifest: list[ChangeEntry], now: dt.dateti
 
 
 @task
-def refresh_schedule(event_id: int, now: dt.datetime) -> Refreshed:
+def refresh_schedule(event_id: int, now: dt.datetime, all_sent: bool = True) -> Refreshed:
     """Rewrite the feeds, keep the snapshot of what was sent, update the CalDAV copies.
 
+    The snapshot of the current SEQUENCE is replaced only when every message went out
+    (``all_sent``): a contact whose minor update failed still holds the earlier version.
     Every collection the event was published to is updated (a URL given once with
     --publish is remembered in CaldavResource), plus the configured one.
     """
@@ -259,7 +273,7 @@ def refresh_schedule(event_id: int, now: dt.datetime) -> Refreshed:
         event = session.get(Event, event_id)
         assert event is not None
         files = write_feeds(session, event, settings)
-        record_snapshot(session, event, now, replace_existing=True)
+        record_snapshot(session, event, now, replace_existing=all_sent)
         slug = event.slug
         urls = caldav_urls(session, event_id)
     if settings.caldav.url:
@@ -291,6 +305,8 @@ class ChangeSummary:
     failed: list[SendFailure] = field(default_factory=list)
     #: the summary lines each contact got, by e-mail address
     lines: dict[str, list[str]] = field(default_factory=dict)
+    #: contacts whose update was minor (same SEQUENCE, their answer kept)
+    minor: list[str] = field(default_factory=list)
     feed: str = ""
     #: one entry per CalDAV collection updated (or its error)
     caldav: list[CaldavSummary | CaldavFailure] = field(default_factory=list)
@@ -310,12 +326,15 @@ def send_changes(event: str, now: dt.datetime | None = None) -> dict[str, Any]:
         sequence=plan.sequence,
         method="CANCEL" if plan.status == "cancelled" else "REQUEST",
     )
-    summary.skipped_opted_out = [r.email for r in plan.recipients if r.is_opted_out]
+    summary.skipped_opted_out = [
+        r.email for r in plan.recipients if r.is_opted_out and r.held_sequence < plan.sequence
+    ]
     recipients = [r for r in plan.recipients if not r.is_opted_out]
-    summary.to_notify = len(recipients)
     if recipients:
         manifest = render_changes(plan.event_id, recipients, now)
+        summary.to_notify = len(manifest)
         summary.lines = {m.recipient.email: list(m.lines) for m in manifest}
+        summary.minor = sorted(m.recipient.email for m in manifest if m.revision)
         futures = [
             send_change_chunk.submit(plan.event_id, chunk, now)
             for chunk in chunks(manifest, settings.batch_size)
@@ -325,10 +344,17 @@ def send_changes(event: str, now: dt.datetime | None = None) -> dict[str, Any]:
             summary.sent += outcome.sent
             summary.already_sent += outcome.already_sent
             summary.failed += list(outcome.failed)
-    refreshed = refresh_schedule(plan.event_id, now)
+    refreshed = refresh_schedule(plan.event_id, now, not summary.failed)
     summary.feed, summary.caldav = refreshed.feed, list(refreshed.caldav)
     _changes_artifact(summary)
     return summary.to_dict()
+
+
+def content_revision(event: Event) -> str:
+    """A short fingerprint of what calendars show of the event (the same content, the same
+    value), naming the version a minor update carries."""
+    data = json.dumps(snapshot_data(event), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
 
 
 def _changes_artifact(summary: ChangeSummary) -> None:
@@ -363,7 +389,11 @@ def summary_text(result: Mapping[str, Any]) -> str:
     """One line for the CLI: what send_changes did."""
     if not result["to_notify"] and not result["already_sent"]:
         return "nobody to notify (no invitation sent yet, or everyone is up to date)"
-    return f"{result['method']} SEQUENCE {result['sequence']}: {_counts_text(result)}"
+    text = f"{result['method']} SEQUENCE {result['sequence']}: {_counts_text(result)}"
+    minor = len(result.get("minor") or ())
+    if minor:
+        text += f" ({minor} minor: same SEQUENCE, answers kept)"
+    return text
 
 
 def iter_failures(result: Mapping[str, Any]) -> Iterable[str]:

@@ -23,6 +23,7 @@ from config.settings import Settings, get_settings
 from db.calendars import (
     cal_session,
     calendar_event,
+    dates_of,
     live_sessions,
     published_resources,
     record_published,
@@ -52,6 +53,10 @@ class CaldavSummary:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    #: of ``created``: written before, missing on the server, created again
+    restored: list[str] = field(default_factory=list)
+    #: someone else's version replaced or deleted (``--force``)
+    overwritten: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, url: str, result: PublishResult) -> CaldavSummary:
@@ -61,7 +66,22 @@ class CaldavSummary:
             updated=sorted(result.updated),
             unchanged=sorted(result.unchanged),
             deleted=sorted(result.deleted),
+            restored=sorted(result.restored),
+            overwritten=sorted(result.overwritten),
         )
+
+    def counts_text(self) -> str:
+        """'2 created (1 re-created: missing on the server), 1 updated, …' for people."""
+        created = f"{len(self.created)} created"
+        if self.restored:
+            created += f" ({len(self.restored)} re-created: missing on the server)"
+        text = (
+            f"{created}, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.deleted)} deleted"
+        )
+        if self.overwritten:
+            text += f", {len(self.overwritten)} edited on the server overwritten (--force)"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,11 +97,19 @@ def _ensure_calendar(client: CalDavClient) -> None:
 
 
 def publish_caldav(
-    session: Session, event: Event, url: str, settings: Settings, now: dt.datetime
+    session: Session,
+    event: Event,
+    url: str,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    force: bool = False,
 ) -> CaldavSummary:
     """Make the collection at ``url`` hold the event and its live sessions; remember the etags.
 
-    What reached the server is recorded even when some resources fail, then ScheduleError.
+    A resource edited on the server by someone else is left alone (and reported) unless
+    ``force``. What reached the server is recorded even when some resources fail, then
+    ScheduleError.
     """
     home_lang = primary_language(settings.home_city.language)
     objects = caldav_objects(
@@ -99,7 +127,7 @@ def publish_caldav(
         error: CalDavError | None = None
         _ensure_calendar(client)
         try:
-            result = client.publish(objects, known=known)
+            result = client.publish(objects, known=known, force=force)
         except CalDavError as exc:
             result, error = exc.result, exc
         record_published(
@@ -127,6 +155,8 @@ class ScheduleFiles:
     slug: str
     status: str
     files: FeedFiles
+    #: why nothing was put in calendars (an event known only to the month or year)
+    left_out: str = ""
 
 
 @dataclass
@@ -138,6 +168,8 @@ class ScheduleSummary:
     contacts: dict[str, str] = field(default_factory=dict)
     sessions: int = 0
     caldav: CaldavSummary | None = None
+    #: why nothing was put in calendars (an event known only to the month or year)
+    left_out: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,18 +181,23 @@ def write_schedule(event_ref: str, out: str | None, now: dt.datetime) -> Schedul
     settings = get_settings()
     with session_scope() as session:
         event = find_event(session, event_ref)
+        left_out = calendar_left_out(event)
+        if left_out:
+            return ScheduleFiles(event.slug, event.status, FeedFiles(feed=""), left_out)
         files = write_feeds(session, event, settings, Path(out) if out else None)
         record_snapshot(session, event, now, replace_existing=False)
         return ScheduleFiles(slug=event.slug, status=event.status, files=files)
 
 
 @task
-def publish_schedule_caldav(event_ref: str, url: str, now: dt.datetime) -> CaldavSummary:
+def publish_schedule_caldav(
+    event_ref: str, url: str, now: dt.datetime, force: bool = False
+) -> CaldavSummary:
     """PUT/DELETE the event's resources on the CalDAV collection at ``url``."""
     settings = get_settings()
     with session_scope() as session:
         event = find_event(session, event_ref)
-        return publish_caldav(session, event, url, settings, now)
+        return publish_caldav(session, event, url, settings, now, force=force)
 
 
 @task
@@ -175,9 +212,14 @@ def mark_scheduled(event_ref: str, now: dt.datetime) -> str:
 
 @flow(name="publish schedule", flow_run_name="schedule: {event}")
 def publish_schedule(
-    event: str, out: str | None = None, publish: str | None = None, now: dt.datetime | None = None
+    event: str,
+    out: str | None = None,
+    publish: str | None = None,
+    now: dt.datetime | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Write the event's calendar feeds (event, partners, contacts) and publish them by CalDAV."""
+    """Write the event's calendar feeds (event, partners, contacts) and publish them by CalDAV
+    (``force``: overwrite resources someone else edited on the server)."""
     now = now or dt.datetime.now(dt.UTC)
     written = write_schedule(event, out, now)
     summary = ScheduleSummary(
@@ -187,16 +229,36 @@ def publish_schedule(
         partners=written.files.partners,
         contacts=written.files.contacts,
         sessions=written.files.sessions,
+        left_out=written.left_out,
     )
     url = publish or get_settings().caldav.url
-    if url:
-        summary.caldav = publish_schedule_caldav(event, url, now)
+    if url and not written.left_out:
+        summary.caldav = publish_schedule_caldav(event, url, now, force)
     summary.status = mark_scheduled(event, now)
     _schedule_artifact(summary)
     return summary.to_dict()
 
 
+def calendar_left_out(event: Event) -> str:
+    """Why the event is not put in calendars ('' when it is): its dates are known only to
+    the month or year, and a calendar entry needs a day."""
+    dates = dates_of(event)
+    if dates.in_calendars:
+        return ""
+    return (
+        f"{dates.text()}: not put in calendars (an entry needs a day; "
+        f"no days or hours are invented)"
+    )
+
+
 def _schedule_artifact(summary: ScheduleSummary) -> None:
+    if summary.left_out:
+        create_markdown_artifact(
+            markdown=f"# Calendar of {summary.event}\n\n{summary.left_out}\n",
+            key=f"schedule-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
+            description=f"Calendar files of {summary.event}",
+        )
+        return
     lines = [
         f"# Calendar of {summary.event}",
         "",
@@ -210,10 +272,7 @@ def _schedule_artifact(summary: ScheduleSummary) -> None:
     )
     if summary.caldav:
         c = summary.caldav
-        lines.append(
-            f"- CalDAV {c.url}: {len(c.created)} created, {len(c.updated)} updated, "
-            f"{len(c.unchanged)} unchanged, {len(c.deleted)} deleted"
-        )
+        lines.append(f"- CalDAV {c.url}: {c.counts_text()}")
     create_markdown_artifact(
         markdown="\n".join(lines) + "\n",
         key=f"schedule-{slugify(summary.event)}"[:60].lower().replace("_", "-"),

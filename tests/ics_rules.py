@@ -588,11 +588,14 @@ class Seen:
     summary: str
     location: str
     description: str
-    start: datetime
-    end: datetime
+    #: a date for an all-day event (VALUE=DATE)
+    start: datetime | date
+    end: datetime | date
 
 
-def _utc(value: object) -> datetime:
+def _utc(value: object) -> datetime | date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value  # VALUE=DATE: a floating day by definition
     assert isinstance(value, datetime), value
     assert value.tzinfo is not None, f"{value} is floating"
     return value.astimezone(UTC)

@@ -88,20 +88,28 @@ def cmd_apply(args: argparse.Namespace) -> int:
     except SpecError as exc:
         raise UserError(*spec_error_lines(exc)) from None
     notified = None
-    if result.is_significant and not result.created:
+    if result.shows_in_calendars and not result.created:
         notified = _notify_change(result.slug)
     if args.json:
         emit_json({**result.__dict__, "notified": notified})
         return EXIT_OK
     verb = "created" if result.created else ("updated" if result.changes else "unchanged")
     print(f"{verb}: {result.slug} (id {result.event_id})")
-    for change in result.changes:
-        print(f"  {change}")
+    for change, kind in zip(result.changes, result.kinds, strict=True):
+        print(f"  {change}   [{_KIND_TEXT[kind]}]")
     for warning in result.warnings:
         print(f"  warning: {warning}")
     if notified:
         _print_notified(notified)
     return EXIT_OK
+
+
+#: what each kind of change means for the contacts (RFC 5546 §2.1.4)
+_KIND_TEXT = {
+    "significant": "significant: SEQUENCE up, contacts asked again",
+    "minor": "minor: same SEQUENCE, answers kept",
+    "not in calendars": "not in calendars: nothing sent",
+}
 
 
 def _notify_change(slug: str) -> Any:
@@ -198,23 +206,29 @@ def cmd_show(args: argparse.Namespace) -> int:
         emit_json(data)
         return EXIT_OK
     print(f"{data['title']}  [{data['slug']}, id {data['id']}, {data['status']}]")
-    print(f"  {data['start_local']} – {data['end_local']} ({data['timezone']})")
-    print(f"  {data['venue']}, {data['venue_address']}")
-    print(f"  invited: {data['audience']}   SEQUENCE {data['sequence']}   UID {data['uid']}")
+    zone = f" ({data['timezone']})" if data["date_precision"] == "time" else ""
+    print(f"  {data['dates']}{zone}")
+    place = ", ".join(p for p in (data["venue"], data["venue_address"]) if p)
+    if place:
+        print(f"  {place}")
+    print(f"  invited: {data['invited']}   SEQUENCE {data['sequence']}   UID {data['uid']}")
+    if data["note"]:
+        print(f"  note: {data['note']}")
     print(f"  {delivery_line(data['delivery'])}")
     print(f"  {answers_line(data['answer_counts'])}")
     if data["delivery"]["failed"] or data["delivery"]["pending"] or data["delivery"]["sending"]:
         print(f"  to send what is missing: amity invite {data['slug']}")
-    print()
-    print(
-        table(
-            ["key", "session", "start", "end", "room"],
-            [
-                [s["key"], s["title"], s["start_local"], s["end_local"], s["room"]]
-                for s in data["sessions"]
-            ],
+    if data["sessions"]:
+        print()
+        print(
+            table(
+                ["key", "session", "start", "end", "room"],
+                [
+                    [s["key"], s["title"], s["start_local"], s["end_local"], s["room"]]
+                    for s in data["sessions"]
+                ],
+            )
         )
-    )
     answered = [a for a in data["answers"] if a["answer"] != "needs-action"]
     if answered:
         print()

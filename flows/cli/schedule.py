@@ -28,7 +28,9 @@ def register(sub: Any) -> None:
         "per partner city (the sessions its delegation takes part in) and one per invited\n"
         "contact, under AMITY_HOME/out/EVENT/calendar/ (or --out). With --publish URL (or\n"
         "AMITY_CALDAV__URL) each VEVENT is also put on that CalDAV calendar; a re-publish\n"
-        "of an unchanged event sends nothing, a removed session's resource is deleted.\n"
+        "of an unchanged event sends nothing, a removed session's resource is deleted, a\n"
+        "resource deleted on the server is created again, and one edited on the server by\n"
+        "someone else is reported (both ETags) and left alone unless --force.\n"
         "Credentials: AMITY_CALDAV__USERNAME and AMITY_CALDAV__PASSWORD.\n"
         "--send-changes sends the updates or cancellations `amity events apply|cancel` left\n"
         "unsent (an interrupted run resumes; nothing is sent twice) and refreshes the feeds.",
@@ -36,6 +38,11 @@ def register(sub: Any) -> None:
     p.add_argument("event", help="event slug or id")
     p.add_argument("--out", type=Path, metavar="DIR", help="write the feeds to DIR instead")
     p.add_argument("--publish", metavar="URL", help="CalDAV calendar collection to publish to")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite resources someone else edited on the CalDAV server",
+    )
     p.add_argument(
         "--send-changes",
         action="store_true",
@@ -56,7 +63,9 @@ def cmd_calendar(args: argparse.Namespace) -> int:
         return _send_changes(args)
     out = str(args.out.resolve()) if args.out else None
     try:
-        summary = run_flow(publish_schedule, args.event, out=out, publish=args.publish)
+        summary = run_flow(
+            publish_schedule, args.event, out=out, publish=args.publish, force=args.force
+        )
     except EventNotFound as exc:
         raise UserError(str(exc)) from None
     except ScheduleError as exc:
@@ -64,16 +73,17 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(summary)
         return EXIT_OK
+    if summary["left_out"]:
+        print(f"calendar of {summary['event']}: {summary['left_out']}")
+        return EXIT_OK
     print(f"calendar of {summary['event']} ({summary['sessions']} sessions, {summary['status']})")
     print(f"  feed: {summary['feed']}")
     print(f"  partner feeds: {len(summary['partners'])}, contact feeds: {len(summary['contacts'])}")
     caldav = summary["caldav"]
     if caldav:
-        print(
-            f"  CalDAV {caldav['url']}: {len(caldav['created'])} created, "
-            f"{len(caldav['updated'])} updated, {len(caldav['unchanged'])} unchanged, "
-            f"{len(caldav['deleted'])} deleted"
-        )
+        from flows.schedule import CaldavSummary
+
+        print(f"  CalDAV {caldav['url']}: {CaldavSummary(**caldav).counts_text()}")
     return EXIT_OK
 
 

@@ -1,8 +1,9 @@
 """What changed between two snapshots of an event, for iTIP updates and their digests.
 
 RFC 5546 §2.1.4 asks for a higher SEQUENCE when a change is significant for the attendee
-(time, recurrence, status); amity counts the place too, because a moved session is as
-disruptive as a moved hour. Other changes (title, text) are sent with the same SEQUENCE.
+(time, recurrence, status); amity counts the venue too, because a moved event is as
+disruptive as a moved hour. Other changes — a session's room, titles, texts — are sent with
+the same SEQUENCE and keep the answers (see :mod:`flows.domain.sequence`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class ComponentChange:
 
     key: str
     uid: str
-    #: sorted names among time, recurrence, status, location, summary, description,
-    #: categories, url
+    #: sorted names among time, recurrence, status, location (the venue), room (a session's),
+    #: summary, description, categories, url
     fields: tuple[str, ...]
     #: the SEQUENCE the component must carry from now on
     sequence: int
@@ -81,8 +82,10 @@ def _session_values(event: CalEvent, session: CalSession) -> dict[str, object]:
         "time": (session.start, session.end),
         "recurrence": session.rrule,
         "status": session.status,
-        # the venue is part of a session's LOCATION, so moving the event moves its sessions
-        "location": session_location(event, session),
+        # the venue is part of a session's LOCATION, so moving the event moves its sessions;
+        # its room alone is a minor change (the same place, another hall)
+        "location": event.location,
+        "room": session.room,
         "summary": session.summary,
         "description": session_description(session),
         "categories": session.categories or event.categories,
@@ -304,7 +307,7 @@ def _component_lines(
         shown_start, shown_end = _when(start, end, tzid, code)
         key = "postponed" if postponed else "time"
         lines.append(_say(key, code, title=title, start=shown_start, end=shown_end))
-    if "location" in fields:
+    if "location" in fields or "room" in fields:
         lines.append(_say("location", code, title=title, location=location))
     if "status" in fields:
         key = {"TENTATIVE": "status_tentative", "CANCELLED": "session_removed"}.get(

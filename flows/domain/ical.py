@@ -67,6 +67,9 @@ class CalEvent:
     url: str | None = None
     #: an RRULE value such as "FREQ=YEARLY;COUNT=3"; empty for a single occurrence
     rrule: str = ""
+    #: shown as whole days (VALUE=DATE, exclusive DTEND): the local dates of ``start`` and
+    #: ``end``, which are local midnights in ``tzid`` (a historical event known to the day)
+    all_day: bool = False
 
     def __post_init__(self) -> None:
         _check_span(self.start, self.end, f"event {self.uid}")
@@ -204,7 +207,14 @@ def _zone_block(tzid: str, spans: Iterable[tuple[datetime, datetime]]) -> bytes:
         return b""  # UTC times are written with Z and need no VTIMEZONE
     zone = ZoneInfo(tzid)
     years = [moment.astimezone(zone).year for span in spans for moment in span]
+    if not years:
+        return b""  # only whole days (VALUE=DATE): no TZID is used
     return _vtimezone_bytes(tzid, min(years), max(years))
+
+
+def _timed(event: CalEvent) -> list[tuple[datetime, datetime]]:
+    """The event's span where it is written with times (an all-day event uses no TZID)."""
+    return [] if event.all_day else [(event.start, event.end)]
 
 
 # --- components ------------------------------------------------------------------------------
@@ -244,6 +254,7 @@ def _vevent(
     status: str,
     url: str | None,
     rrule: str,
+    all_day: bool = False,
 ) -> Event:
     if stamp.tzinfo is None:
         raise ValueError("stamp must be timezone-aware")
@@ -252,8 +263,13 @@ def _vevent(
     vevent.add("UID", uid)
     vevent.add("SEQUENCE", sequence)
     vevent.add("DTSTAMP", stamp.astimezone(UTC))
-    vevent.add("DTSTART", start.astimezone(zone))
-    vevent.add("DTEND", end.astimezone(zone))
+    if all_day:
+        # VALUE=DATE; DTEND is the day after the last day (RFC 5545 §3.6.1)
+        vevent.add("DTSTART", start.astimezone(zone).date())
+        vevent.add("DTEND", end.astimezone(zone).date())
+    else:
+        vevent.add("DTSTART", start.astimezone(zone))
+        vevent.add("DTEND", end.astimezone(zone))
     if rrule:
         vevent.add("RRULE", vRecur.from_ical(rrule))
     vevent.add("SUMMARY", _text(summary))
@@ -286,6 +302,7 @@ def event_vevent(event: CalEvent, *, stamp: datetime) -> Event:
         status=event.status,
         url=event.url,
         rrule=event.rrule,
+        all_day=event.all_day,
     )
 
 
@@ -349,7 +366,7 @@ def _itip(
     vevent: Event,
     *,
     tzid: str,
-    span: tuple[datetime, datetime],
+    span: tuple[datetime, datetime] | None,
     method: str,
     organizer: Person,
     attendees: Sequence[tuple[Person, str]],
@@ -375,7 +392,7 @@ def _itip(
         alarm.add("TRIGGER", -alarm_before)
         alarm.add("DESCRIPTION", vevent.get("SUMMARY"))
         vevent.add_component(alarm)
-    return _assemble(method, None, _zone_block(tzid, [span]), [vevent.to_ical()])
+    return _assemble(method, None, _zone_block(tzid, [span] if span else []), [vevent.to_ical()])
 
 
 def invitation_ics(
@@ -387,17 +404,23 @@ def invitation_ics(
     method: str = "REQUEST",
     role: str = "REQ-PARTICIPANT",
     alarm_before: timedelta | None = None,
+    partstat: str = "NEEDS-ACTION",
+    rsvp: bool = True,
 ) -> bytes:
-    """METHOD:REQUEST for one attendee: the first invitation and every later update."""
+    """METHOD:REQUEST for one attendee: the first invitation and every later update.
+
+    An update after a minor change (same SEQUENCE) passes the attendee's recorded answer as
+    ``partstat`` with ``rsvp=False``: the calendar keeps it and does not ask again.
+    """
     return _itip(
         event_vevent(event, stamp=stamp),
         tzid=event.tzid,
-        span=(event.start, event.end),
+        span=None if event.all_day else (event.start, event.end),
         method=method,
         organizer=organizer,
         attendees=[(attendee, role)],
-        partstat="NEEDS-ACTION",
-        rsvp=True,
+        partstat=partstat,
+        rsvp=rsvp,
         alarm_before=alarm_before,
     )
 
@@ -415,7 +438,7 @@ def cancel_ics(
     return _itip(
         vevent,
         tzid=event.tzid,
-        span=(event.start, event.end),
+        span=None if event.all_day else (event.start, event.end),
         method="CANCEL",
         organizer=organizer,
         attendees=[(person, role) for person in attendees],
@@ -481,7 +504,7 @@ def _cancelled(item: _Item) -> _Item:
 
 
 def _all_spans(event: CalEvent, sessions: Iterable[CalSession]) -> list[tuple[datetime, datetime]]:
-    return [(event.start, event.end), *((s.start, s.end) for s in sessions)]
+    return [*_timed(event), *((s.start, s.end) for s in sessions)]
 
 
 def feed_ics(
@@ -501,12 +524,18 @@ def subset_feeds(
     *,
     name: str,
     stamp: datetime,
+    event_uids: Mapping[str, str] | None = None,
 ) -> dict[str, bytes]:
     """Per-partner or per-contact feeds: key -> the event plus the sessions whose UIDs it lists.
 
-    Each VEVENT is serialised once and shared by every feed that contains it, which is what
-    keeps thousands of per-contact feeds cheap.
+    ``event_uids``: key -> the UID the event carries in that feed (a contact's feed shows the
+    event under the UID of the contact's invitation, so that a contact both invited and
+    subscribed sees it once); other feeds carry ``event.uid``.
+
+    Each session VEVENT is serialised once and shared by every feed that contains it, which
+    is what keeps thousands of per-contact feeds cheap.
     """
+    event_uids = event_uids or {}
     zones = _zone_block(event.tzid, _all_spans(event, sessions))
     event_block = event_vevent(event, stamp=stamp).to_ical()
     session_blocks = {s.uid: session_vevent(event, s, stamp=stamp).to_ical() for s in sessions}
@@ -518,7 +547,13 @@ def subset_feeds(
             raise ValueError(f"feed {key}: sessions {sorted(unknown)} are not in the agenda")
         # agenda order, without scanning the whole agenda for every feed
         chosen = [session_blocks[uid] for uid in sorted(uids, key=position.__getitem__)]
-        feeds[key] = _assemble(None, name, zones, [event_block, *chosen])
+        own_uid = event_uids.get(key)
+        shown = (
+            event_vevent(replace(event, uid=own_uid), stamp=stamp).to_ical()
+            if own_uid and own_uid != event.uid
+            else event_block
+        )
+        feeds[key] = _assemble(None, name, zones, [shown, *chosen])
     return feeds
 
 
@@ -534,7 +569,7 @@ def caldav_objects(
         event.uid: _assemble(
             None,
             None,
-            _zone_block(event.tzid, [(event.start, event.end)]),
+            _zone_block(event.tzid, _timed(event)),
             [event_vevent(event, stamp=stamp).to_ical()],
         )
     }

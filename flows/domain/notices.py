@@ -67,6 +67,8 @@ class NoticeRecipient:
     uid: str
     #: the SEQUENCE of the version they hold
     held_sequence: int
+    #: their answer to that version (iCalendar PARTSTAT), kept by a minor update
+    partstat: str = "NEEDS-ACTION"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class Notice:
     message_id: str
     lines: tuple[str, ...]
     language: str
+    #: a minor update: same SEQUENCE, the contact's answer kept (RSVP=FALSE)
+    is_minor: bool = False
 
 
 def primary_language(tag: str) -> str:
@@ -146,11 +150,26 @@ def _notice_ics(
     organizer: Person,
     attendee: Person,
     now: dt.datetime,
+    keep_answer: str | None = None,
 ) -> tuple[bytes, list[tuple[str, str, bytes]]]:
-    """The calendar part (REQUEST or CANCEL) and, with an update, a CANCEL per removed session."""
+    """The calendar part (REQUEST or CANCEL) and, with an update, a CANCEL per removed session.
+
+    ``keep_answer``: the PARTSTAT of a minor update (RSVP=FALSE); None asks again.
+    """
     if current.status == "CANCELLED":
         return cancel_ics(current, organizer=organizer, attendees=[attendee], stamp=now), []
-    ics = invitation_ics(current, organizer=organizer, attendee=attendee, stamp=now)
+    ics = (
+        invitation_ics(current, organizer=organizer, attendee=attendee, stamp=now)
+        if keep_answer is None
+        else invitation_ics(
+            current,
+            organizer=organizer,
+            attendee=attendee,
+            stamp=now,
+            partstat=keep_answer,
+            rsvp=False,
+        )
+    )
     # one message per contact per change: a removed session's CANCEL rides along
     removed = {c.key for c in changes.removed} if changes else set()
     attachments = [
@@ -195,12 +214,16 @@ def render_change(
     office: Office,
     now: dt.datetime,
     names: LocalNames = NO_LOCAL_NAMES,
+    revision: str = "",
 ) -> Notice | None:
     """The REQUEST or CANCEL message of one contact; None when nothing differs.
 
     ``changes`` is :func:`contact_changes`' answer; ``all_sessions`` every session of the
     event by key, removed ones included (their CANCEL rides along with an update);
     ``names`` the venue and sessions in the mail's language (the .ics keeps its own texts).
+    A contact who already holds ``event_sequence`` gets a minor update (same SEQUENCE, their
+    answer kept) — only when what changed is known; ``revision`` names the version it
+    carries (the Message-ID differs per revision).
     Raises :class:`flows.domain.mail.MailError` for an address or header that cannot be sent.
     """
     lang = mail_language(recipient.language)
@@ -208,18 +231,30 @@ def render_change(
     cancelled = event.status == "CANCELLED"
     if changes is not None and not changes and not cancelled:
         return None  # e.g. a session moved and moved back: the contact's copy is current
+    minor = not cancelled and recipient.held_sequence >= event_sequence
+    if minor and changes is None:
+        return None  # same SEQUENCE and no record of what they hold: nothing to say
     lines = summarize_changes(changes, lang, names) if changes else []
     lines = lines or fallback_lines(event, lang, cancelled=cancelled)
     organizer = Person(office.email, office.name)
     attendee = Person(recipient.email, recipient.name_latin or recipient.name_native)
     ics, attachments = _notice_ics(
-        event, changes, all_sessions, organizer=organizer, attendee=attendee, now=now
+        event,
+        changes,
+        all_sessions,
+        organizer=organizer,
+        attendee=attendee,
+        now=now,
+        keep_answer=recipient.partstat if minor else None,
     )
     purpose, method = ("cancel", "CANCEL") if cancelled else ("update", "REQUEST")
     subject, text, html = render_notice(
         purpose, lang, _notice_context(recipient, event, lines, lang, office, names)
     )
-    message_id = make_message_id(recipient.uid, event_sequence, purpose, domain=office.mail_domain)
+    ident: tuple[object, ...] = (recipient.uid, event_sequence, purpose)
+    if minor:
+        ident = (*ident, "minor", revision)
+    message_id = make_message_id(*ident, domain=office.mail_domain)
     message = build_imip_message(
         from_addr=office.email,
         from_name=office.name,
@@ -234,4 +269,4 @@ def render_change(
         message_id=message_id,
         date=now,
     )
-    return Notice(purpose, ics, message, message_id, tuple(lines), lang)
+    return Notice(purpose, ics, message, message_id, tuple(lines), lang, is_minor=minor)

@@ -9,15 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from icalendar import Calendar
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from db.calendars import cal_session, calendar_event, live_sessions, takes_part
 from db.events import invited_contacts
-from db.models import Contact, Event
+from db.models import Contact, Event, Invitation
 from flows.domain.ical import CalEvent, feed_ics, subset_feeds
 from flows.domain.notices import primary_language
 from flows.domain.slug import slugify
+from flows.domain.uids import contact_uid
 from flows.outbound.atomic import write_atomically
 from flows.outbound.outputs import (
     calendar_dir,
@@ -86,12 +88,18 @@ def write_feeds(
     )
     contacts = invited_contacts(session, event)
     by_id = {c.id: c for c in contacts}
+    event_uids = contact_event_uids(session, event, contacts, settings.office.mail_domain)
     partner_files: dict[str, str] = {}
     contact_files: dict[str, str] = {}
     for lang, members_by_key in sorted(_feed_members(sessions, contacts).items()):
         shown = calendar_event(event, lang)
         feeds = subset_feeds(
-            shown, cal_sessions, members_by_key, name=_feed_name(shown.summary), stamp=stamp
+            shown,
+            cal_sessions,
+            members_by_key,
+            name=_feed_name(shown.summary),
+            stamp=stamp,
+            event_uids=event_uids,
         )
         for key, data in feeds.items():
             kind, _, ident = key.partition(":")
@@ -112,6 +120,22 @@ def write_feeds(
         contacts=dict(sorted(contact_files.items())),
         sessions=len(cal_sessions),
     )
+
+
+def contact_event_uids(
+    session: Session, event: Event, contacts: Sequence[Contact], domain: str
+) -> dict[str, str]:
+    """Feed key ("contact:<id>") -> the UID the contact's invitation carries (stored on the
+    Invitation row; for a contact not invited yet, the one the invitation will carry)."""
+    stored = dict(
+        session.execute(
+            select(Invitation.contact_id, Invitation.uid).where(Invitation.event_id == event.id)
+        ).all()
+    )
+    return {
+        f"contact:{c.id}": stored.get(c.id) or contact_uid(event.slug, c.id, domain)
+        for c in contacts
+    }
 
 
 def invitation_files(settings: Settings, slug: str) -> dict[int, Path]:

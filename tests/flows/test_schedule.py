@@ -144,7 +144,10 @@ def test_write_feeds_symposium_matches_golden_and_passes_the_rules(registry: Pat
     # the contact's feed is in Japanese, the office's in Chinese; the sessions are the same
     assert "X-WR-CALNAME:第12回北京・東京都市シンポジウム" in contact_feed.decode("utf-8")
     assert "X-WR-CALNAME:第十二届北京—东京城市研讨会" in feed.decode("utf-8")
-    assert _vevent_uids(contact_feed) == _vevent_uids(feed)
+    # the contact sees the event under their invitation's UID (one entry when both invited
+    # and subscribed); the sessions are the same
+    assert _vevent_uids(contact_feed)[0].startswith(f"invitation-{SYMPOSIUM}-")
+    assert _vevent_uids(contact_feed)[1:] == _vevent_uids(feed)[1:]
 
 
 def test_write_feeds_partner_feed_holds_only_its_delegation_sessions(registry: Path) -> None:
@@ -250,6 +253,48 @@ def test_calendar_cli_server_conflict_exits_1_and_keeps_the_feed(
         assert find_event(session, SYMPOSIUM).status == "draft"
 
 
+def test_calendar_cli_heals_server_delete_reports_server_edit_until_force(
+    registry: Path,
+    radicale: str,
+    caldav_login: None,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = _calendar_url(radicale, request)
+    first = _publish(url, NOW)
+    gone = f"session-{SYMPOSIUM}-site-visit@beijing.example.org"
+    event_uid = f"event-{SYMPOSIUM}@beijing.example.org"
+    target = url + resource_name(event_uid)
+    assert httpx.delete(url + resource_name(gone), auth=(USER, PASSWORD), timeout=10).is_success
+    edited = httpx.get(target, auth=(USER, PASSWORD), timeout=10).content.replace(
+        b"SUMMARY:", b"SUMMARY:Edited - "
+    )
+    theirs = httpx.put(target, content=edited, auth=(USER, PASSWORD), timeout=10)
+    with session_scope() as session:
+        ours = session.scalar(select(CaldavResource.etag).where(CaldavResource.uid == event_uid))
+    capsys.readouterr()
+
+    code = main(["calendar", SYMPOSIUM, "--publish", url])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert (theirs.headers["ETag"] in err, str(ours) in err, "--force" in err) == (True,) * 3
+    assert httpx.get(url + resource_name(gone), auth=(USER, PASSWORD), timeout=10).is_success
+    assert b"Edited - " in httpx.get(target, auth=(USER, PASSWORD), timeout=10).content
+
+    forced = main(["calendar", SYMPOSIUM, "--publish", url, "--force"])
+
+    out = capsys.readouterr().out
+    assert forced == 0
+    assert "5 unchanged, 0 deleted, 1 edited on the server overwritten (--force)" in out
+    stored = httpx.get(target, auth=(USER, PASSWORD), timeout=10)
+    assert b"Edited - " not in stored.content
+    with session_scope() as session:
+        rows = session.scalars(select(CaldavResource).where(CaldavResource.calendar_url == url))
+        assert {r.uid: r.etag for r in rows}[event_uid] == stored.headers["ETag"]
+    assert len(first["created"]) == 6
+
+
 # --- updates and cancellations ---------------------------------------------------------------
 
 
@@ -307,6 +352,64 @@ def test_apply_after_invitations_sends_one_update_per_contact_then_nothing(
     assert f"session-{SYMPOSIUM}-urban-administration@beijing.example.org" in caldav["updated"]
 
 
+def _apply_cli(data: dict[str, Any], folder: Path) -> int:
+    path = folder / f"{data['slug']}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return main(["events", "apply", str(path)])
+
+
+def test_room_change_sends_minor_update_keeping_answers_then_time_change_asks_again(
+    registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    send_invitations(SYMPOSIUM, now=NOW)
+    invitations = {m["To"].addresses[0].addr_spec: _calendar_parts(m)[0] for m in _outbox()}
+    with session_scope() as session:
+        # Ken accepted the invitation (SEQUENCE 0); Hanako has not answered
+        for row in session.scalars(select(Invitation)):
+            if row.contact.email == TOKYO[1]:
+                row.rsvp_state, row.rsvp_sequence = "accepted", 0
+    data = _spec(SYMPOSIUM)
+    data["sessions"][1]["room"] = "Room 5"
+    capsys.readouterr()
+
+    assert _apply_cli(data, registry) == 0
+    out = capsys.readouterr().out
+
+    assert "session urban-construction room: 'Juyuan Hall' -> 'Room 5'   [minor: " in out
+    assert "(2 minor: same SEQUENCE, answers kept)" in out
+    updates = _by_recipient([m for m in _outbox() if m["Subject"].startswith("変更")])
+    assert sorted(updates) == TOKYO
+    for address, message in updates.items():
+        (ics,) = _calendar_parts(message)
+        unfolded = ics.replace(b"\r\n ", b"")
+        assert (ics_problems(ics), update_problems(invitations[address], ics)) == ([], [])
+        assert _vevent_uids(ics) == _vevent_uids(invitations[address])
+        assert b"SEQUENCE:0\r\n" in ics and b"RSVP=FALSE" in unfolded
+        assert "Urban construction: renewing old neighbourhoods — Room 5" in unfolded.decode()
+    accepted = updates[TOKYO[1]]
+    assert b"PARTSTAT=ACCEPTED" in _calendar_parts(accepted)[0].replace(b"\r\n ", b"")
+    assert b"PARTSTAT=NEEDS-ACTION" in _calendar_parts(updates[TOKYO[0]])[0].replace(b"\r\n ", b"")
+    with session_scope() as session:
+        assert session.scalar(select(Event.sequence).where(Event.slug == SYMPOSIUM)) == 0
+
+    # the same spec again: nothing new to say
+    assert _apply_cli(data, registry) == 0
+    assert len(_outbox()) == 4
+
+    data["sessions"][1]["start"] = "2027-04-20T11:30"
+    assert _apply_cli(data, registry) == 0
+    out = capsys.readouterr().out
+
+    assert "session urban-construction start_dt:" in out and "[significant: " in out
+    later = [m for m in _outbox() if m["Subject"].startswith("変更")]
+    assert len(later) == 4
+    for message in later:
+        ics = _calendar_parts(message)[0].replace(b"\r\n ", b"")
+        if b"SEQUENCE:1" in ics:
+            assert b"RSVP=TRUE" in ics and b"PARTSTAT=NEEDS-ACTION" in ics
+    assert sum(b"SEQUENCE:1" in _calendar_parts(m)[0] for m in later) == 2
+
+
 def test_events_cancel_sends_each_contact_a_cancel(
     registry: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -331,6 +434,14 @@ def test_events_cancel_sends_each_contact_a_cancel(
     feed = get_settings().out_dir / SYMPOSIUM / "calendar" / f"{SYMPOSIUM}.ics"
     assert _vevent_uids(feed.read_bytes()) == [f"event-{SYMPOSIUM}@beijing.example.org"]
     assert b"STATUS:CANCELLED" in feed.read_bytes()
+    # one UID per contact: invitation, cancellation and personal feed
+    for address, message in cancels.items():
+        (ics,) = _calendar_parts(message)
+        assert _vevent_uids(ics) == _vevent_uids(invitations[address])
+    contact_feeds = sorted((feed.parent / "contacts").rglob("*.ics"))
+    assert sorted(_vevent_uids(f.read_bytes())[0] for f in contact_feeds) == sorted(
+        _vevent_uids(ics)[0] for ics in invitations.values()
+    )
 
 
 def test_events_apply_to_past_event_is_refused_unless_forced(

@@ -181,3 +181,16 @@ def test_summarize_changes_dates_in_the_readers_locale() -> None:
 )
 def test_summary_language_falls_back_to_english(lang: str, expected: str) -> None:
     assert summary_language(lang) == expected
+
+
+def test_compute_changes_new_room_is_minor_same_sequence() -> None:
+    other_hall = replace(PANEL, room="Hall C")
+
+    changes = compute_changes(EVENT, SESSIONS, EVENT, {**SESSIONS, "panel": other_hall})
+
+    (change,) = changes.sessions
+    assert (change.fields, change.bump, change.sequence) == (("room",), False, PANEL.sequence)
+    assert changes.event is None
+    assert summarize_changes(changes, "en") == [
+        "Population management: new place: Hall C, Tokyo Big Sight."
+    ]

@@ -270,3 +270,91 @@ def test_render_change_names_the_venue_and_sessions_in_the_mail_language() -> No
     assert plain is not None
     assert notice.ics == plain.ics
     assert text != plain.message.decode("ascii")
+
+
+def _other_hall() -> ContactCalendar:
+    """The contact's current version with the opening in another hall (same SEQUENCE)."""
+    programme = "2026-10-20 10:00 Opening — Hall C"
+    event = replace(EVENT, description=programme)
+    return ContactCalendar(event, {"opening": replace(OPENING, room="Hall C"), "visit": VISIT})
+
+
+def test_render_change_minor_update_keeps_sequence_and_the_answer() -> None:
+    current = _other_hall()
+    accepted = replace(KEN, partstat="ACCEPTED")
+
+    notice = render_change(
+        accepted,
+        current,
+        contact_changes(current, HELD, None),
+        all_sessions=dict(current.sessions),
+        event_sequence=3,
+        office=OFFICE,
+        now=NOW,
+        revision="r2",
+    )
+
+    assert notice is not None
+    assert (notice.purpose, notice.is_minor) == ("update", True)
+    ics = notice.ics.decode("utf-8").replace("\r\n ", "")
+    assert "SEQUENCE:3\r\n" in ics
+    assert "PARTSTAT=ACCEPTED" in ics and "RSVP=FALSE" in ics
+    assert "NEEDS-ACTION" not in ics and "RSVP=TRUE" not in ics
+    assert "Opening — Hall C" in ics  # the room is in the calendar data
+    assert (
+        notice.lines == ("開会式：会場がHall C、Tokyo Big Siteに変更されました。",) or notice.lines
+    )
+
+
+def test_render_change_significant_update_asks_again() -> None:
+    current = _postponed()
+
+    notice = render_change(
+        replace(KEN, partstat="ACCEPTED"),
+        current,
+        contact_changes(current, HELD, None),
+        all_sessions=dict(current.sessions),
+        event_sequence=4,
+        office=OFFICE,
+        now=NOW,
+    )
+
+    assert notice is not None and notice.is_minor is False
+    assert b"SEQUENCE:4" in notice.ics
+    assert b"RSVP=TRUE" in notice.ics and b"PARTSTAT=NEEDS-ACTION" in notice.ics
+
+
+def test_render_change_minor_revisions_get_their_own_message_id() -> None:
+    current = _other_hall()
+
+    def message_id(revision: str) -> str:
+        notice = render_change(
+            KEN,
+            current,
+            contact_changes(current, HELD, None),
+            all_sessions=dict(current.sessions),
+            event_sequence=3,
+            office=OFFICE,
+            now=NOW,
+            revision=revision,
+        )
+        assert notice is not None
+        return notice.message_id
+
+    assert message_id("r2") == message_id("r2") != message_id("r3")
+
+
+def test_render_change_same_sequence_without_a_known_version_sends_nothing() -> None:
+    current = _other_hall()
+
+    notice = render_change(
+        KEN,
+        current,
+        None,
+        all_sessions=dict(current.sessions),
+        event_sequence=3,
+        office=OFFICE,
+        now=NOW,
+    )
+
+    assert notice is None

@@ -222,3 +222,147 @@ def test_publish_known_etag_kept_when_delete_fails(client: CalDavClient) -> None
     assert (
         raised.value.result.published["session-6@amity.example"] == stale["session-6@amity.example"]
     )
+
+
+# --- healing: what the server holds is compared with what amity last wrote -------------------
+
+
+def _delete_on_server(url: str) -> None:
+    assert httpx.delete(url, auth=(USER, PASSWORD)).status_code in (200, 204)
+
+
+def _edit_on_server(url: str, data: bytes) -> str:
+    edited = httpx.put(
+        url, content=data, headers={"Content-Type": "text/calendar"}, auth=(USER, PASSWORD)
+    )
+    assert edited.status_code in (201, 204)
+    return edited.headers["ETag"]
+
+
+def test_publish_unchanged_recreates_resource_deleted_on_server(client: CalDavClient) -> None:
+    objects = caldav_objects(_event(), _sessions(), STAMP)
+    first = client.publish(objects, known={})
+    _delete_on_server(client.resource_url("session-4@amity.example"))
+
+    second = client.publish(objects, known=first.published)
+
+    assert (second.created, second.restored) == (
+        ["session-4@amity.example"],
+        ["session-4@amity.example"],
+    )
+    assert "session-4@amity.example" not in second.unchanged
+    assert _server_uids(client) == {resource_name(uid) for uid in objects}
+    stored = httpx.get(client.resource_url("session-4@amity.example"), auth=(USER, PASSWORD))
+    assert b"SUMMARY:Panel 4" in stored.content
+    assert second.published["session-4@amity.example"].etag == stored.headers["ETag"]
+
+
+def test_publish_change_after_server_delete_creates_instead_of_412(client: CalDavClient) -> None:
+    first = client.publish(caldav_objects(_event(), [], STAMP), known={})
+    _delete_on_server(client.resource_url("event-7@amity.example"))
+    moved = caldav_objects(_event(sequence=1, summary="Moved"), [], STAMP + timedelta(days=1))
+
+    second = client.publish(moved, known=first.published)
+    third = client.publish(moved, known=second.published)
+
+    assert (second.created, second.updated, second.failures) == (["event-7@amity.example"], [], [])
+    assert (
+        b"SUMMARY:Moved"
+        in httpx.get(client.resource_url("event-7@amity.example"), auth=(USER, PASSWORD)).content
+    )
+    assert third.unchanged == ["event-7@amity.example"]
+
+
+class _NoListing(CalDavClient):
+    """A server that answers no Depth-1 PROPFIND: only the conditional requests are left."""
+
+    def server_etags(self) -> dict[str, str] | None:
+        return None
+
+
+def test_publish_412_on_vanished_resource_retries_as_create(radicale: str) -> None:
+    with _NoListing(f"{radicale}no-listing/", USER, PASSWORD, timeout=10) as blind:
+        blind.ensure_calendar()
+        first = blind.publish(caldav_objects(_event(), [], STAMP), known={})
+        _delete_on_server(blind.resource_url("event-7@amity.example"))
+        changed = caldav_objects(_event(summary="Changed"), [], STAMP + timedelta(hours=1))
+
+        second = blind.publish(changed, known=first.published)
+
+        assert (second.created, second.restored, second.failures) == (
+            ["event-7@amity.example"],
+            ["event-7@amity.example"],
+            [],
+        )
+        stored = httpx.get(blind.resource_url("event-7@amity.example"), auth=(USER, PASSWORD))
+        assert b"SUMMARY:Changed" in stored.content
+
+
+def test_publish_after_server_edit_reports_both_etags_and_leaves_it(client: CalDavClient) -> None:
+    objects = caldav_objects(_event(), [], STAMP)
+    first = client.publish(objects, known={})
+    url = client.resource_url("event-7@amity.example")
+    theirs = _edit_on_server(
+        url, caldav_objects(_event(summary="Edited there"), [], STAMP)["event-7@amity.example"]
+    )
+
+    # even with nothing changed on amity's side, the edit is found and reported
+    with pytest.raises(CalDavError) as raised:
+        client.publish(objects, known=first.published)
+
+    ours = first.published["event-7@amity.example"].etag
+    conflict = raised.value.result.conflicts[0]
+    assert (conflict.uid, conflict.ours, conflict.theirs) == ("event-7@amity.example", ours, theirs)
+    assert ours in str(raised.value) and theirs in str(raised.value)
+    assert "--force" in str(raised.value)
+    assert b"Edited there" in httpx.get(url, auth=(USER, PASSWORD)).content
+    assert raised.value.result.published == first.published
+
+
+def test_publish_force_overwrites_server_edit(client: CalDavClient) -> None:
+    objects = caldav_objects(_event(), [], STAMP)
+    first = client.publish(objects, known={})
+    url = client.resource_url("event-7@amity.example")
+    _edit_on_server(
+        url, caldav_objects(_event(summary="Edited there"), [], STAMP)["event-7@amity.example"]
+    )
+
+    forced = client.publish(objects, known=first.published, force=True)
+
+    assert (forced.updated, forced.overwritten) == (
+        ["event-7@amity.example"],
+        ["event-7@amity.example"],
+    )
+    stored = httpx.get(url, auth=(USER, PASSWORD))
+    assert b"SUMMARY:Friendship Cities Conference" in stored.content
+    assert forced.published["event-7@amity.example"].etag == stored.headers["ETag"]
+
+
+def test_publish_removed_session_edited_on_server_is_left_alone(client: CalDavClient) -> None:
+    sessions = _sessions()
+    first = client.publish(caldav_objects(_event(), sessions, STAMP), known={})
+    url = client.resource_url("session-6@amity.example")
+    theirs = _edit_on_server(
+        url,
+        caldav_objects(_event(), [replace(sessions[2], summary="Kept")], STAMP)[
+            "session-6@amity.example"
+        ],
+    )
+
+    with pytest.raises(CalDavError) as raised:
+        client.publish(caldav_objects(_event(), sessions[:2], STAMP), known=first.published)
+
+    conflict = raised.value.result.conflicts[0]
+    assert (conflict.method, conflict.theirs) == ("DELETE", theirs)
+    assert resource_name("session-6@amity.example") in _server_uids(client)
+
+
+def test_publish_removed_session_already_deleted_on_server(client: CalDavClient) -> None:
+    sessions = _sessions()
+    first = client.publish(caldav_objects(_event(), sessions, STAMP), known={})
+    _delete_on_server(client.resource_url("session-6@amity.example"))
+
+    second = client.publish(caldav_objects(_event(), sessions[:2], STAMP), known=first.published)
+
+    assert (second.deleted, second.failures) == (["session-6@amity.example"], [])
+    assert "session-6@amity.example" not in second.published
