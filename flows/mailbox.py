@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -42,9 +40,8 @@ from db.models import Bounce, Event, Invitation, MailboxMessage
 from db.session import session_scope
 from flows.domain.mailbox import Incoming, read_message
 from flows.domain.replies import InvalidReply, parse_replies
-from flows.domain.slug import slugify
 from flows.outbound.imap import IMAP_ERRORS, Mailbox, MailboxError, open_mailbox
-from flows.rsvp import record_replies
+from flows.rsvp import RsvpSummary, record_one
 
 __all__ = ["FaultInjected", "FetchSummary", "MailboxError", "fetch_mailbox"]
 
@@ -197,11 +194,10 @@ def _handle_reply(
     where: Where, incoming: Incoming, data: bytes, now: dt.datetime, summary: FetchSummary
 ) -> tuple[int, str]:
     """`rsvp import` on this one message: the same checks, the same reasons."""
-    with tempfile.TemporaryDirectory(prefix="amity-imap-") as folder:
-        path = Path(folder) / f"{slugify(where.folder)}-{where.uid}.eml"
-        path.write_bytes(data)
-        result = record_replies.fn([str(path)])
-    outcome = reply_outcome(result)
+    replies = RsvpSummary(files=1)
+    with session_scope() as session:
+        record_one(session, f"{where.folder} UID {where.uid}", data, replies)
+    outcome = reply_outcome(replies.to_dict())
     summary.replies.append({"message": _message_ref(where, incoming), "outcome": outcome})
     with session_scope() as session:
         invitation = _replied_invitation(session, data)

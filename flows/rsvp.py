@@ -126,14 +126,19 @@ def record_replies(paths: list[str]) -> dict[str, Any]:
     summary.files = len(files)
     with session_scope() as session:
         for path in files:
-            try:
-                outcomes = record_reply_message(session, path.read_bytes())
-            except InvalidReply as exc:
-                summary.invalid.append(f"{path}: {exc.reason}")
-                continue
-            for outcome in outcomes:
-                summary.add(str(path), outcome)
+            record_one(session, str(path), path.read_bytes(), summary)
     return summary.to_dict()
+
+
+def record_one(session: Session, source: str, data: bytes, summary: RsvpSummary) -> None:
+    """Check and record the replies in one message (a file, or a message in the mailbox)."""
+    try:
+        outcomes = record_reply_message(session, data)
+    except InvalidReply as exc:
+        summary.invalid.append(f"{source}: {exc.reason}")
+        return
+    for outcome in outcomes:
+        summary.add(source, outcome)
 
 
 @flow(name="import replies", flow_run_name="rsvp import")

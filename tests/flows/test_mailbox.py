@@ -284,11 +284,6 @@ def test_fetch_handles_each_kind_of_message(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sender check of `rsvp import` comes with issue 12 (flows/rsvp.py); "
-    "remove this mark once it is merged",
-)
 def test_fetch_refuses_a_forged_reply(
     invited: dict[str, dict[str, str]], imap_mailbox: ImapFolder
 ) -> None:
