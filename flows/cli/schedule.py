@@ -93,8 +93,11 @@ def _send_changes(args: argparse.Namespace) -> int:
     from flows.engine.runtime import run_flow
     from flows.schedule import ScheduleError
 
-    if args.out or args.publish:
-        raise UserError("--send-changes writes the usual feeds and uses the configured CalDAV URL")
+    if args.out or args.publish or args.force:
+        raise UserError(
+            "--send-changes writes the usual feeds and uses the configured CalDAV URL "
+            "(no --out, --publish or --force)"
+        )
     try:
         result = run_flow(send_changes, args.event)
     except EventNotFound as exc:

@@ -527,3 +527,43 @@ def test_postponed_event_update_over_smtp_resumes_without_duplicates(
     ]
     with session_scope() as session:
         assert sorted(session.scalars(select(Invitation.sequence))) == [1, 1]
+
+
+def test_minor_update_over_smtp_resumes_without_duplicates(
+    registry: Path,
+    smtp_server: tuple[ScriptedHandler, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    send_invitations(SYMPOSIUM, now=NOW)  # into the Maildir
+    handler, port = smtp_server
+    handler.rcpt_replies = ["250 OK", "450 4.2.1 mailbox busy"]
+    for name, value in {
+        "AMITY_MAIL_TRANSPORT": "smtp",
+        "AMITY_SMTP__PORT": str(port),
+        "AMITY_SMTP__SECURITY": "none",
+        "AMITY_SMTP__ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    other_hall = _spec(SYMPOSIUM)
+    other_hall["sessions"][1]["room"] = "Room 5"
+    assert _apply(other_hall, registry, now=LATER).kinds == ["minor"]
+
+    first = send_changes(SYMPOSIUM, now=LATER)
+    code = main(["calendar", SYMPOSIUM, "--send-changes"])
+    again = send_changes(SYMPOSIUM, now=LATER + dt.timedelta(hours=1))
+
+    out = capsys.readouterr().out
+    assert (first["sent"], len(first["failed"]), first["minor"]) == (1, 1, TOKYO)
+    assert code == 0
+    assert "REQUEST SEQUENCE 0: 1 sent, 1 sent before, 0 failed (2 minor" in out
+    assert (again["to_notify"], again["sent"]) == (0, 0)
+    recipients = sorted(rcpt for _, rcpts, _ in handler.received for rcpt in rcpts)
+    assert recipients == TOKYO  # each once
+    for _, _, data in handler.received:
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        ics = _calendar_parts(message)[0].replace(b"\r\n ", b"")
+        assert b"SEQUENCE:0\r\n" in ics and b"RSVP=FALSE" in ics
+    with session_scope() as session:
+        assert sorted(session.scalars(select(Invitation.sequence))) == [0, 0]

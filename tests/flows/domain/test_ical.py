@@ -472,3 +472,35 @@ def test_ics_problems_reports_broken_file(case: str) -> None:
     problems = ics_problems(data)
 
     assert [p for p in problems if expected in p] != [], problems
+
+
+@pytest.mark.parametrize(
+    "own_uid",
+    [
+        "invitation-music-week-7@amity.example",
+        # long enough to fold, with TEXT characters that need escaping
+        "invitation-" + "very-long-slug-" * 6 + "7,a;b@amity.example",
+    ],
+)
+def test_subset_feeds_contact_uid_gives_the_same_bytes_as_building_it(own_uid: str) -> None:
+    members = {"contact:7": ["session-31@amity.example"], "partner:Berlin": []}
+
+    feeds = subset_feeds(
+        MUSIC_WEEK,
+        CONCERTS,
+        members,
+        name="Music Week",
+        stamp=STAMP,
+        event_uids={"contact:7": own_uid},
+    )
+    built = subset_feeds(
+        replace(MUSIC_WEEK, uid=own_uid),
+        CONCERTS,
+        {"contact:7": ["session-31@amity.example"]},
+        name="Music Week",
+        stamp=STAMP,
+    )
+
+    assert feeds["contact:7"] == built["contact:7"]
+    assert MUSIC_WEEK.uid.encode() in feeds["partner:Berlin"]
+    assert ics_problems(feeds["contact:7"]) == []
