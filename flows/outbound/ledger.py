@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from config.settings import Settings, get_settings
 from db.models import OutboxMessage
 from db.session import session_scope
+from flows.outbound import faults
 from flows.outbound.transport import DeliveryError, Transport, make_transport
 
 #: a claim older than this is taken over even if its owner may be alive elsewhere
@@ -290,6 +291,7 @@ def deliver(
                 confirm_many(session, done, token=token, now=now)
                 if on_confirmed is not None:
                     on_confirmed(session, [by_key[c.key] for c, _, _ in done])
+            faults.confirmed(len(done))  # crash and race tests stop or hold the run here
             done.clear()
 
         # "batch": the Maildir is synced when the transport closes, before the batch is confirmed
