@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,7 +43,29 @@ def local_run_settings() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def amity_server_api(home: Path | None = None) -> Iterator[None]:
+    """Flows run in this block use `amity server` of AMITY_HOME (or ``home``) when it is up.
+
+    The user's PREFECT_API_URL wins; with neither, Prefect starts its temporary local API.
+    """
+    from flows.engine.local_server import api_url_for_flows
+
+    if home is None:
+        from config.settings import get_settings
+
+        home = get_settings().home
+    url = api_url_for_flows(home)
+    if url is None:
+        yield
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: url}):
+        yield
+
+
 def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call a flow in this process with `local_run_settings`."""
-    with local_run_settings():
+    """Call a flow in this process with `local_run_settings`, on `amity server` when it is up."""
+    with amity_server_api(), local_run_settings():
         return flow(*args, **kwargs)
