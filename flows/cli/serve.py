@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_deployments(args: argparse.Namespace) -> int:
-    from flows.engine.deployments import PREFECT_YAML, current_prefect_yaml, load_flows, timezone
+    from flows.engine.deployments import PREFECT_YAML, current_prefect_yaml, listed_flows, timezone
 
     if args.write_yaml or args.check:
         wanted = current_prefect_yaml()
@@ -71,17 +71,17 @@ def cmd_deployments(args: argparse.Namespace) -> int:
         print(f"wrote {PREFECT_YAML}")
         return EXIT_OK
 
-    loaded, notes = load_flows()
+    listed, notes = listed_flows()  # from the source: listing imports no flow, nor Prefect
     tz = timezone()
     rows = [
         {
-            "deployment": f"{item.flow.name}/{item.spec.name}",
-            "entrypoint": item.spec.entrypoint,
-            "schedule": f"{item.spec.cron} ({tz})" if item.spec.cron else "on demand",
-            "required": item.spec.required_at_run(),
-            "parameters": item.spec.parameter_values(),
+            "deployment": f"{flow_name}/{spec.name}",
+            "entrypoint": spec.entrypoint,
+            "schedule": f"{spec.cron} ({tz})" if spec.cron else "on demand",
+            "required": spec.required_at_run(),
+            "parameters": spec.parameter_values(),
         }
-        for item in loaded
+        for spec, flow_name in listed
     ]
     if args.json:
         emit_json({"deployments": rows, "skipped": notes})

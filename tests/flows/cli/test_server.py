@@ -118,6 +118,7 @@ print(code, sorted(m for m in sys.modules if m == "prefect" or m.startswith("pre
         ["partners", "list"],
         ["contacts", "list"],
         ["anniversaries", "--year", "2029"],
+        ["deployments"],
         ["server", "status"],
     ],
 )
