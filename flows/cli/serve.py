@@ -13,10 +13,9 @@ process until interrupted (Ctrl-C or SIGTERM): the anniversary reminders every d
 08:00 in the home city's time zone, everything else when triggered from the Prefect UI
 (each deployment has a parameter form), `prefect deployment run`, or the API.
 
-Point it at a Prefect server first, or the deployments live only as long as this
-process's temporary API:
-    prefect server start --host 127.0.0.1 &
-    export PREFECT_API_URL=http://127.0.0.1:4200/api
+Start `amity server` first (it uses it), or point PREFECT_API_URL at a Prefect server;
+otherwise the deployments live only as long as this process's temporary API:
+    amity server start
 Stopping it does not pause the schedules (pause_on_shutdown=False).
 For several machines use prefect.yaml and workers instead (README, "Beyond one machine")."""
 
@@ -50,8 +49,10 @@ def register(sub: Any) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.engine.deployments import serve_all
+    from flows.engine.runtime import amity_server_api
 
-    serve_all(limit=args.limit)
+    with amity_server_api():
+        serve_all(limit=args.limit)
     return EXIT_OK
 
 

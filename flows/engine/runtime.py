@@ -68,4 +68,25 @@ def amity_server_api(home: Path | None = None) -> Iterator[None]:
 def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a flow in this process with `local_run_settings`, on `amity server` when it is up."""
     with amity_server_api(), local_run_settings():
-        return flow(*args, **kwargs)
+        try:
+            return flow(*args, **kwargs)
+        finally:
+            wait_for_events()
+
+
+def wait_for_events(timeout: float = 30.0) -> None:
+    """Wait until the events of this process's runs have reached the API.
+
+    Left for the exit, Prefect drains them from an atexit hook that prints "EventsWorker -
+    Still processing items" on the console whenever some are left; here, while the API is
+    still up, they go quietly.
+    """
+    import time
+
+    from prefect.events.worker import EventsWorker
+
+    deadline = time.monotonic() + timeout
+    for worker in list(getattr(EventsWorker, "_instances", {}).values()):
+        queue = getattr(worker, "_queue", None)
+        while queue is not None and queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
