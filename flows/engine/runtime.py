@@ -57,6 +57,10 @@ def amity_server_api(home: Path | None = None) -> Iterator[None]:
         home = get_settings().home
     url = api_url_for_flows(home)
     if url is None:
+        if not os.environ.get("PREFECT_API_URL"):
+            # the temporary API runs in a child process that logs to this console; stopped at
+            # exit, it reports the task-run records it had not flushed yet as errors
+            os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
         yield
         return
     from prefect.settings import PREFECT_API_URL, temporary_settings
