@@ -41,21 +41,31 @@ COMMANDS = {
 }
 
 
+class Failed(Exception):
+    pass
+
+
 def run(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, check=False)
     took = time.perf_counter() - start
     if done.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stderr[-2000:]}")
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        raise Failed(f"{' '.join(cmd[2:])} exited {done.returncode} after {took:.0f} s: {last}")
     if "Traceback" in done.stderr or "EventsWorker" in done.stderr:
-        sys.exit(f"{' '.join(cmd)} printed warnings:\n{done.stderr[-2000:]}")
+        raise Failed(f"{' '.join(cmd)} printed warnings:\n{done.stderr[-2000:]}")
     return took
 
 
 def median(cmd: list[str], env: dict[str, str], runs: int, *, warm_up: bool) -> float:
-    if warm_up:  # "the second command in a row"
-        run(cmd, env)
-    return statistics.median(run(cmd, env) for _ in range(runs))
+    """The median wall time; NaN (and the reason printed) when a run fails."""
+    try:
+        if warm_up:  # "the second command in a row"
+            run(cmd, env)
+        return statistics.median(run(cmd, env) for _ in range(runs))
+    except Failed as exc:
+        print(f"failed: {exc}", file=sys.stderr)
+        return float("nan")
 
 
 def main() -> None:

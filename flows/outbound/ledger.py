@@ -332,7 +332,8 @@ def send_manifest(
     now: dt.datetime,
     on_confirmed: Callable[[Session, list[dict[str, Any]]], None],
 ) -> dict[str, Any]:
-    """Send written messages (entries with email, city, message_id, eml) through the ledger.
+    """Send messages (entries with email, city, message_id, and message bytes or an eml path)
+    through the ledger.
 
     ``ledger_key`` gives an entry's (purpose, occurrence); ``on_confirmed`` gets the entries
     confirmed, in the confirming transaction.
@@ -346,7 +347,7 @@ def send_manifest(
                 recipient=m["email"],
                 occurrence=occurrence,
                 message_id=m["message_id"],
-                message=Path(m["eml"]),
+                message=m["message"] if m.get("message") is not None else Path(m["eml"]),
                 context=m,
             )
         )

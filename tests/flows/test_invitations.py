@@ -66,6 +66,9 @@ def test_invite_sends_one_imip_message_per_contact(registry: None) -> None:
         "hanako.yamada@tokyo.example.org",
         "ken.sato@tokyo.example.org",
     ]
+    # the organizer's copies: letters and calendars; what was sent is in the Maildir
+    files = sorted(p.suffix for p in Path(summary["out_dir"]).rglob("*.*"))
+    assert files == [".html", ".html", ".ics", ".ics", ".pdf", ".pdf"]
     for message in messages:
         assert [p.get_content_type() for p in message.walk()] == [
             "multipart/mixed",
