@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/bench_invitations.py [--contacts 10000]
 
-(a) renders the letter HTML, builds the .ics and the e-mail and writes it to a Maildir, in plain
-Python with the same domain functions; (b) runs `send_invitations` (plan, render in chunks,
-ledger claim/confirm, Maildir) on a local Prefect API. Both without PDF attachments (PDF speed
-is bench_pdf.py's subject). Targets: (a) >= 150 invitations/s on one core, (b)/(a) <= 1.25,
-peak RSS of this process <= 600 MB.
+(a) renders each letter (HTML), .ics and e-mail with the functions the flow's tasks call and
+writes the same files (letter, .ics, the message in a Maildir) in a plain loop; (b) runs
+`send_invitations` (plan, render in chunks, ledger claim/confirm, Maildir) on a local Prefect
+API. The two runs' files are compared byte for byte, so (b)/(a) measures orchestration and
+the ledger only. Both without PDF attachments (PDF speed is bench_pdf.py's subject).
+Targets: (a) >= 500 invitations/s on one core, (b)/(a) <= 1.15, peak RSS <= 400 MB.
+`--profile FILE` writes a cProfile of the flow run (read it with `python -m pstats FILE`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import datetime as dt
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -99,84 +102,78 @@ def setup(url: str, contacts: int) -> None:
 
 
 def bare_loop(url: str, maildir: Path, out: Path) -> tuple[float, int]:
-    """The same domain work as the flow, in a plain loop on this core, writing the same files.
+    """The flow's domain work in a plain loop on this core, writing the very same files.
 
-    Like the flow it keeps the organizer's copy of each letter (HTML), .ics and .eml under
-    ``out`` and delivers into a Maildir; it skips only what orchestration adds (the ledger,
-    Prefect's task runs).
+    The same functions the flow's tasks call (`render_one`, `_build_message`), the same plan
+    (UIDs, SEQUENCE, the letter numbers the run takes), the same outputs: the letter (HTML),
+    the .ics and the message delivered into a Maildir. What it leaves out is what the flow
+    adds: Prefect's flow and task runs, and the delivery ledger's claim and confirm.
     """
     from config.settings import get_settings
-    from db.calendars import cal_event, event_info
-    from db.events import find_event, invitation_uid, invited_contacts
-    from db.invitees import invitees, next_references
+    from db.calendars import event_info
+    from db.events import find_event, invited_contacts
+    from db.invitees import plan_invitees
     from db.session import session_scope
-    from flows.domain.ical import Person, invitation_ics
-    from flows.domain.letters import make_environment, render_letter
-    from flows.domain.mail import build_imip_message, make_message_id
-    from flows.invitations import _letter_input, home_city_names, host_from_settings
-    from flows.outbound.outputs import contact_file_stem
+    from flows.invitations import _build_message, home_city_names, host_from_settings, render_one
     from flows.outbound.transport import MaildirTransport
 
     settings = get_settings()
     with session_scope(url) as session:
-        event = find_event(session, "bench")
-        rows = invitees(session, invited_contacts(session, event))
-        numbers = next_references(session, NOW.year, len(rows), reserve=False)
-        rows = [
-            row.with_invitation(reference_year=NOW.year, reference_number=n)
-            for row, n in zip(rows, numbers, strict=True)
-        ]
         start = time.perf_counter()
-        env = make_environment()
+        event = find_event(session, "bench")
+        contacts = invited_contacts(session, event)
+        # a dry run's plan: the UIDs and the letter numbers the flow's run will take
+        rows = plan_invitees(session, event, contacts, year=NOW.year, now=NOW, dry_run=True)
         host = host_from_settings(settings, home_city_names(session))
         info = event_info(event)
-        organizer = Person(settings.office.email, settings.office.name)
         # synced once at the end, as the flow syncs once per chunk
         with MaildirTransport(maildir, durability="batch") as transport:
             for row in rows:
-                uid = invitation_uid(event.slug, row.contact_id, settings.office.mail_domain)
-                inp = _letter_input(event, info, row, host, NOW)
-                letter = render_letter(inp, env=env)
-                ics = invitation_ics(
-                    cal_event(event, uid=uid, sequence=0, lang=letter.language, info=info),
-                    organizer=organizer,
-                    attendee=Person(row.email, row.name_latin),
-                    stamp=NOW,
-                )
-                message_id = make_message_id(
-                    uid, 0, "invitation", domain=settings.office.mail_domain
-                )
-                message = build_imip_message(
-                    from_addr=settings.office.email,
-                    from_name=settings.office.name,
-                    to_addr=row.email,
-                    to_name=row.name_latin,
-                    subject=letter.subject,
-                    text=letter.text,
-                    html=letter.html_fragment,
-                    ics=ics,
-                    method="REQUEST",
-                    attachments=[],
-                    message_id=message_id,
-                    date=NOW,
-                )
-                base = out / contact_file_stem(row.city, row.name_latin, row.email, row.contact_id)
+                item = render_one(event, info, row, host, settings, NOW)
+                message = _build_message(item, None, settings, NOW)
+                base = out / item["base"]
                 base.parent.mkdir(parents=True, exist_ok=True)
-                base.with_suffix(".html").write_text(letter.html, encoding="utf-8")
-                base.with_suffix(".ics").write_bytes(ics)
-                base.with_suffix(".eml").write_bytes(message)
+                base.with_suffix(".html").write_text(item["letter"].html, encoding="utf-8")
+                base.with_suffix(".ics").write_bytes(item["ics"])
                 transport.send(
                     message,
                     sender=settings.office.email,
                     recipients=[row.email],
-                    message_id=message_id,
+                    message_id=item["message_id"],
                 )
         return time.perf_counter() - start, len(rows)
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def maildir_messages(folder: Path) -> list[bytes]:
+    return sorted(p.read_bytes() for p in (folder / "new").iterdir())
+
+
+def compare_outputs(bare_out: Path, bare_maildir: Path, flow_out: Path, flow_maildir: Path) -> str:
+    """'identical', or what differs between the two runs' files."""
+    bare, flow = files_of(bare_out), files_of(flow_out)
+    problems = []
+    if sorted(bare) != sorted(flow):
+        problems.append(f"file names differ: {sorted(set(bare) ^ set(flow))[:5]}")
+    else:
+        differ = [name for name in bare if bare[name] != flow[name]]
+        if differ:
+            problems.append(f"{len(differ)} file(s) differ, e.g. {differ[:3]}")
+    if maildir_messages(bare_maildir) != maildir_messages(flow_maildir):
+        problems.append("the Maildir messages differ")
+    return "; ".join(problems) or f"identical ({len(bare)} files, {len(bare) // 2} messages)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=10_000)
+    parser.add_argument("--bare-only", action="store_true", help="time the bare loop only")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the flow run into FILE")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -227,6 +224,9 @@ def main() -> None:
             apply_spec(s, spec, settings, now=NOW)
 
         bare_s, n = bare_loop(url, folder / "bare-maildir", folder / "bare-out")
+        if args.bare_only:
+            print(f"(a) bare loop: {bare_s:.1f} s  {n / bare_s:.0f} invitations/s")
+            return
 
         from prefect.testing.utilities import prefect_test_harness
 
@@ -234,17 +234,35 @@ def main() -> None:
         from flows.invitations import send_invitations
 
         with prefect_test_harness(server_startup_timeout=180):
-            run_flow(send_invitations, "bench", only=["City 0"], dry_run=True, now=NOW)  # warm-up
+            warm = run_flow(send_invitations, "bench", only=["City 0"], dry_run=True, now=NOW)
+            shutil.rmtree(warm["out_dir"])  # the warm-up's dry-run files are not the run's
             start = time.perf_counter()
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             summary = run_flow(send_invitations, "bench", now=NOW)
             flow_s = time.perf_counter() - start
+            if args.profile:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
         assert summary["sent"] == n, summary["sent"]
+        same = compare_outputs(
+            folder / "bare-out",
+            folder / "bare-maildir",
+            Path(summary["out_dir"]),
+            settings.outbox_dir,
+        )
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"contacts: {n}")
-    print(f"(a) bare loop:    {bare_s:.1f} s  {n / bare_s:.0f} invitations/s (target >= 150)")
+    print(f"(a) bare loop:    {bare_s:.1f} s  {n / bare_s:.0f} invitations/s (target >= 500)")
     print(f"(b) Prefect flow: {flow_s:.1f} s  {n / flow_s:.0f} invitations/s")
-    print(f"(b)/(a) = {flow_s / bare_s:.2f} (target <= 1.25)")
-    print(f"peak RSS of this process: {rss_mb:.0f} MB (target <= 600)")
+    print(f"(b)/(a) = {flow_s / bare_s:.2f} (target <= 1.15)")
+    print(f"outputs of (a) and (b): {same}")
+    print(f"peak RSS of this process: {rss_mb:.0f} MB (target <= 400)")
+    if not same.startswith("identical"):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "flows.cli.schedule",
     "flows.cli.reports",
     "flows.cli.serve",
+    "flows.cli.server",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

@@ -68,8 +68,9 @@ def register_events(group: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from config.settings import get_settings
     from flows.cli.demo_run import print_outputs, run_demo
-    from flows.engine.runtime import local_run_settings
+    from flows.engine.runtime import amity_server_api, local_run_settings
 
+    office_home = get_settings().home  # where `amity server` keeps its pid file
     # the demo keeps to itself: its own SQLite database and Maildir under AMITY_HOME/demo,
     # so simulated replies and reminders never mix with the office's real records or mail
     os.environ["AMITY_HOME"] = str(get_settings().home / "demo")
@@ -77,7 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     os.environ.pop("AMITY_DATABASE_URL", None)
     get_settings.cache_clear()
 
-    with local_run_settings():
+    with amity_server_api(office_home), local_run_settings():
         result = run_demo(
             progress=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
         )

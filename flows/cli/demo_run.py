@@ -135,7 +135,7 @@ def print_outputs(result: dict[str, Any]) -> None:
     )
     for e in result["events"]:
         print(f"\n  {e['slug']}  [{e['status']}]")
-        print(f"    letters (HTML, PDF), .ics, .eml   {e['invitations']}/<city>/")
+        print(f"    letters (HTML, PDF), .ics         {e['invitations']}/<city>/")
         n = e["letters"]
         if n is None:
             print("      letters written on an earlier run (not sent again)")

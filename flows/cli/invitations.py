@@ -160,7 +160,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
             print(f"  {len(summary['address_problems'])} contact(s) cannot be addressed correctly:")
         for p in summary["address_problems"]:
             print(f"    {p['email']} ({p['city']}): {'; '.join(p['problems'])}")
-        print(f"  letters, .ics and .eml: {summary['out_dir']}")
+        copies = "letters, .ics and .eml" if summary["dry_run"] else "letters and .ics"
+        print(f"  {copies}: {summary['out_dir']}")
     return _not_sent_exit(args, summary)
 
 

@@ -83,8 +83,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 def cmd_anniversaries(args: argparse.Namespace) -> int:
     from config.settings import get_settings
+    from flows.anniversaries import anniversaries_feed, list_anniversaries
     from flows.domain.clock import office_today
-    from flows.reminders import anniversaries_feed, list_anniversaries
 
     settings = get_settings()
     now = datetime.now(UTC)

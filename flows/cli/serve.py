@@ -15,10 +15,9 @@ bounces; it does nothing until AMITY_IMAP__HOST is set), everything else when tr
 from the Prefect UI (each deployment has a parameter form), `prefect deployment run`, or
 the API.
 
-Point it at a Prefect server first, or the deployments live only as long as this
-process's temporary API:
-    prefect server start --host 127.0.0.1 &
-    export PREFECT_API_URL=http://127.0.0.1:4200/api
+Start `amity server` first (it uses it), or point PREFECT_API_URL at a Prefect server;
+otherwise the deployments live only as long as this process's temporary API:
+    amity server start
 Stopping it does not pause the schedules (pause_on_shutdown=False).
 For several machines use prefect.yaml and workers instead (README, "Beyond one machine")."""
 
@@ -52,13 +51,15 @@ def register(sub: Any) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.engine.deployments import serve_all
+    from flows.engine.runtime import amity_server_api
 
-    serve_all(limit=args.limit)
+    with amity_server_api():
+        serve_all(limit=args.limit)
     return EXIT_OK
 
 
 def cmd_deployments(args: argparse.Namespace) -> int:
-    from flows.engine.deployments import PREFECT_YAML, current_prefect_yaml, load_flows, timezone
+    from flows.engine.deployments import PREFECT_YAML, current_prefect_yaml, listed_flows, timezone
 
     if args.write_yaml or args.check:
         wanted = current_prefect_yaml()
@@ -73,17 +74,17 @@ def cmd_deployments(args: argparse.Namespace) -> int:
         print(f"wrote {PREFECT_YAML}")
         return EXIT_OK
 
-    loaded, notes = load_flows()
+    listed, notes = listed_flows()  # from the source: listing imports no flow, nor Prefect
     tz = timezone()
     rows = [
         {
-            "deployment": f"{item.flow.name}/{item.spec.name}",
-            "entrypoint": item.spec.entrypoint,
-            "schedule": f"{item.spec.cron} ({tz})" if item.spec.cron else "on demand",
-            "required": item.spec.required_at_run(),
-            "parameters": item.spec.parameter_values(),
+            "deployment": f"{flow_name}/{spec.name}",
+            "entrypoint": spec.entrypoint,
+            "schedule": f"{spec.cron} ({tz})" if spec.cron else "on demand",
+            "required": spec.required_at_run(),
+            "parameters": spec.parameter_values(),
         }
-        for item in loaded
+        for spec, flow_name in listed
     ]
     if args.json:
         emit_json({"deployments": rows, "skipped": notes})

@@ -199,6 +199,64 @@ def load_flows(specs: tuple[DeploymentSpec, ...] = SPECS) -> tuple[list[Loaded],
     return loaded, notes
 
 
+def listed_flows(
+    specs: tuple[DeploymentSpec, ...] = SPECS,
+) -> tuple[list[tuple[DeploymentSpec, str]], list[str]]:
+    """(spec, flow name) of each spec whose module defines its flow, and one note per other.
+
+    Read from the modules' source, without importing them (nor Prefect): `amity deployments`
+    only lists. The flow's name is its decorator's ``name=``, else Prefect's default (the
+    function's name with hyphens). `load_flows` imports them, for serving and prefect.yaml.
+    """
+    import ast
+    import importlib.util
+
+    listed: list[tuple[DeploymentSpec, str]] = []
+    notes: list[str] = []
+    for spec in specs:
+        try:
+            found = importlib.util.find_spec(spec.module)
+        except ImportError:
+            found = None
+        if found is None or found.origin is None:
+            notes.append(f"{spec.name}: skipped, {spec.module} does not exist")
+            continue
+        tree = ast.parse(Path(found.origin).read_text(encoding="utf-8"))
+        name = next(
+            (
+                _flow_decorator_name(node)
+                for node in tree.body
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                and node.name == spec.function
+            ),
+            None,
+        )
+        if not name:
+            notes.append(f"{spec.name}: skipped, {spec.module}.{spec.function} is not a flow")
+            continue
+        listed.append((spec, name))
+    return listed, notes
+
+
+def _flow_decorator_name(node: Any) -> str:
+    """The flow name a ``@flow`` / ``@flow(name=...)`` decorator gives, or "" if none."""
+    import ast
+
+    for decorator in node.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        target = call.func if call else decorator
+        if not (
+            (isinstance(target, ast.Name) and target.id == "flow")
+            or (isinstance(target, ast.Attribute) and target.attr == "flow")
+        ):
+            continue
+        for keyword in call.keywords if call else []:
+            if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                return str(keyword.value.value)
+        return node.name.replace("_", "-")
+    return ""
+
+
 def timezone() -> str:
     from config.settings import get_settings
 

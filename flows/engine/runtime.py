@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,7 +43,54 @@ def local_run_settings() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def amity_server_api(home: Path | None = None) -> Iterator[None]:
+    """Flows run in this block use `amity server` of AMITY_HOME (or ``home``) when it is up.
+
+    The user's PREFECT_API_URL wins; with neither, Prefect starts its temporary local API.
+    """
+    from flows.engine.local_server import api_url_for_flows
+
+    if home is None:
+        from config.settings import get_settings
+
+        home = get_settings().home
+    url = api_url_for_flows(home)
+    if url is None:
+        if not os.environ.get("PREFECT_API_URL"):
+            # the temporary API runs in a child process that logs to this console; stopped at
+            # exit, it reports the task-run records it had not flushed yet as errors
+            os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+        yield
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: url}):
+        yield
+
+
 def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call a flow in this process with `local_run_settings`."""
-    with local_run_settings():
-        return flow(*args, **kwargs)
+    """Call a flow in this process with `local_run_settings`, on `amity server` when it is up."""
+    with amity_server_api(), local_run_settings():
+        try:
+            return flow(*args, **kwargs)
+        finally:
+            wait_for_events()
+
+
+def wait_for_events(timeout: float = 30.0) -> None:
+    """Wait until the events of this process's runs have reached the API.
+
+    Left for the exit, Prefect drains them from an atexit hook that prints "EventsWorker -
+    Still processing items" on the console whenever some are left; here, while the API is
+    still up, they go quietly.
+    """
+    import time
+
+    from prefect.events.worker import EventsWorker
+
+    deadline = time.monotonic() + timeout
+    for worker in list(getattr(EventsWorker, "_instances", {}).values()):
+        queue = getattr(worker, "_queue", None)
+        while queue is not None and queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from config.settings import Settings, get_settings
 from db.models import OutboxMessage
 from db.session import session_scope
+from flows.outbound import faults
 from flows.outbound.transport import DeliveryError, Transport, make_transport
 
 #: the default lease: a claim its owner has not renewed for this long is taken over
@@ -449,6 +450,7 @@ def _send_claimed(
             confirm_many(session, done, token=token, now=clock())
             if on_confirmed is not None:
                 on_confirmed(session, [by_key[c.key] for c, _, _ in done])
+        faults.confirmed(len(done))  # crash and race tests stop or hold the run here
         done.clear()
 
     def fail(failed: Sequence[Claim], reason: str, attempts: int) -> None:
@@ -515,7 +517,8 @@ def send_manifest(
     ledger_key: Callable[[dict[str, Any]], tuple[str, str]],
     on_confirmed: Callable[[Session, list[dict[str, Any]]], None],
 ) -> dict[str, Any]:
-    """Send written messages (entries with email, city, message_id, eml) through the ledger.
+    """Send messages (entries with email, city, message_id, and message bytes or an eml path)
+    through the ledger.
 
     ``ledger_key`` gives an entry's (purpose, occurrence); ``on_confirmed`` gets the entries
     confirmed, in the confirming transaction.
@@ -529,7 +532,7 @@ def send_manifest(
                 recipient=m["email"],
                 occurrence=occurrence,
                 message_id=m["message_id"],
-                message=Path(m["eml"]),
+                message=m["message"] if m.get("message") is not None else Path(m["eml"]),
                 context=m,
             )
         )

@@ -25,7 +25,8 @@ from flows.engine.deployments import load_flows
 from tests.conftest import _PG, REPO, _drop_postgres_database, _fresh_postgres_database
 from tests.e2e.conftest import BIN, PrefectServer, api_of, run_cli, start_group, stop_group, tail
 
-pytestmark = pytest.mark.slow
+#: on one xdist worker: they share one Prefect server (the session fixture is per worker)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 AMITY = [sys.executable, "-m", "flows"]
 PREFECT = str(BIN / "prefect")

@@ -17,7 +17,8 @@ from flows.engine.deployments import load_flows
 from tests.e2e.conftest import PrefectServer, api_of, run_cli, start_group, stop_group, tail
 from tests.e2e.test_deployments import AMITY, IMPORT, RUN_TIMEOUT
 
-pytestmark = pytest.mark.slow
+#: on one xdist worker: they share one Prefect server (the session fixture is per worker)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 REMINDERS = "anniversary reminders/daily-reminders"
 

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +66,9 @@ def test_invite_sends_one_imip_message_per_contact(registry: None) -> None:
         "hanako.yamada@tokyo.example.org",
         "ken.sato@tokyo.example.org",
     ]
+    # the organizer's copies: letters and calendars; what was sent is in the Maildir
+    files = sorted(p.suffix for p in Path(summary["out_dir"]).rglob("*.*"))
+    assert files == [".html", ".html", ".ics", ".ics", ".pdf", ".pdf"]
     for message in messages:
         assert [p.get_content_type() for p in message.walk()] == [
             "multipart/mixed",
@@ -170,13 +172,28 @@ def test_invite_over_smtp_records_permanent_refusal_and_sends_the_rest(
 
 
 # --- crash and concurrency, with real processes ------------------------------------------
+#
+# The processes talk to the session's Prefect API (no temporary server each) and stop or
+# meet at chosen points through flows/outbound/faults.py, so no test sleeps or polls for a
+# moment to kill in. PDFs are off: what is checked is the ledger, not the letters.
+
+#: small chunks, so that a run is killed or meets the other one with work still to do
+CRASH_ENV = {"AMITY_BATCH_SIZE": "4", "AMITY_ATTACH_PDF": "false"}
 
 
 def _amity_process(
     home: Path, db_url: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    full_env = {**os.environ, "AMITY_HOME": str(home), "AMITY_DATABASE_URL": db_url, **(env or {})}
-    full_env.pop("PREFECT_API_URL", None)
+    from prefect.settings import PREFECT_API_URL
+
+    full_env = {
+        **os.environ,
+        "AMITY_HOME": str(home),
+        "AMITY_DATABASE_URL": db_url,
+        # the session's API: a process of its own would spend seconds starting one
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        **(env or {}),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "flows", *args],
         cwd=REPO,
@@ -188,6 +205,14 @@ def _amity_process(
     )
 
 
+def _ledger_states() -> dict[str, int]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+        )
+        return {state: n for state, n in rows}
+
+
 def _sent_ledger() -> list[str]:
     with session_scope() as session:
         return sorted(
@@ -195,25 +220,28 @@ def _sent_ledger() -> list[str]:
         )
 
 
-@pytest.mark.slow
+def _smtp_env(port: int) -> dict[str, str]:
+    return {
+        "AMITY_MAIL_TRANSPORT": "smtp",
+        "AMITY_SMTP__PORT": str(port),
+        "AMITY_SMTP__SECURITY": "none",
+    }
+
+
 def test_invite_killed_midway_and_rerun_sends_each_exactly_once(
     registry: None, amity_db: str
 ) -> None:
     home = get_settings().home
-    # a pause between messages makes the send phase last long enough to be killed in it
-    slow = {"AMITY_BATCH_SIZE": "4", "AMITY_SEND_INTERVAL_SECONDS": "0.2"}
-    proc = _amity_process(home, amity_db, "invite", CONFERENCE, env=slow)
-    new = home / "outbox" / "new"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if new.is_dir() and len(list(new.iterdir())) >= 5:
-            break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    partial = len(list(new.iterdir()))
+    # killed (SIGKILL) once the 5th message is confirmed: the Maildir confirms a chunk of 4
+    # at a time, so after the second chunk, with the other chunks not yet sent or in flight
+    killed = _amity_process(
+        home, amity_db, "invite", CONFERENCE, env={**CRASH_ENV, "AMITY_FAULT_KILL_AFTER": "5"}
+    )
+    output, _ = killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL, output
+    partial = len(_sent_ledger())
     assert 5 <= partial < 38
-    rerun = _amity_process(home, amity_db, "invite", CONFERENCE)
+    rerun = _amity_process(home, amity_db, "invite", CONFERENCE, env=CRASH_ENV)
     output, _ = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, output
     recipients = [m["To"].addresses[0].addr_spec for m in _outbox()]
@@ -221,23 +249,53 @@ def test_invite_killed_midway_and_rerun_sends_each_exactly_once(
     assert len(_sent_ledger()) == 38
 
 
-@pytest.mark.slow
-def test_invite_two_runs_at_once_never_send_twice(
+def test_invite_killed_over_smtp_rerun_takes_over_its_claims_and_sends_each_once(
     registry: None, amity_db: str, smtp_server: tuple[ScriptedHandler, int]
 ) -> None:
     handler, port = smtp_server
     home = get_settings().home
-    env = {
-        "AMITY_MAIL_TRANSPORT": "smtp",
-        "AMITY_SMTP__PORT": str(port),
-        "AMITY_SMTP__SECURITY": "none",
-        "AMITY_BATCH_SIZE": "5",
-    }
-    procs = [_amity_process(home, amity_db, "invite", CONFERENCE, env=env) for _ in range(2)]
-    outputs = [p.communicate(timeout=400)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    env = {**CRASH_ENV, **_smtp_env(port)}
+    # SMTP confirms each message: killed right after the 5th, it leaves the rest of its
+    # second chunk claimed by a process that is gone
+    killed = _amity_process(
+        home, amity_db, "invite", CONFERENCE, env={**env, "AMITY_FAULT_KILL_AFTER": "5"}
+    )
+    output, _ = killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL, output
+    states = _ledger_states()
+    # the other sending thread may have confirmed one more before the kill
+    assert states["sent"] in (5, 6) and states["claimed"] >= 2, states
+    rerun = _amity_process(home, amity_db, "invite", CONFERENCE, env=env)
+    output, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output
     recipients = [rcpt for _, rcpts, _ in handler.received for rcpt in rcpts]
     assert len(recipients) == len(set(recipients)) == 38
+    assert _ledger_states() == {"sent": 38}
+
+
+def test_invite_two_runs_at_once_never_send_twice(
+    registry: None, amity_db: str, smtp_server: tuple[ScriptedHandler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp_server
+    home = get_settings().home
+    meet = tmp_path / "meet"
+    # each run, after its first confirmed message, waits until the other has sent one too:
+    # from there on both are certainly sending at once, claiming from the same chunks
+    env = {
+        **CRASH_ENV,
+        **_smtp_env(port),
+        "AMITY_FAULT_MEET_DIR": str(meet),
+        "AMITY_FAULT_MEET_COUNT": "2",
+    }
+    procs = [
+        _amity_process(home, amity_db, "invite", CONFERENCE, "--json", env=env) for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=400)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert len(list(meet.iterdir())) == 2  # both were sending when they met
+    recipients = [rcpt for _, rcpts, _ in handler.received for rcpt in rcpts]
+    assert len(recipients) == len(set(recipients)) == 38
+    assert _ledger_states() == {"sent": 38}
 
 
 def _files(folder: Path) -> dict[str, bytes]:

@@ -21,9 +21,10 @@ from db.models import City, OutboxMessage, Reminder, Tie
 from db.registry import ensure_home_city
 from db.reminders import candidate_ties_query
 from db.session import session_scope
+from flows.anniversaries import anniversaries_feed, list_anniversaries
 from flows.domain.registry import anniversary_md
 from flows.domain.reminder_digest import DIGEST_PURPOSE
-from flows.reminders import anniversaries_feed, list_anniversaries, remind
+from flows.reminders import remind
 from tests.ics_rules import ics_problems
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,12 +6,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _amity(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def api(prefect_api: None) -> str:
+    """The session's Prefect API: the import commands run a flow, and need not start one."""
+    from prefect.settings import PREFECT_API_URL
+
+    return str(PREFECT_API_URL.value())
+
+
+def _amity(home: Path, *args: str, api: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``api``: the Prefect API a command that runs a flow uses (else it starts its own)."""
     env = {**os.environ, "AMITY_HOME": str(home)}
     env.pop("AMITY_DATABASE_URL", None)
+    if api:
+        env["PREFECT_API_URL"] = api
     return subprocess.run(
         [sys.executable, "-m", "flows", *args],
         cwd=REPO,
@@ -34,7 +47,9 @@ def test_cli_unknown_command_exits_2(tmp_path: Path) -> None:
     assert _amity(tmp_path, "frobnicate").returncode == 2
 
 
-def test_cli_import_bad_file_exits_2_with_precise_lines_and_no_traceback(tmp_path: Path) -> None:
+def test_cli_import_bad_file_exits_2_with_precise_lines_and_no_traceback(
+    tmp_path: Path, api: str
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "city,native_name,country_code,timezone,language,established_on,precision,source,note\n"
@@ -42,7 +57,7 @@ def test_cli_import_bad_file_exits_2_with_precise_lines_and_no_traceback(tmp_pat
         "Lima,Lima,PE,America/Lima,es,1983-11-31,day,,\n",
         encoding="utf-8",
     )
-    out = _amity(tmp_path / "home", "partners", "import", str(bad))
+    out = _amity(tmp_path / "home", "partners", "import", str(bad), api=api)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr + out.stdout
     assert (
@@ -82,11 +97,13 @@ def test_cli_bad_setting_exits_2_with_one_line_per_problem(tmp_path: Path) -> No
     )
 
 
-def test_cli_city_names_file_that_is_not_yaml_says_where_in_one_line(tmp_path: Path) -> None:
+def test_cli_city_names_file_that_is_not_yaml_says_where_in_one_line(
+    tmp_path: Path, api: str
+) -> None:
     broken = tmp_path / "names.yaml"
     broken.write_text("cities: [1, 2\n", encoding="utf-8")
     assert _amity(tmp_path / "home", "init").returncode == 0
-    out = _amity(tmp_path / "home", "partners", "names", str(broken))
+    out = _amity(tmp_path / "home", "partners", "names", str(broken), api=api)
     assert (out.returncode, out.stdout.splitlines()) == (
         2,
         [

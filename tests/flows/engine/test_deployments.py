@@ -17,6 +17,7 @@ from flows.engine.deployments import (
     DeploymentSpec,
     ImportParameters,
     current_prefect_yaml,
+    listed_flows,
     load_flows,
     to_runner_deployment,
 )
@@ -80,6 +81,28 @@ def test_load_flows_skips_a_module_that_does_not_import() -> None:
     assert notes == [
         "ghost: skipped, flows.no_such_module does not import "
         "(No module named 'flows.no_such_module')"
+    ]
+
+
+def test_listed_flows_reads_the_names_load_flows_imports() -> None:
+    listed, notes = listed_flows()
+
+    assert notes == []
+    assert [(spec.name, name) for spec, name in listed] == [
+        (item.spec.name, item.flow.name) for item in load_flows()[0]
+    ]
+
+
+def test_listed_flows_skips_a_missing_module_and_a_function_that_is_no_flow() -> None:
+    missing = DeploymentSpec("ghost", "flows.no_such_module", "ghost", ImportParameters)
+    no_flow = DeploymentSpec("plain", "flows.partners", "load_reference_data", ImportParameters)
+
+    listed, notes = listed_flows((missing, no_flow))
+
+    assert listed == []
+    assert notes == [
+        "ghost: skipped, flows.no_such_module does not exist",
+        "plain: skipped, flows.partners.load_reference_data is not a flow",
     ]
 
 
