@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,9 @@ class ScriptedHandler:
     #: stall the next N RCPT commands this many seconds (longer than the client timeout)
     stalls: int = 0
     stall_seconds: float = 0.0
+    #: hold each DATA after this many messages until ``release`` is set (a run caught mid-send)
+    hold_after: int | None = None
+    release: threading.Event = field(default_factory=threading.Event)
     received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     peers: set[tuple[str, int]] = field(default_factory=set)
 
@@ -41,6 +45,8 @@ class ScriptedHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.peers.add(session.peer)
+        if self.hold_after is not None and len(self.received) >= self.hold_after:
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 120)
         if self.drops:
             self.drops -= 1
             server.transport.close()

@@ -77,7 +77,8 @@ def _states() -> list[str]:
 
 
 def test_a_run_slower_than_the_lease_keeps_its_claims(slow_smtp: ScriptedHandler) -> None:
-    count = 8  # ~3.5 s of sending at 0.5 s apart: more than three leases
+    count = 8
+    slow_smtp.hold_after = 2  # the first run sends two, then waits in the server's DATA
     first: dict[str, object] = {}
     runner = threading.Thread(
         target=lambda: first.update(result=deliver(_messages(count), settings=get_settings()))
@@ -94,6 +95,7 @@ def test_a_run_slower_than_the_lease_keeps_its_claims(slow_smtp: ScriptedHandler
         text=True,
     )
     still_sending = runner.is_alive()
+    slow_smtp.release.set()
     runner.join()
 
     received = sorted(msg for _, _, msg in slow_smtp.received)
