@@ -40,14 +40,17 @@ def _messages(count: int) -> list[Outgoing[int]]:
     return items
 
 
-#: the second run, in its own process: deliver the same messages, print what it sent
+#: the second run, in its own process: ready when imported, delivers the same messages on a
+#: line from stdin, prints what it sent
 SECOND_RUN = """
-import json
+import json, sys
 from config.settings import get_settings
 from tests.flows.outbound.test_claims import _messages
 from flows.outbound.ledger import deliver
+print("ready", flush=True)
+sys.stdin.readline()
 result = deliver(_messages({count}), settings=get_settings())
-print(json.dumps({{"sent": len(result.sent), "elsewhere": len(result.elsewhere)}}))
+print(json.dumps({{"sent": len(result.sent), "elsewhere": len(result.elsewhere)}}), flush=True)
 """
 
 
@@ -77,29 +80,35 @@ def _states() -> list[str]:
 
 
 def test_a_run_slower_than_the_lease_keeps_its_claims(slow_smtp: ScriptedHandler) -> None:
-    count = 8
+    count = 10
     slow_smtp.hold_after = 2  # the first run sends two, then waits in the server's DATA
-    first: dict[str, object] = {}
+    second = subprocess.Popen(
+        [sys.executable, "-c", SECOND_RUN.format(count=count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert second.stdin is not None and second.stdout is not None
+    assert second.stdout.readline().strip() == "ready"  # imported: it will claim at once
     runner = threading.Thread(
-        target=lambda: first.update(result=deliver(_messages(count), settings=get_settings()))
+        target=deliver, args=(_messages(count),), kwargs={"settings": get_settings()}
     )
     runner.start()
     while "sent" not in _states():  # the first run is sending
         time.sleep(0.05)
     time.sleep(LEASE_SECONDS * 1.5)  # its first claims are older than the lease by now
 
-    second = subprocess.run(
-        [sys.executable, "-c", SECOND_RUN.format(count=count)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    second.stdin.write("go\n")
+    second.stdin.flush()
+    answer = json.loads(second.stdout.readline())
     still_sending = runner.is_alive()
     slow_smtp.release.set()
+    second.wait()
     runner.join()
 
     received = sorted(msg for _, _, msg in slow_smtp.received)
-    assert json.loads(second.stdout.splitlines()[-1])["sent"] == 0
+    assert answer["sent"] == 0
+    assert answer["elsewhere"] >= 1  # it found messages the first run still held
     assert len(received) == count
     assert len(set(received)) == count  # nobody got two copies
     assert _states() == ["sent"] * count
