@@ -50,6 +50,16 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def same_etag(a: str, b: str) -> bool:
+    """Whether two ETags name the same version (a listing may mark one weak: W/"x")."""
+
+    def bare(tag: str) -> str:
+        tag = tag.strip()
+        return tag[2:] if tag.startswith("W/") else tag
+
+    return bare(a) == bare(b)
+
+
 def resource_name(uid: str) -> str:
     """The file name of the resource holding ``uid`` (stable, safe in a URL)."""
     return f"{slugify(uid)}.ics"
@@ -231,7 +241,7 @@ class CalDavClient:
                 return
             self._put(result, uid, url, data, fingerprint, None, None)
             return
-        if theirs is not None and theirs != previous.etag:
+        if theirs is not None and not same_etag(theirs, previous.etag):
             if force:
                 self._put(result, uid, url, data, fingerprint, previous, theirs, overwrite=True)
             else:
@@ -363,7 +373,7 @@ class CalDavClient:
         if on_server is not None and theirs is None:
             result.deleted.append(uid)  # already gone: the goal is reached
             return
-        if theirs is not None and theirs != previous.etag and not force:
+        if theirs is not None and not same_etag(theirs, previous.etag) and not force:
             self._conflict(result, uid, "DELETE", url, previous, theirs)
             return
         etag = theirs if theirs is not None else previous.etag
@@ -372,7 +382,7 @@ class CalDavClient:
             result.published[uid] = previous
             return
         result.deleted.append(uid)
-        if etag != previous.etag:
+        if not same_etag(etag, previous.etag):
             result.overwritten.append(uid)
 
     def _holds(self, url: str, fingerprint: str) -> bool:

@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from flows.domain.ical import CalEvent, CalSession, caldav_objects
-from flows.outbound.caldav import CalDavClient, CalDavError, Published, resource_name
+from flows.outbound.caldav import (
+    CalDavClient,
+    CalDavError,
+    Published,
+    resource_name,
+    same_etag,
+)
 from tests.ics_rules import ics_problems
 from tests.radicale_server import PASSWORD, USER
 from tests.radicale_server import free_port as _free_port
@@ -366,3 +372,7 @@ def test_publish_removed_session_already_deleted_on_server(client: CalDavClient)
 
     assert (second.deleted, second.failures) == (["session-6@amity.example"], [])
     assert "session-6@amity.example" not in second.published
+
+
+def test_same_etag_ignores_a_weak_marker_only() -> None:
+    assert (same_etag('W/"abc"', '"abc"'), same_etag('"abc"', '"abd"')) == (True, False)
