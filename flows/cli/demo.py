@@ -68,7 +68,7 @@ def register_events(group: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from config.settings import get_settings
     from flows.cli.demo_run import print_outputs, run_demo
-    from flows.engine.runtime import amity_server_api, local_run_settings
+    from flows.engine.runtime import amity_server_api, local_run_settings, wait_for_events
 
     office_home = get_settings().home  # where `amity server` keeps its pid file
     # the demo keeps to itself: its own SQLite database and Maildir under AMITY_HOME/demo,
@@ -82,6 +82,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         result = run_demo(
             progress=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
         )
+        wait_for_events()  # while the API is up: no "EventsWorker" warning at exit
     if args.json:
         emit_json(result)
     else:
