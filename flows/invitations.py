@@ -50,6 +50,7 @@ from flows.domain.slug import slugify
 from flows.engine.runners import task_runner_for
 from flows.outbound.ledger import chunks, send_manifest
 from flows.outbound.outputs import contact_file_stem, invitation_dir
+from flows.review import review_before_sending
 
 
 def host_from_settings(settings: Settings, home_names: Mapping[str, str]) -> Host:
@@ -368,6 +369,16 @@ def send_invitations(
     if (strict_language or settings.strict_language) and not dry_run:
         refuse_mixed_letters(summary)
     if not dry_run:
+        # sign-off: nothing goes out before a person approved exactly these messages
+        manifests, summary.review = review_before_sending(
+            event_id=plan["event_id"],
+            slug=plan["slug"],
+            purpose=purpose,
+            occurrence=occurrence,
+            manifests=manifests,
+            ranks={r.contact_id: r.rank for r in recipients},
+            now=now,
+        )
         sends = [
             send_chunk.submit(plan["event_id"], m, purpose, occurrence, now) for m in manifests
         ]

@@ -84,6 +84,11 @@ class AttendanceParameters(Parameters):
     skip_invalid: bool = False
 
 
+class SendReviewedParameters(Parameters):
+    #: the review (its number in `amity approvals`) whose approved messages go out
+    approval: int
+
+
 @dataclass(frozen=True)
 class DeploymentSpec:
     """One deployment: which flow, with which parameters, on which schedule."""
@@ -159,6 +164,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec("import-attendance", "flows.reports", "import_attendance", AttendanceParameters),
     DeploymentSpec("report-event", "flows.reports", "report_event", ReportParameters),
     DeploymentSpec("event-lifecycle", "flows.lifecycle", "event_lifecycle", LifecycleParameters),
+    DeploymentSpec("send-reviewed", "flows.approved", "send_reviewed", SendReviewedParameters),
 )
 
 
