@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
 
+from db.approvals import list_approvals
 from db.events import find_event
 from db.models import Event, Invitation
 from db.session import session_scope
@@ -59,6 +61,10 @@ def show_event(ref: str) -> dict[str, Any]:
             "audience": e.audience,
             "uid": e.uid,
             "sequence": e.sequence,
+            #: the sign-off of its messages: who approved or rejected what, and when
+            "approvals": list_approvals(
+                session, now=dt.datetime.now(dt.UTC), everything=True, event_id=e.id
+            ),
             "sessions": [
                 {
                     "key": s.key,

@@ -191,3 +191,23 @@ def approval_status(
     if decision == "approved":
         return "sent"
     return decision
+
+
+def sign_off_markdown(rows: Sequence[Mapping[str, Any]], zone: dt.tzinfo) -> str:
+    """The record of who approved or rejected what, for the event's report ("" if none)."""
+    if not rows:
+        return ""
+    lines = [
+        "## Sign-off before sending",
+        "",
+        "| messages | count | decision | by | when | comment | digest |",
+        "|---|---:|---|---|---|---|---|",
+    ]
+    for r in rows:
+        when = r["decided_dt"] or r["requested_dt"]
+        lines.append(
+            f"| {NOUNS.get(r['purpose'], r['purpose'])} | {r['messages']} | {r['status']} "
+            f"| {r['decided_by'] or '—'} | {when.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"| {r['comment'] or ''} | `{r['digest'][:16]}` |"
+        )
+    return "\n".join(lines) + "\n"
