@@ -22,11 +22,11 @@ from flows.review import release
 
 
 @flow(name="send reviewed", flow_run_name="send reviewed: {approval}")
-def send_reviewed(approval: int, now: dt.datetime | None = None) -> dict[str, Any]:
+def send_reviewed(approval: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """Send the messages of an approved review, exactly as reviewed (nothing is re-rendered)."""
     now = now or dt.datetime.now(dt.UTC)
     with session_scope() as session:
-        row = session.get(Approval, approval)
+        row = session.get(Approval, int(approval)) if str(approval).isdigit() else None
         if row is None:
             raise LookupError(f"no review {approval}")
         event = session.get(Event, row.event_id)

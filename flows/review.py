@@ -175,7 +175,7 @@ def schedule_send(approval_id: int, send_at: dt.datetime) -> str:
     try:
         run: Any = run_deployment(
             SEND_REVIEWED,
-            parameters={"approval": approval_id},
+            parameters={"approval": str(approval_id)},
             scheduled_time=send_at,
             timeout=0,
             as_subflow=False,

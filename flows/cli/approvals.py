@@ -101,6 +101,7 @@ def cmd_approvals(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         rows = list_approvals(session, now=dt.datetime.now(dt.UTC), everything=args.all)
+    _prefect_states(rows)
     if args.json:
         emit_json(rows)
         return EXIT_OK
@@ -135,6 +136,26 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     if any(r["status"] == "waiting" for r in rows):
         print("\n  amity approve RUN [--by NAME]   or   amity reject RUN --comment WHY")
     return EXIT_OK
+
+
+def _prefect_states(rows: list[dict[str, Any]]) -> None:
+    """A scheduled send cancelled (or failed) in Prefect says so; needs PREFECT_API_URL."""
+    import os
+
+    scheduled = [r for r in rows if r["status"] == "scheduled" and r["scheduled_run_id"]]
+    if not scheduled or not os.environ.get("PREFECT_API_URL"):
+        return
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        for r in scheduled:
+            state = client.read_flow_run(UUID(r["scheduled_run_id"])).state
+            if state is not None and state.type.value in ("CANCELLED", "CANCELLING"):
+                r["status"] = "cancelled: nothing sent"
+            elif state is not None and state.type.value in ("FAILED", "CRASHED"):
+                r["status"] = "send failed"
 
 
 def _load(ref: str) -> Any:
@@ -231,7 +252,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from flows.engine.runtime import run_flow
 
     try:
-        sent = run_flow(send_reviewed, approval.id)
+        sent = run_flow(send_reviewed, str(approval.id))
     except PreflightError as exc:
         raise UserError(str(exc)) from None
     if args.json:

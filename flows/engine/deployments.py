@@ -86,7 +86,7 @@ class AttendanceParameters(Parameters):
 
 class SendReviewedParameters(Parameters):
     #: the review (its number in `amity approvals`) whose approved messages go out
-    approval: int
+    approval: str
 
 
 @dataclass(frozen=True)

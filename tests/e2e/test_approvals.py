@@ -148,6 +148,7 @@ def test_send_at_a_chosen_hour_fires_then_and_a_cancelled_send_sends_nothing(
 
     assert "scheduled for" in printed
     assert "scheduled" in listed
+    assert "cancelled: nothing sent" in listed
     assert read_run(office.server, cancelled).state.type.value == "CANCELLED"
     assert fired.start_time >= soon - dt.timedelta(seconds=1)
     sent = _sent(office, "invitation")

@@ -88,7 +88,7 @@ def test_approve_sends_exactly_the_reviewed_bytes_once(
     send_invitations(SYMPOSIUM, dry_run=True, now=NOW + dt.timedelta(hours=1))
 
     code = main(["approve", approval.flow_run_id[:8], "--by", "Wang Fang", "--comment", "ok"])
-    again = send_reviewed(approval.id)
+    again = send_reviewed(str(approval.id))
     listed = main(["approvals", "--all"])
 
     out = capsys.readouterr().out
@@ -143,7 +143,7 @@ def test_contact_edited_after_review_blocks_the_send(symposium: None) -> None:
         assert row is not None
         decide(session, row, "approved", by="Wang Fang", comment="", now=NOW)
     with pytest.raises(ReviewOutdated, match="the data changed after the review"):
-        send_reviewed(approval.id)
+        send_reviewed(str(approval.id))
 
     assert (_outbox(), _sent_ledger()) == ([], [])
     # a new run reviews the new letters and supersedes the old review
@@ -201,7 +201,7 @@ def test_paused_run_resumes_with_the_form_input_and_sends_once(symposium: None) 
 def test_paused_run_expires_and_sends_nothing(
     symposium: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AMITY_APPROVAL__TIMEOUT", "2")
+    monkeypatch.setenv("AMITY_APPROVAL__TIMEOUT", "PT2S")
     get_settings.cache_clear()
 
     with deciding(wait="pause"):
