@@ -65,8 +65,11 @@ def _sent_ledger() -> list[str]:
         )
 
 
-def test_invite_renders_and_records_the_review_but_sends_nothing(symposium: None) -> None:
+def test_invite_renders_and_records_the_review_but_sends_nothing(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     summary = send_invitations(SYMPOSIUM, now=NOW)
+    listed = main(["approvals"])
 
     review = summary["review"]
     approval = _approval()
@@ -76,6 +79,11 @@ def test_invite_renders_and_records_the_review_but_sends_nothing(symposium: None
     assert approval.expires_dt == NOW + dt.timedelta(days=7)
     assert sorted(m["email"] for m in approval.messages) == TOKYO
     assert all(Path(m["eml"]).is_relative_to(get_settings().out_dir) for m in approval.messages)
+    line = [x for x in capsys.readouterr().out.splitlines() if approval.flow_run_id[:8] in x]
+    assert listed == 0
+    # waiting (not expired: it was requested at NOW, a week after which it expires)
+    assert len(line) == 1 and SYMPOSIUM in line[0] and "2 (1 lang.)  " in line[0]
+    assert "waiting" in line[0]
 
 
 def test_approve_sends_exactly_the_reviewed_bytes_once(
@@ -90,10 +98,13 @@ def test_approve_sends_exactly_the_reviewed_bytes_once(
     code = main(["approve", approval.flow_run_id[:8], "--by", "Wang Fang", "--comment", "ok"])
     again = send_reviewed(str(approval.id))
     listed = main(["approvals", "--all"])
+    shown = main(["events", "show", SYMPOSIUM])
 
     out = capsys.readouterr().out
     decided = _approval()
-    assert (code, listed) == (0, 0)
+    assert (code, listed, shown) == (0, 0, 0)
+    assert "sign-off before sending:" in out
+    assert "invitation: 2 message(s), sent by Wang Fang" in out
     assert "sent now 2, sent before 0, failed 0" in out
     assert (decided.decision, decided.decided_by, decided.comment) == (
         "approved",
@@ -105,7 +116,6 @@ def test_approve_sends_exactly_the_reviewed_bytes_once(
     assert _sent_ledger() == TOKYO
     # the Maildir holds the reviewed bytes (stored with the Maildir's LF line ends)
     assert sorted(_outbox()) == sorted(m.replace(b"\r\n", b"\n") for m in reviewed)
-    assert "Wang Fang" in out.splitlines()[-1]
 
 
 def test_reject_sends_nothing_and_keeps_the_reason(

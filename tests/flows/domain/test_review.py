@@ -13,6 +13,7 @@ from flows.domain.review import (
     review_heading,
     review_markdown,
     review_summary,
+    sign_off_markdown,
 )
 from tests.goldens import golden
 
@@ -119,3 +120,37 @@ def test_approval_status_waits_expires_schedules_and_sends() -> None:
     assert status("approved") == "approved"
     assert status("approved", sent=NOW) == "sent"
     assert status("rejected") == "rejected"
+
+
+def test_sign_off_markdown_lists_each_decision_with_its_digest() -> None:
+    rows = [
+        {
+            "purpose": "invitation",
+            "messages": 38,
+            "status": "sent",
+            "decided_by": "Wang Fang",
+            "decided_dt": NOW,
+            "requested_dt": NOW - dt.timedelta(hours=2),
+            "comment": "read all 38",
+            "digest": "ab" * 32,
+        },
+        {
+            "purpose": "reminder",
+            "messages": 5,
+            "status": "rejected",
+            "decided_by": "Li Hua",
+            "decided_dt": NOW + dt.timedelta(days=1),
+            "requested_dt": NOW,
+            "comment": "too early",
+            "digest": "cd" * 32,
+        },
+    ]
+
+    assert sign_off_markdown([], ZoneInfo("Asia/Shanghai")) == ""
+    assert sign_off_markdown(rows, ZoneInfo("Asia/Shanghai")).splitlines()[2:] == [
+        "| messages | count | decision | by | when | comment | digest |",
+        "|---|---:|---|---|---|---|---|",
+        "| invitations | 38 | sent | Wang Fang | 2026-11-29 16:00 | read all 38 | `abababababababab` |",
+        "| reminders of the invitation | 5 | rejected | Li Hua | 2026-11-30 16:00 | too early "
+        "| `cdcdcdcdcdcdcdcd` |",
+    ]
