@@ -197,7 +197,7 @@ def _wait_for_decision(approval: Approval, mode: str, description: str) -> Decis
     from prefect.exceptions import FlowPauseTimeout
     from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
-    form = Decision.with_initial_data(description=description, approver="", comment="")
+    form = Decision.with_initial_data(description=description)
     left = max(1, int((approval.expires_dt - dt.datetime.now(dt.UTC)).total_seconds()))
     if mode == "suspend":
         return suspend_flow_run(wait_for_input=form, timeout=left, key=PAUSE_KEY)

@@ -178,14 +178,23 @@ def test_prefect_ui_shows_the_waiting_runs_form_and_submits_it(
             page.get_by_text(f"Review: invitations for {CONFERENCE}").wait_for()
             page.screenshot(path=tmp_path / "form.png", full_page=True)
             form = page.inner_text("body")
-            page.get_by_label("approver").fill("Kim Minjun")
-            page.get_by_label("decision").select_option("approve")
+            # the form's fields in order: decision (a select), approver, comment, send at
+            native = page.locator("select")
+            if native.count():
+                native.first.select_option("approve")
+            else:
+                page.get_by_text("Decision", exact=True).locator("..").locator("..").click()
+                page.get_by_role("option", name="approve").click()
+            page.locator("textarea").nth(0).fill("Kim Minjun")
+            page.locator("textarea").nth(1).fill("read in the UI")
+            page.screenshot(path=tmp_path / "filled.png", full_page=True)
             page.get_by_role("button", name="Submit").click()
             done = wait_for(office.server, run.id, ("COMPLETED",), RUN_TIMEOUT)
         finally:
             browser.close()
 
     assert "1 message(s)" in form
+    assert "Approver" in form and "Decision" in form
     assert done.state.type.value == "COMPLETED"
     assert "minjun.kim@seoul.example.org" in _sent(office, "invitation")
     decided = _rows(office, text("SELECT decided_by FROM approval ORDER BY id DESC LIMIT 1"))
