@@ -172,8 +172,10 @@ def test_prefect_ui_shows_the_waiting_runs_form_and_submits_it(
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(60_000)
+            # generous: on a busy 2-core machine the UI's first render is slow
+            page.set_default_timeout(120_000)
             page.goto(f"{ui}/runs/flow-run/{run.id}")
+            page.get_by_text("Suspended").first.wait_for()
             page.get_by_role("button", name="Resume").first.click()
             page.get_by_text(f"Review: invitations for {CONFERENCE}").wait_for()
             page.screenshot(path=tmp_path / "form.png", full_page=True)
