@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -190,6 +191,20 @@ class Reminders(BaseModel):
     feb29_policy: Literal["feb28", "mar1"] = "feb28"
 
 
+class Approval(BaseModel):
+    """Sign-off before anything goes abroad: who must approve what a run would send."""
+
+    #: real sends wait for a person's decision on the rendered messages (dry runs never wait)
+    required: bool = True
+    #: a review not decided within this time expires and nothing of it is sent
+    timeout: dt.timedelta = dt.timedelta(days=7)
+    #: how a run started in this process (CLI) waits: "record" ends it with the review
+    #: recorded (`amity approve RUN` sends), "pause" keeps it waiting for the UI or the API
+    wait: Literal["record", "pause"] = "record"
+    #: for test set-ups only: approve every review at once in this name (recorded as such)
+    auto_approve_by: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AMITY_",
@@ -210,6 +225,7 @@ class Settings(BaseSettings):
     caldav: CalDav = CalDav()
     imap: Imap = Imap()
     reminders: Reminders = Reminders()
+    approval: Approval = Approval()
     #: organizer-supplied letter templates (rendered in a sandbox); None = the shipped ones
     letter_template_dir: Path | None = None
     #: refuse to send when a letter would print a value in another language than its own

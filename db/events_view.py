@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.approvals import list_approvals
 from db.calendars import dates_of
 from db.events import find_event
 from db.mailbox import event_mailbox
@@ -141,6 +143,10 @@ def show_event(ref: str) -> dict[str, Any]:
             "note": e.note,
             "uid": e.uid,
             "sequence": e.sequence,
+            #: the sign-off of its messages: who approved or rejected what, and when
+            "approvals": list_approvals(
+                session, now=dt.datetime.now(dt.UTC), everything=True, event_id=e.id
+            ),
             "sessions": [
                 {
                     "key": s.key,

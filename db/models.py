@@ -541,3 +541,55 @@ class Bounce(Base):
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="")
     reported_dt: Mapped[utc_datetime]
+
+
+class Approval(Base):
+    """A review of rendered messages and the decision on it: who sent what abroad, and why.
+
+    Everything a run would send is rendered first; its bytes are kept under the review and
+    their digest recorded here. A decision applies to exactly those bytes: the data they were
+    rendered from (``data_digest``) must be unchanged when they go out.
+    """
+
+    __tablename__ = "approval"
+    __table_args__ = (
+        CheckConstraint(
+            _in("decision", ("pending", "approved", "rejected", "expired", "superseded")),
+            name="decision",
+        ),
+        CheckConstraint(_in("mode", ("record", "pause", "suspend")), name="mode"),
+    )
+
+    id: Mapped[intpk]
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    #: the ledger's purpose and occurrence of the messages (invitation / reminder)
+    purpose: Mapped[str] = mapped_column(String(30))
+    occurrence: Mapped[str] = mapped_column(String(200))
+    #: the Prefect flow run that rendered the messages (and waits, when paused or suspended)
+    flow_run_id: Mapped[str] = mapped_column(String(36), index=True)
+    #: how a decision reaches the run: "record" (the run ended; `amity approve` sends),
+    #: "pause" (the run waits in its process), "suspend" (it resumes on a worker)
+    mode: Mapped[str] = mapped_column(String(10))
+    #: pending → approved | rejected | expired | superseded (a newer review of the same event)
+    decision: Mapped[str] = mapped_column(String(12), default="pending")
+    #: sha256 over every reviewed message (recipient, Message-ID, the bytes' sha256)
+    digest: Mapped[str] = mapped_column(String(64))
+    #: sha256 of the data the messages were rendered from (contacts, event, invitations)
+    data_digest: Mapped[str] = mapped_column(String(64))
+    message_count: Mapped[int] = mapped_column(Integer)
+    #: what the reviewer saw: counts by language, preflight warnings, samples, recipients
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the reviewed messages: e-mail, city, Message-ID, the kept .eml copy, its sha256 …
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    requested_dt: Mapped[utc_datetime]
+    #: a pending review past this time is expired: nothing of it is sent
+    expires_dt: Mapped[utc_datetime]
+    #: when the approved messages go out (None: as soon as approved)
+    send_at_dt: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: the Prefect flow run scheduled to send at ``send_at_dt``
+    scheduled_run_id: Mapped[str | None] = mapped_column(String(36))
+    decided_dt: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: when the approved messages were handed to the delivery ledger
+    sent_dt: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

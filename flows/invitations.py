@@ -59,6 +59,7 @@ from flows.engine.crashed import watch_this_run
 from flows.engine.runners import task_runner_for
 from flows.outbound.ledger import chunks, send_manifest, tally, utc_now
 from flows.outbound.outputs import contact_file_stem, invitation_dir
+from flows.review import review_before_sending
 
 _T = TypeVar("_T")
 
@@ -399,6 +400,16 @@ def send_invitations(
     if (strict_language or settings.strict_language) and not dry_run:
         refuse_mixed_letters(summary)
     if not dry_run:
+        # sign-off: nothing goes out before a person approved exactly these messages
+        manifests, summary.review = review_before_sending(
+            event_id=plan["event_id"],
+            slug=plan["slug"],
+            purpose=purpose,
+            occurrence=occurrence,
+            manifests=manifests,
+            ranks={r.contact_id: r.rank for r in recipients},
+            now=now,
+        )
         sends = [
             send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence) for m in manifests
         ]

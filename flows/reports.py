@@ -392,11 +392,24 @@ def report_event(event: str, lang: str = "zh", now: datetime | None = None) -> d
         raise ReportRefused(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
     result = build_report(event, lang, now or datetime.now(UTC))
     create_markdown_artifact(
-        markdown=result.pop("markdown"),
+        markdown=result.pop("markdown") + sign_off_section(result["event"]),
         key=_artifact_key(f"report-{result['event']}-{lang}"),
         description=f"Post-event report: {result['event']} ({lang})",
     )
     return result
+
+
+def sign_off_section(slug: str) -> str:
+    """Who approved or rejected the event's messages, with the digests (the approvals)."""
+    from db.approvals import list_approvals
+    from flows.domain.clock import zone
+    from flows.domain.review import sign_off_markdown
+
+    with session_scope() as session:
+        ev = events.find_event(session, slug)
+        rows = list_approvals(session, now=datetime.now(UTC), everything=True, event_id=ev.id)
+    text = sign_off_markdown(rows, zone(get_settings().home_city.timezone))
+    return "\n" + text if text else ""
 
 
 def _artifact_key(text: str) -> str:

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "flows.cli.demo",
     "flows.cli.events",
     "flows.cli.invitations",
+    "flows.cli.approvals",
     "flows.cli.schedule",
     "flows.cli.reports",
     "flows.cli.serve",

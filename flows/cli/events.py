@@ -251,7 +251,24 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     for line in mailbox_lines(data["mailbox"]):
         print(line)
+    if data["approvals"]:
+        print("\n  sign-off before sending:")
+    for a in data["approvals"]:
+        when = a["decided_dt"] or a["requested_dt"]
+        who = f" by {a['decided_by']}" if a["decided_by"] else ""
+        note = f" ({a['comment']})" if a["comment"] else ""
+        print(
+            f"    #{a['id']} {a['purpose']}: {a['messages']} message(s), {a['status']}{who} "
+            f"{_local_time(when, data['timezone'])}{note}, digest {a['digest'][:16]}, "
+            f"run {a['flow_run_id']}"
+        )
     return EXIT_OK
+
+
+def _local_time(value: dt.datetime, tzid: str) -> str:
+    from flows.domain.clock import zone
+
+    return value.astimezone(zone(tzid)).strftime("%Y-%m-%d %H:%M")
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:

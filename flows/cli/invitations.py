@@ -53,6 +53,24 @@ def register(sub: Any) -> None:
         action="store_true",
         help="re-send the same invitation to contacts who have not answered",
     )
+    p.add_argument(
+        "--send-at",
+        metavar="TIME",
+        help="once approved, send at this time (e.g. 2027-01-10T09:00, home time zone unless "
+        "stated; needs a Prefect server with amity's deployments and a worker)",
+    )
+    p.add_argument(
+        "--approve",
+        action="store_true",
+        help="approve the rendered messages now, in the name of --by (recorded with the digest)",
+    )
+    p.add_argument("--by", default=None, help="who approves (default: your login name)")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="keep the run paused until it is approved in the Prefect UI or by `amity approve` "
+        "(with PREFECT_API_URL set to a server)",
+    )
     add_json_flag(p)
 
     rsvp = add_command(sub, "rsvp", need_action, "replies to invitations").add_subparsers(
@@ -88,6 +106,7 @@ def register(sub: Any) -> None:
 def cmd_invite(args: argparse.Namespace) -> int:
     from db.events import EventNotFound
     from db.reference import init_database
+    from flows.cli.review import print_review
     from flows.engine.runtime import run_flow
     from flows.invitations import PreflightError, send_invitations
 
@@ -101,15 +120,20 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
         workers = get_settings().task_workers
         flow = send_invitations.with_options(task_runner=task_runner_for("dask", workers))
+    from flows.cli.review import invite_decider
+    from flows.review import deciding
+
+    decider, wait, send_at = invite_decider(args)
     try:
-        summary = run_flow(
-            flow,
-            args.event,
-            only=args.only,
-            dry_run=args.dry_run,
-            remind_pending=args.remind_pending,
-            strict_language=args.strict_language,
-        )
+        with deciding(decider, wait=wait, send_at=send_at):
+            summary = run_flow(
+                flow,
+                args.event,
+                only=args.only,
+                dry_run=args.dry_run,
+                remind_pending=args.remind_pending,
+                strict_language=args.strict_language,
+            )
     except (EventNotFound, PreflightError) as exc:
         raise UserError(*str(exc).splitlines()) from None
     if args.json:
@@ -162,6 +186,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
             print(f"    {p['email']} ({p['city']}): {'; '.join(p['problems'])}")
         copies = "letters, .ics and .eml" if summary["dry_run"] else "letters and .ics"
         print(f"  {copies}: {summary['out_dir']}")
+        print_review(summary.get("review"))
     return _not_sent_exit(args, summary)
 
 
@@ -186,6 +211,9 @@ def _not_sent_exit(args: argparse.Namespace, summary: dict[str, Any]) -> int:
 
     from flows.domain.invitation_summary import retry_command
 
+    review = summary.get("review")
+    if review is not None and review["status"] != "sent":
+        return EXIT_OK  # nothing was meant to go out yet: it waits for (or failed) the sign-off
     if summary["dry_run"] or not (summary["failed"] or summary["not_sent"]):
         return EXIT_OK
     again = retry_command(summary["event"], only=args.only, remind_pending=args.remind_pending)

@@ -36,6 +36,8 @@ class InvitationSummary:
     address_problems: list[dict[str, Any]] = field(default_factory=list)
     out_dir: str = ""
     files: list[str] = field(default_factory=list)
+    #: the sign-off of this run's messages (None: nothing new needed one, or not required)
+    review: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # shallow: the summary is not used after this, and asdict's deep copy of a large

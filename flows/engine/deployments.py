@@ -92,6 +92,11 @@ class AttendanceParameters(Parameters):
     skip_invalid: bool = False
 
 
+class SendReviewedParameters(Parameters):
+    #: the review (its number in `amity approvals`) whose approved messages go out
+    approval: str
+
+
 @dataclass(frozen=True)
 class DeploymentSpec:
     """One deployment: which flow, with which parameters, on which schedule."""
@@ -170,6 +175,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         "fetch-mailbox", "flows.mailbox", "fetch_mailbox", FetchParameters, cron=EVERY_15_MINUTES
     ),
+    DeploymentSpec("send-reviewed", "flows.approved", "send_reviewed", SendReviewedParameters),
 )
 
 

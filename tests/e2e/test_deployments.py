@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, func, select
 from db.models import Event, OutboxMessage, Tie
 from flows.engine.deployments import load_flows
 from tests.conftest import _PG, REPO, _drop_postgres_database, _fresh_postgres_database
+from tests.e2e.approving import approve, wait_for
 from tests.e2e.conftest import BIN, PrefectServer, api_of, run_cli, start_group, stop_group, tail
 
 #: on one xdist worker: they share one Prefect server (the session fixture is per worker)
@@ -91,9 +92,12 @@ def trigger(office: Office, name: str, key: str, parameters: dict[str, Any] | No
     from prefect.deployments import run_deployment
 
     with api_of(office.server):
-        run = run_deployment(
-            name, parameters=parameters or {}, idempotency_key=key, timeout=RUN_TIMEOUT
-        )
+        run = run_deployment(name, parameters=parameters or {}, idempotency_key=key, timeout=0)
+    # a run that sends to partners waits for the sign-off: approve it as the office would
+    run = wait_for(office.server, run.id, ("PAUSED", "COMPLETED", "FAILED", "CRASHED"), RUN_TIMEOUT)
+    if run.state.type.value == "PAUSED":
+        approve(office.env, run.id)
+        run = wait_for(office.server, run.id, ("COMPLETED", "FAILED", "CRASHED"), RUN_TIMEOUT)
     assert run.state is not None
     assert run.state.type.value == "COMPLETED", (
         f"{name}: {run.state.type.value} {run.state.message}\n{tail(office.worker_log)}"

@@ -6,7 +6,10 @@ import mailbox
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from db.models import Approval
+from db.session import session_scope
 from flows.cli.demo_run import print_outputs, run_demo
 
 pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.slow]
@@ -36,6 +39,12 @@ def test_demo_writes_every_output_and_a_second_run_sends_nothing_new(
     ]
     sent = len(mailbox.Maildir(first["outbox"], create=False))
     assert sent == 2 + 38 + 1  # symposium, conference (one contact opted out of 39), digest
+    # the demo signed off its own letters, explicitly and on the record
+    with session_scope() as session:
+        decisions = session.execute(
+            select(Approval.decision, Approval.decided_by, Approval.message_count)
+        ).all()
+    assert sorted(decisions) == [("approved", "amity demo", 2), ("approved", "amity demo", 38)]
 
     second = run_demo(progress=lambda _: None)
     assert [e["status"] for e in second["events"]] == ["reported", "reported"]

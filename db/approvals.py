@@ -1,0 +1,242 @@
+"""The approvals store: reviews of rendered messages and the decisions on them.
+
+A review is recorded when a run has rendered everything it would send; a decision
+(approved, rejected, expired) is taken once, by a named person, with a comment. The data
+digest says what the messages were rendered from: the same query at send time must give
+the same digest, or the approval no longer matches and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from db.calendars import event_info
+from db.invitees import invitees
+from db.models import Approval, Contact, Event, Invitation, OutboxMessage
+from flows.domain.review import approval_status
+
+
+class ApprovalNotFound(LookupError):
+    """No review matches what the user named."""
+
+
+class ApprovalClosed(ValueError):
+    """The review was decided already, superseded or expired: it cannot be decided now."""
+
+
+def data_digest(session: Session, event_id: int, contact_ids: Sequence[int]) -> str:
+    """sha256 of what the messages are rendered from: the event, the contacts, their invitations.
+
+    A contact edited, the event moved or renamed, a SEQUENCE bumped: another digest.
+    """
+    event = session.get(Event, event_id)
+    assert event is not None
+    contacts = list(
+        session.scalars(select(Contact).where(Contact.id.in_(contact_ids)).order_by(Contact.id))
+    )
+    invitations = {
+        inv.contact_id: (inv.uid, inv.sequence, inv.reference_year, inv.reference_number)
+        for inv in session.scalars(select(Invitation).where(Invitation.event_id == event_id))
+    }
+    payload = repr(
+        (
+            event.slug,
+            event.status,
+            event.sequence,
+            event.timezone,
+            event.start_dt.isoformat(),
+            event.end_dt.isoformat(),
+            event_info(event),
+            [(row, invitations.get(row.contact_id)) for row in invitees(session, contacts)],
+        )
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def sent_keys(session: Session, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which (purpose, recipient, occurrence) ledger keys were confirmed sent already."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(OutboxMessage.purpose, OutboxMessage.recipient, OutboxMessage.occurrence).where(
+            OutboxMessage.state == "sent",
+            OutboxMessage.purpose.in_({k[0] for k in keys}),
+            OutboxMessage.occurrence.in_({k[2] for k in keys}),
+        )
+    )
+    wanted = set(keys)
+    return {(p, r, o) for p, r, o in rows if (p, r, o) in wanted}
+
+
+def record_review(
+    session: Session,
+    *,
+    event_id: int,
+    purpose: str,
+    occurrence: str,
+    flow_run_id: str,
+    mode: str,
+    digest: str,
+    data: str,
+    summary: dict[str, Any],
+    messages: list[dict[str, Any]],
+    now: dt.datetime,
+    timeout: dt.timedelta,
+    send_at: dt.datetime | None = None,
+) -> int:
+    """A new pending review; earlier pending ones of the same event and purpose are superseded."""
+    session.execute(
+        update(Approval)
+        .where(
+            Approval.event_id == event_id,
+            Approval.purpose == purpose,
+            Approval.decision == "pending",
+        )
+        .values(decision="superseded", decided_dt=now, comment="a newer review replaces it")
+    )
+    approval = Approval(
+        event_id=event_id,
+        purpose=purpose,
+        occurrence=occurrence,
+        flow_run_id=flow_run_id,
+        mode=mode,
+        decision="pending",
+        digest=digest,
+        data_digest=data,
+        message_count=len(messages),
+        summary=summary,
+        messages=messages,
+        requested_dt=now,
+        expires_dt=now + timeout,
+        send_at_dt=send_at,
+        decided_by="",
+        comment="",
+    )
+    session.add(approval)
+    session.flush()
+    return approval.id
+
+
+def find_approval(session: Session, ref: str) -> Approval:
+    """A review by its number, or by its flow run id (or the id's first characters)."""
+    ref = ref.strip()
+    clauses = [Approval.flow_run_id.startswith(ref.lower())] if len(ref) >= 4 else []
+    if ref.isdigit():
+        clauses.append(Approval.id == int(ref))
+    found = (
+        list(session.scalars(select(Approval).where(or_(*clauses)).order_by(Approval.id)))
+        if clauses
+        else []
+    )
+    if not found:
+        raise ApprovalNotFound(f"no review {ref!r} (see `amity approvals`)")
+    exact = [a for a in found if str(a.id) == ref or a.flow_run_id == ref.lower()]
+    if len(found) > 1 and len(exact) != 1:
+        raise ApprovalNotFound(f"{ref!r} names {len(found)} reviews: give more of the run id")
+    return exact[0] if exact else found[0]
+
+
+def review_by_run(session: Session, flow_run_id: str) -> Approval | None:
+    """The review a flow run recorded (a suspended run finds its own when it resumes)."""
+    return session.scalar(
+        select(Approval)
+        .where(Approval.flow_run_id == flow_run_id)
+        .order_by(Approval.id.desc())
+        .limit(1)
+    )
+
+
+def decide(
+    session: Session,
+    approval: Approval,
+    decision: str,
+    *,
+    by: str,
+    comment: str,
+    now: dt.datetime,
+    send_at: dt.datetime | None = None,
+) -> None:
+    """Record the decision on a pending review; a review decides once, and not once expired."""
+    if decision not in ("approved", "rejected"):
+        raise ValueError(f"decision {decision!r}: approved or rejected")
+    if approval.decision == "pending" and now >= approval.expires_dt:
+        expire(session, approval, now)
+    if approval.decision != "pending":
+        raise ApprovalClosed(
+            f"review {approval.id} of run {approval.flow_run_id} is {approval.decision}"
+            + (f" ({approval.comment})" if approval.comment else "")
+            + ": nothing to decide"
+        )
+    approval.decision = decision
+    approval.decided_by = by
+    approval.comment = comment
+    approval.decided_dt = now
+    if send_at is not None:
+        approval.send_at_dt = send_at
+
+
+def expire(session: Session, approval: Approval, now: dt.datetime) -> None:
+    if approval.decision == "pending":
+        approval.decision = "expired"
+        approval.decided_dt = now
+        approval.comment = "not decided in time: nothing was sent"
+
+
+def mark_sent(session: Session, approval_id: int, now: dt.datetime) -> None:
+    session.execute(update(Approval).where(Approval.id == approval_id).values(sent_dt=now))
+
+
+def set_scheduled(session: Session, approval_id: int, flow_run_id: str) -> None:
+    session.execute(
+        update(Approval).where(Approval.id == approval_id).values(scheduled_run_id=flow_run_id)
+    )
+
+
+def approval_row(approval: Approval, slug: str, now: dt.datetime) -> dict[str, Any]:
+    """A review as plain data for listings (`amity approvals`, `events show`, the report)."""
+    return {
+        "id": approval.id,
+        "event": slug,
+        "purpose": approval.purpose,
+        "flow_run_id": approval.flow_run_id,
+        "mode": approval.mode,
+        "status": approval_status(
+            approval.decision,
+            expires=approval.expires_dt,
+            send_at=approval.send_at_dt,
+            sent=approval.sent_dt,
+            now=now,
+        ),
+        "decision": approval.decision,
+        "messages": approval.message_count,
+        "languages": len(approval.summary.get("languages", {})),
+        "warnings": len(approval.summary.get("warnings", [])),
+        "digest": approval.digest,
+        "requested_dt": approval.requested_dt,
+        "expires_dt": approval.expires_dt,
+        "send_at_dt": approval.send_at_dt,
+        "scheduled_run_id": approval.scheduled_run_id,
+        "decided_by": approval.decided_by,
+        "decided_dt": approval.decided_dt,
+        "comment": approval.comment,
+        "sent_dt": approval.sent_dt,
+    }
+
+
+def list_approvals(
+    session: Session, *, now: dt.datetime, everything: bool = False, event_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Reviews waiting or scheduled (or, with ``everything``, all of them), oldest first."""
+    query = select(Approval, Event.slug).join(Event, Event.id == Approval.event_id)
+    if event_id is not None:
+        query = query.where(Approval.event_id == event_id)
+    rows = [approval_row(a, slug, now) for a, slug in session.execute(query.order_by(Approval.id))]
+    if everything:
+        return rows
+    return [r for r in rows if r["status"] in ("waiting", "expired", "scheduled", "approved")]

@@ -1,0 +1,213 @@
+"""The review before sending: what a run would send, summarised for the person who signs it off.
+
+Plain data in, plain data out: the digest that ties a decision to the rendered bytes, the
+summary a reviewer reads (counts by language, every preflight warning, one sample letter
+per language and rank, the recipients) and its Markdown for the Prefect UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+#: what a purpose's messages are called in a review (and in `amity approvals`)
+NOUNS = {"invitation": "invitations", "reminder": "reminders of the invitation"}
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def messages_digest(messages: Iterable[Mapping[str, Any]]) -> str:
+    """One sha256 over every message: recipient, Message-ID and the sha256 of its bytes.
+
+    Order does not matter (chunks finish in any order); a changed byte, a message more or
+    less, or another recipient gives another digest.
+    """
+    lines = sorted(f"{m['email'].lower()}\t{m['message_id']}\t{m['sha256']}\n" for m in messages)
+    return sha256_hex("".join(lines).encode("utf-8"))
+
+
+def review_summary(
+    messages: Sequence[Mapping[str, Any]], ranks: Mapping[int, str]
+) -> dict[str, Any]:
+    """Counts by language, the preflight's warnings, samples and recipients of a review.
+
+    ``ranks`` gives each contact's rank (contact id -> rank) for the samples: one letter per
+    language and rank, the first in recipient order.
+    """
+    by_language = Counter(m["language"] for m in messages)
+    fallbacks = Counter(m["language"] for m in messages if m.get("is_fallback"))
+    warnings: list[str] = []
+    for m in messages:
+        who = f"{m['email']} ({m['city']})"
+        if m.get("is_fallback"):
+            warnings.append(
+                f"{who}: letter in {m['language']} instead of {m.get('requested_language', '?')}"
+            )
+        for v in m.get("mixed", []):
+            warnings.append(
+                f"{who}: {v['field']} printed in {v['used']} (letter in {v['language']})"
+            )
+        for problem in m.get("address_problems", []):
+            warnings.append(f"{who}: form of address: {problem}")
+    samples: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in messages:
+        rank = ranks.get(m["contact_id"], "") or "—"
+        samples.setdefault(
+            (m["language"], rank),
+            {
+                "language": m["language"],
+                "rank": rank,
+                "email": m["email"],
+                "city": m["city"],
+                "letter": m["letter"],
+            },
+        )
+    return {
+        "messages": len(messages),
+        "languages": {
+            lang: {"letters": n, "fallback": fallbacks.get(lang, 0)}
+            for lang, n in sorted(by_language.items())
+        },
+        "warnings": warnings,
+        "samples": [samples[k] for k in sorted(samples)],
+        "recipients": [
+            {
+                "email": m["email"],
+                "city": m["city"],
+                "language": m["language"],
+                "reference": m.get("reference", ""),
+            }
+            for m in messages
+        ],
+    }
+
+
+def _link(path: str) -> str:
+    return f"[{Path(path).name}]({Path(path).resolve().as_uri()})"
+
+
+def review_heading(
+    *,
+    event: str,
+    purpose: str,
+    summary: Mapping[str, Any],
+    digest: str,
+    expires: dt.datetime,
+    send_at: dt.datetime | None,
+    zone: dt.tzinfo,
+) -> list[str]:
+    """The first lines of a review: what would go out, its digest, and until when it waits."""
+    noun = NOUNS.get(purpose, purpose)
+    n = summary["messages"]
+    lines = [
+        f"# Review: {noun} for {event}",
+        "",
+        f"**{n} message(s)** in {len(summary['languages'])} language(s), "
+        f"{len(summary['warnings'])} preflight warning(s). Nothing is sent until someone "
+        "approves; on approval exactly these rendered messages go out.",
+        "",
+        f"- digest of the rendered messages: `{digest[:16]}`",
+        f"- waits until {expires.astimezone(zone):%Y-%m-%d %H:%M %Z}; then it expires and "
+        "nothing is sent",
+    ]
+    if send_at is not None:
+        lines.append(f"- once approved, sends at {send_at.astimezone(zone):%Y-%m-%d %H:%M %Z}")
+    return lines
+
+
+def review_markdown(
+    *,
+    event: str,
+    purpose: str,
+    summary: Mapping[str, Any],
+    digest: str,
+    expires: dt.datetime,
+    send_at: dt.datetime | None,
+    zone: dt.tzinfo,
+) -> str:
+    """The review artifact: heading, counts by language, warnings, samples, recipients."""
+    lines = review_heading(
+        event=event,
+        purpose=purpose,
+        summary=summary,
+        digest=digest,
+        expires=expires,
+        send_at=send_at,
+        zone=zone,
+    )
+    lines += ["", "## By language", "", "| language | letters | in English instead |"]
+    lines.append("|---|---:|---:|")
+    for lang, counts in summary["languages"].items():
+        lines.append(f"| {lang} | {counts['letters']} | {counts['fallback']} |")
+    lines += ["", "## Preflight warnings", ""]
+    lines += [f"- {w}" for w in summary["warnings"]] or ["none"]
+    lines += ["", "## Samples: one letter per language and rank", ""]
+    lines += ["| language | rank | recipient | letter |", "|---|---|---|---|"]
+    for s in summary["samples"]:
+        lines.append(
+            f"| {s['language']} | {s['rank']} | {s['email']} ({s['city']}) | {_link(s['letter'])} |"
+        )
+    lines += ["", "## Recipients", "", "| # | city | e-mail | language | reference |"]
+    lines.append("|---:|---|---|---|---|")
+    for n, r in enumerate(summary["recipients"], 1):
+        lines.append(f"| {n} | {r['city']} | {r['email']} | {r['language']} | {r['reference']} |")
+    return "\n".join(lines) + "\n"
+
+
+def form_description(heading: Sequence[str], artifact_key: str) -> str:
+    """The text beside the approval form in the Prefect UI."""
+    return "\n".join(
+        [
+            *heading,
+            "",
+            f"The whole review (languages, warnings, sample letters, recipients) is the "
+            f"artifact `{artifact_key}` of this run.",
+            "",
+            "Choose **approve** to send exactly what was reviewed, or **reject** with a "
+            "comment saying why; give your name.",
+        ]
+    )
+
+
+def approval_status(
+    decision: str,
+    *,
+    expires: dt.datetime,
+    send_at: dt.datetime | None,
+    sent: dt.datetime | None,
+    now: dt.datetime,
+) -> str:
+    """What `amity approvals` says of a review: waiting, expired, scheduled, sent, …"""
+    if decision == "pending":
+        return "expired" if now >= expires else "waiting"
+    if decision == "approved" and sent is None:
+        return "scheduled" if send_at is not None and send_at > now else "approved"
+    if decision == "approved":
+        return "sent"
+    return decision
+
+
+def sign_off_markdown(rows: Sequence[Mapping[str, Any]], zone: dt.tzinfo) -> str:
+    """The record of who approved or rejected what, for the event's report ("" if none)."""
+    if not rows:
+        return ""
+    lines = [
+        "## Sign-off before sending",
+        "",
+        "| messages | count | decision | by | when | comment | digest |",
+        "|---|---:|---|---|---|---|---|",
+    ]
+    for r in rows:
+        when = r["decided_dt"] or r["requested_dt"]
+        lines.append(
+            f"| {NOUNS.get(r['purpose'], r['purpose'])} | {r['messages']} | {r['status']} "
+            f"| {r['decided_by'] or '—'} | {when.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"| {r['comment'] or ''} | `{r['digest'][:16]}` |"
+        )
+    return "\n".join(lines) + "\n"

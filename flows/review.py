@@ -1,0 +1,370 @@
+"""Sign-off before anything goes abroad: the review between rendering and sending.
+
+A run that would send to partners renders everything first; then `review_before_sending`
+keeps a copy of every rendered message, records a review (digest of the bytes, digest of
+the data they came from, counts by language, warnings, samples, recipients), publishes it
+as an artifact and waits for a decision. Where the decision comes from depends on how the
+run was started:
+
+- a caller in this process decides at once (the terminal's "send 38 invitations? [y/N]",
+  `amity invite --approve`, the demo) through `deciding(...)`;
+- a deployment run on a worker is suspended: it ends, and the form in the Prefect UI (or
+  `amity approve RUN`, which resumes it through the API) starts it again on a worker;
+- a run in this process with ``approval.wait = "pause"`` pauses and waits for the same form;
+- otherwise (the CLI's default) the run ends with the review recorded; `amity approve RUN`
+  sends exactly the recorded messages later (flows/approved.py).
+
+On approval exactly the reviewed bytes go out, after checking that the data they were
+rendered from has not changed since; on rejection nothing is sent and the reason is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect.artifacts import create_markdown_artifact
+from prefect.context import FlowRunContext
+from prefect.input import RunInput
+from pydantic import Field
+
+from config.settings import Settings, get_settings
+from db.approvals import (
+    data_digest,
+    decide,
+    expire,
+    mark_sent,
+    record_review,
+    review_by_run,
+    sent_keys,
+    set_scheduled,
+)
+from db.models import Approval
+from db.session import session_scope
+from flows.domain.clock import zone
+from flows.domain.invitation_summary import PreflightError
+from flows.domain.review import (
+    form_description,
+    messages_digest,
+    review_heading,
+    review_markdown,
+    review_summary,
+    sha256_hex,
+)
+from flows.domain.slug import slugify
+from flows.outbound.ledger import chunks
+from flows.outbound.outputs import invitation_dir
+
+#: the deployment that sends approved messages at a chosen hour
+SEND_REVIEWED = "send reviewed/send-reviewed"
+#: the pause key of the review: a suspended run that starts again finds its own decision
+PAUSE_KEY = "amity-review"
+
+
+class ReviewOutdated(PreflightError):
+    """The approved messages no longer match the data (or their files): nothing was sent."""
+
+
+class Decision(RunInput):
+    """The reviewer's decision: approve (send exactly what was reviewed) or reject (say why)."""
+
+    decision: Literal["approve", "reject"] = Field(
+        description="approve: send exactly the reviewed messages; reject: send nothing"
+    )
+    approver: str = Field(description="your name: it is kept with the decision")
+    comment: str = Field(default="", description="why (required to reject)")
+    send_at: dt.datetime | None = Field(
+        default=None, description="send at this time instead of at once (needs a worker)"
+    )
+
+
+#: (decision, by, comment) from a caller in this process, or None to leave the review waiting
+Decider = Callable[[dict[str, Any]], tuple[str, str, str] | None]
+_DECIDER: ContextVar[Decider | None] = ContextVar("amity_review_decider", default=None)
+_WAIT: ContextVar[str | None] = ContextVar("amity_review_wait", default=None)
+_SEND_AT: ContextVar[dt.datetime | None] = ContextVar("amity_review_send_at", default=None)
+
+
+@contextmanager
+def deciding(
+    decider: Decider | None = None, *, wait: str | None = None, send_at: dt.datetime | None = None
+) -> Iterator[None]:
+    """Runs started in this block: who decides, how to wait, when approved messages go out."""
+    tokens = (_DECIDER.set(decider), _WAIT.set(wait), _SEND_AT.set(send_at))
+    try:
+        yield
+    finally:
+        _DECIDER.reset(tokens[0])
+        _WAIT.reset(tokens[1])
+        _SEND_AT.reset(tokens[2])
+
+
+def approve_as(name: str, comment: str = "") -> Decider:
+    """A decider that approves every review in ``name`` (the demo; `amity invite --approve`)."""
+    return lambda review: ("approved", name, comment)
+
+
+def ledger_key(m: dict[str, Any], purpose: str, occurrence: str) -> tuple[str, str, str]:
+    return (purpose, m["email"].lower(), f"{m['uid']}:{m['sequence']}:{occurrence}")
+
+
+def _run_context() -> tuple[str, str]:
+    """This flow run's id and how it can wait: "suspend" (a deployment run) or "local"."""
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return f"local-{uuid.uuid4()}", "local"
+    run = ctx.flow_run
+    top_level = run.parent_task_run_id is None
+    return str(run.id), "suspend" if run.deployment_id is not None and top_level else "local"
+
+
+def _keep_copies(
+    messages: Sequence[dict[str, Any]], settings: Settings, slug: str, run_id: str
+) -> list[dict[str, Any]]:
+    """Copy each rendered message under the review: a later render cannot change what was read."""
+    out = invitation_dir(settings, slug)
+    keep = out.parent / "reviews" / run_id
+    kept = []
+    for m in messages:
+        src = Path(m["eml"])
+        try:
+            rel = src.relative_to(out)
+        except ValueError:
+            rel = Path(src.name)
+        dst = keep / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        kept.append({**m, "eml": str(dst), "sha256": sha256_hex(dst.read_bytes())})
+    return kept
+
+
+def check_unchanged(approval: Approval) -> None:
+    """Refuse to send when the data or the kept files differ from what was reviewed."""
+    with session_scope() as session:
+        now_data = data_digest(
+            session, approval.event_id, [m["contact_id"] for m in approval.messages]
+        )
+    if now_data != approval.data_digest:
+        raise ReviewOutdated(
+            f"review {approval.id} (run {approval.flow_run_id}): the data changed after the "
+            "review (a contact edited, the event moved?); nothing was sent: run it again to "
+            "review the new messages"
+        )
+    for m in approval.messages:
+        path = Path(m["eml"])
+        if not path.exists() or sha256_hex(path.read_bytes()) != m["sha256"]:
+            raise ReviewOutdated(
+                f"review {approval.id}: {path} is missing or changed since the review; "
+                "nothing was sent: run it again to review"
+            )
+    if messages_digest(approval.messages) != approval.digest:
+        raise ReviewOutdated(f"review {approval.id}: the messages do not match their digest")
+
+
+def schedule_send(approval_id: int, send_at: dt.datetime) -> str:
+    """A Prefect flow run of the send-reviewed deployment, scheduled for ``send_at``."""
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        run: Any = run_deployment(
+            SEND_REVIEWED,
+            parameters={"approval": str(approval_id)},
+            scheduled_time=send_at,
+            timeout=0,
+            as_subflow=False,
+            idempotency_key=f"amity-approval-{approval_id}",
+        )
+    except ObjectNotFound:
+        raise PreflightError(
+            "a send at a chosen hour needs amity's deployments on a Prefect server and a "
+            "worker (README: Beyond one machine); the approval is kept: send it with "
+            f"`amity approve {approval_id}` without a time"
+        ) from None
+    with session_scope() as session:
+        set_scheduled(session, approval_id, str(run.id))
+    return str(run.id)
+
+
+def _wait_for_decision(approval: Approval, mode: str, description: str) -> Decision | None:
+    """Suspend or pause this run until the form is submitted; None when it times out."""
+    from prefect.exceptions import FlowPauseTimeout
+    from prefect.flow_runs import pause_flow_run, suspend_flow_run
+
+    form = Decision.with_initial_data(description=description)
+    left = max(1, int((approval.expires_dt - dt.datetime.now(dt.UTC)).total_seconds()))
+    if mode == "suspend":
+        return suspend_flow_run(wait_for_input=form, timeout=left, key=PAUSE_KEY)
+    try:
+        return pause_flow_run(
+            wait_for_input=form, timeout=left, key=PAUSE_KEY, poll_interval=min(5, left)
+        )
+    except FlowPauseTimeout:
+        return None
+
+
+def review_before_sending(
+    *,
+    event_id: int,
+    slug: str,
+    purpose: str,
+    occurrence: str,
+    manifests: list[list[dict[str, Any]]],
+    ranks: dict[int, str],
+    now: dt.datetime,
+) -> tuple[list[list[dict[str, Any]]], dict[str, Any] | None]:
+    """The messages to send now (the reviewed copies) and what the review says.
+
+    Messages sent before need no review (the ledger skips them); with nothing new to send
+    the run goes on as before.
+    """
+    settings = get_settings()
+    if not settings.approval.required:
+        return manifests, None
+    flat = [m for manifest in manifests for m in manifest]
+    with session_scope() as session:
+        done = sent_keys(session, [ledger_key(m, purpose, occurrence) for m in flat])
+    new = [m for m in flat if ledger_key(m, purpose, occurrence) not in done]
+    if not new:
+        return manifests, None
+    run_id, context = _run_context()
+    decider = _DECIDER.get()
+    auto = settings.approval.auto_approve_by
+    if decider is not None or auto:
+        mode = "record"
+    elif context == "suspend":
+        mode = "suspend"
+    else:
+        mode = _WAIT.get() or settings.approval.wait
+    with session_scope() as session:
+        approval = review_by_run(session, run_id) if context == "suspend" else None
+        if approval is None:
+            kept = _keep_copies(new, settings, slug, run_id)
+            approval_id = record_review(
+                session,
+                event_id=event_id,
+                purpose=purpose,
+                occurrence=occurrence,
+                flow_run_id=run_id,
+                mode=mode,
+                digest=messages_digest(kept),
+                data=data_digest(session, event_id, [m["contact_id"] for m in kept]),
+                summary=review_summary(kept, ranks),
+                messages=kept,
+                now=now,
+                timeout=settings.approval.timeout,
+                send_at=_SEND_AT.get(),
+            )
+            approval = session.get(Approval, approval_id)
+            assert approval is not None
+            fresh = True
+        else:
+            fresh = False
+        session.expunge(approval)
+    home = zone(settings.home_city.timezone)
+    args: dict[str, Any] = {
+        "event": slug,
+        "purpose": purpose,
+        "summary": approval.summary,
+        "digest": approval.digest,
+        "expires": approval.expires_dt,
+        "send_at": approval.send_at_dt,
+        "zone": home,
+    }
+    key = f"review-{slugify(slug)}"[:60].lower().replace("_", "-")
+    if fresh:
+        create_markdown_artifact(
+            markdown=review_markdown(**args),
+            key=key,
+            description=f"Review of the {purpose} messages of {slug} before sending",
+        )
+    info = review_info(approval)
+
+    decision: tuple[str, str, str, dt.datetime | None] | None = None
+    if approval.decision != "pending":
+        pass  # decided already (a resumed run that stopped after deciding)
+    elif decider is not None:
+        given = decider(info)
+        decision = (*given, None) if given else None
+    elif auto:
+        decision = ("approved", auto, "approved automatically (approval.auto_approve_by)", None)
+    elif mode in ("suspend", "pause"):
+        answer = _wait_for_decision(approval, mode, form_description(review_heading(**args), key))
+        if answer is None:
+            with session_scope() as session:
+                row = session.get(Approval, approval.id)
+                assert row is not None
+                expire(session, row, dt.datetime.now(dt.UTC))
+            return [], {**info, "status": "expired"}
+        verdict = "approved" if answer.decision == "approve" else "rejected"
+        decision = (verdict, answer.approver, answer.comment, answer.send_at)
+    if decision is not None:
+        verdict, by, comment, send_at = decision
+        with session_scope() as session:
+            row = session.get(Approval, approval.id)
+            assert row is not None
+            decide(
+                session,
+                row,
+                verdict,
+                by=by,
+                comment=comment or "",
+                now=dt.datetime.now(dt.UTC),
+                send_at=send_at,
+            )
+            session.flush()
+            session.expunge(row)
+            approval = row
+    return release(approval, settings)
+
+
+def release(
+    approval: Approval, settings: Settings, *, due: bool = False
+) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
+    """What a decided (or still waiting) review lets go out now."""
+    info = review_info(approval)
+    if approval.decision != "approved":
+        return [], info
+    if approval.sent_dt is not None:
+        return [], {**info, "status": "sent"}
+    check_unchanged(approval)
+    later = approval.send_at_dt is not None and approval.send_at_dt > dt.datetime.now(dt.UTC)
+    if later and not due:
+        assert approval.send_at_dt is not None
+        run = approval.scheduled_run_id or schedule_send(approval.id, approval.send_at_dt)
+        return [], {**info, "status": "scheduled", "scheduled_run_id": run}
+    with session_scope() as session:
+        mark_sent(session, approval.id, dt.datetime.now(dt.UTC))
+    return chunks(list(approval.messages), settings.batch_size), {**info, "status": "sent"}
+
+
+def review_info(approval: Approval) -> dict[str, Any]:
+    """A review as the flow's result and the CLI print it."""
+    from flows.domain.review import approval_status
+
+    return {
+        "id": approval.id,
+        "flow_run_id": approval.flow_run_id,
+        "mode": approval.mode,
+        "status": approval_status(
+            approval.decision,
+            expires=approval.expires_dt,
+            send_at=approval.send_at_dt,
+            sent=approval.sent_dt,
+            now=dt.datetime.now(dt.UTC),
+        ),
+        "messages": approval.message_count,
+        "languages": {k: v["letters"] for k, v in approval.summary["languages"].items()},
+        "warnings": approval.summary["warnings"],
+        "digest": approval.digest,
+        "decided_by": approval.decided_by,
+        "comment": approval.comment,
+        "expires_dt": approval.expires_dt.isoformat(),
+        "send_at_dt": approval.send_at_dt.isoformat() if approval.send_at_dt else None,
+    }

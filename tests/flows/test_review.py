@@ -1,0 +1,222 @@
+"""The sign-off on a real Prefect API: nothing goes out before approval, then exactly what was read.
+
+These tests switch off the test set-up's automatic approval (tests/conftest.py) and decide
+the way an office does: `amity approve` / `amity reject`, and the paused run's form filled
+in through the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from config.settings import get_settings
+from db.events import apply_spec, read_spec
+from db.models import Approval, Contact, OutboxMessage
+from db.session import session_scope
+from flows.approved import send_reviewed
+from flows.cli import main
+from flows.invitations import send_invitations
+from flows.partners import load_reference_data
+from flows.review import ReviewOutdated, deciding
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+REPO = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
+TOKYO = ["hanako.yamada@tokyo.example.org", "ken.sato@tokyo.example.org"]
+
+
+@pytest.fixture
+def symposium(amity_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The symposium (two Tokyo contacts), with approval required and nobody approving."""
+    monkeypatch.delenv("AMITY_APPROVAL__AUTO_APPROVE_BY", raising=False)
+    get_settings.cache_clear()
+    load_reference_data()
+    with session_scope() as session:
+        spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
+        apply_spec(session, spec, get_settings(), now=NOW)
+
+
+def _outbox() -> list[bytes]:
+    """The files of the Maildir outbox, byte for byte."""
+    box = get_settings().outbox_dir
+    return [p.read_bytes() for d in ("new", "cur") for p in sorted((box / d).glob("*"))]
+
+
+def _approval() -> Approval:
+    with session_scope() as session:
+        row = session.scalars(select(Approval).order_by(Approval.id.desc())).first()
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def _sent_ledger() -> list[str]:
+    with session_scope() as session:
+        return sorted(
+            session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.state == "sent"))
+        )
+
+
+def test_invite_renders_and_records_the_review_but_sends_nothing(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = send_invitations(SYMPOSIUM, now=NOW)
+    listed = main(["approvals"])
+
+    review = summary["review"]
+    approval = _approval()
+    assert (summary["invited"], summary["sent"], _outbox()) == (2, 0, [])
+    assert (review["status"], review["messages"], review["languages"]) == ("waiting", 2, {"ja": 2})
+    assert (approval.decision, approval.mode, approval.message_count) == ("pending", "record", 2)
+    assert approval.expires_dt == NOW + dt.timedelta(days=7)
+    assert sorted(m["email"] for m in approval.messages) == TOKYO
+    assert all(Path(m["eml"]).is_relative_to(get_settings().out_dir) for m in approval.messages)
+    line = [x for x in capsys.readouterr().out.splitlines() if approval.flow_run_id[:8] in x]
+    assert listed == 0
+    # waiting (not expired: it was requested at NOW, a week after which it expires)
+    assert len(line) == 1 and SYMPOSIUM in line[0] and "2 (1 lang.)  " in line[0]
+    assert "waiting" in line[0]
+
+
+def test_approve_sends_exactly_the_reviewed_bytes_once(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    send_invitations(SYMPOSIUM, now=NOW)
+    approval = _approval()
+    reviewed = sorted(Path(m["eml"]).read_bytes() for m in approval.messages)
+    # a later dry run rewrites the output folder; the reviewed copies stay as they were
+    send_invitations(SYMPOSIUM, dry_run=True, now=NOW + dt.timedelta(hours=1))
+
+    code = main(["approve", approval.flow_run_id[:8], "--by", "Wang Fang", "--comment", "ok"])
+    again = send_reviewed(str(approval.id))
+    listed = main(["approvals", "--all"])
+    shown = main(["events", "show", SYMPOSIUM])
+
+    out = capsys.readouterr().out
+    decided = _approval()
+    assert (code, listed, shown) == (0, 0, 0)
+    assert "sign-off before sending:" in out
+    assert "invitation: 2 message(s), sent by Wang Fang" in out
+    assert "sent now 2, sent before 0, failed 0" in out
+    assert (decided.decision, decided.decided_by, decided.comment) == (
+        "approved",
+        "Wang Fang",
+        "ok",
+    )
+    assert decided.sent_dt is not None
+    assert again["sent"] == 0  # the review was sent; nothing goes out twice
+    assert _sent_ledger() == TOKYO
+    # the Maildir holds the reviewed bytes (stored with the Maildir's LF line ends)
+    assert sorted(_outbox()) == sorted(m.replace(b"\r\n", b"\n") for m in reviewed)
+
+
+def test_reject_sends_nothing_and_keeps_the_reason(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    send_invitations(SYMPOSIUM, now=NOW)
+    approval = _approval()
+
+    code = main(["reject", str(approval.id), "--by", "Li Hua", "--comment", "wrong venue"])
+    late = main(["approve", str(approval.id), "--by", "Wang Fang"])
+
+    decided = _approval()
+    assert (code, late) == (0, 2)
+    assert (decided.decision, decided.decided_by, decided.comment) == (
+        "rejected",
+        "Li Hua",
+        "wrong venue",
+    )
+    assert (_outbox(), _sent_ledger()) == ([], [])
+    assert "is rejected (wrong venue): nothing to decide" in capsys.readouterr().err
+
+
+def test_contact_edited_after_review_blocks_the_send(symposium: None) -> None:
+    send_invitations(SYMPOSIUM, now=NOW)
+    approval = _approval()
+    with session_scope() as session:
+        session.execute(
+            update(Contact).where(Contact.email == TOKYO[0]).values(title="Deputy Governor")
+        )
+
+    with deciding(), session_scope() as session:
+        from db.approvals import decide
+
+        row = session.get(Approval, approval.id)
+        assert row is not None
+        decide(session, row, "approved", by="Wang Fang", comment="", now=NOW)
+    with pytest.raises(ReviewOutdated, match="the data changed after the review"):
+        send_reviewed(str(approval.id))
+
+    assert (_outbox(), _sent_ledger()) == ([], [])
+    # a new run reviews the new letters and supersedes the old review
+    send_invitations(SYMPOSIUM, now=NOW)
+    with session_scope() as session:
+        decisions = session.scalars(select(Approval.decision).order_by(Approval.id)).all()
+    assert decisions == ["approved", "pending"]
+
+
+def _resume_when_paused(run_input: dict[str, Any], timeout: float = 60) -> threading.Thread:
+    """From another thread, like a person at the UI: wait for the paused run, submit the form."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    def resume() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with session_scope() as session:
+                run_id = session.scalar(select(Approval.flow_run_id))
+            if run_id:
+                with get_client(sync_client=True) as client:
+                    state = client.read_flow_run(UUID(run_id)).state
+                if state is not None and state.is_paused():
+                    resume_flow_run(UUID(run_id), run_input=run_input)
+                    return
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=resume, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_paused_run_resumes_with_the_form_input_and_sends_once(symposium: None) -> None:
+    thread = _resume_when_paused(
+        {"decision": "approve", "approver": "Wang Fang", "comment": "read all of it"}
+    )
+
+    with deciding(wait="pause"):
+        summary = send_invitations(SYMPOSIUM, now=NOW)
+    thread.join(timeout=5)
+
+    approval = _approval()
+    assert (summary["sent"], summary["review"]["status"]) == (2, "sent")
+    assert (approval.mode, approval.decision, approval.decided_by) == (
+        "pause",
+        "approved",
+        "Wang Fang",
+    )
+    assert _sent_ledger() == TOKYO
+    assert len(_outbox()) == 2
+
+
+def test_paused_run_expires_and_sends_nothing(
+    symposium: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMITY_APPROVAL__TIMEOUT", "PT2S")
+    get_settings.cache_clear()
+
+    with deciding(wait="pause"):
+        summary = send_invitations(SYMPOSIUM)
+
+    assert (summary["sent"], summary["review"]["status"]) == (0, "expired")
+    assert _approval().decision == "expired"
+    assert (_outbox(), _sent_ledger()) == ([], [])
