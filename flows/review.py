@@ -21,7 +21,6 @@ rendered from has not changed since; on rejection nothing is sent and the reason
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -132,15 +131,20 @@ def _keep_copies(
     keep = out.parent / "reviews" / run_id
     kept = []
     for m in messages:
-        src = Path(m["eml"])
+        # a real send holds its message in memory; a dry run wrote it next to the letter
+        data = m.get("message")
+        src = Path(m["letter"]).with_suffix(".eml") if data is not None else Path(m["eml"])
+        if data is None:
+            data = src.read_bytes()
         try:
             rel = src.relative_to(out)
         except ValueError:
             rel = Path(src.name)
         dst = keep / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
-        kept.append({**m, "eml": str(dst), "sha256": sha256_hex(dst.read_bytes())})
+        dst.write_bytes(data)
+        rest = {k: v for k, v in m.items() if k != "message"}
+        kept.append({**rest, "eml": str(dst), "sha256": sha256_hex(data)})
     return kept
 
 
