@@ -13,5 +13,6 @@ def prefect_api() -> Iterator[None]:
 
     from flows.engine.runtime import local_run_settings
 
-    with prefect_test_harness(server_startup_timeout=120), local_run_settings():
+    # generous: with xdist each worker starts one, beside the e2e server, on a busy machine
+    with prefect_test_harness(server_startup_timeout=300), local_run_settings():
         yield
