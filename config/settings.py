@@ -160,6 +160,13 @@ class Reminders(BaseModel):
     feb29_policy: Literal["feb28", "mar1"] = "feb28"
 
 
+class Outputs(BaseModel):
+    #: where office PCs open the output folder (`<home>/out`), e.g. the office's file server
+    #: (https://files.example.org/amity/out); the Prefect UI's links start with it, and
+    #: without it the UI shows a sample letter per language instead of a link to a worker's disk
+    base_url: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AMITY_",
@@ -178,6 +185,7 @@ class Settings(BaseSettings):
     smtp: Smtp = Smtp()
     caldav: CalDav = CalDav()
     reminders: Reminders = Reminders()
+    outputs: Outputs = Outputs()
     #: organizer-supplied letter templates (rendered in a sandbox); None = the shipped ones
     letter_template_dir: Path | None = None
     #: refuse to send when a letter would print a value in another language than its own

@@ -148,7 +148,15 @@ def _artifact(result: dict[str, Any]) -> None:
 
 @flow(name="import partners", flow_run_name="partners import: {path}", log_prints=False)
 def import_partners(path: str, skip_invalid: bool = False, dry_run: bool = False) -> dict[str, Any]:
-    """Import partner cities and their ties from a CSV or YAML file."""
+    """Import partner cities and their ties from a CSV or YAML file.
+
+    Args:
+        path: The partner list (CSV or YAML) on the worker, relative to amity's folder,
+            e.g. config/data/beijing_partners.csv.
+        skip_invalid: Import the good rows and list the bad ones (in a rejects file), instead
+            of importing none when a row is wrong.
+        dry_run: Check the file and say what would change, without changing anything.
+    """
     result = import_file(path, "partners", skip_invalid, dry_run)
     _artifact(result)
     return result
@@ -156,7 +164,15 @@ def import_partners(path: str, skip_invalid: bool = False, dry_run: bool = False
 
 @flow(name="import contacts", flow_run_name="contacts import: {path}", log_prints=False)
 def import_contacts(path: str, skip_invalid: bool = False, dry_run: bool = False) -> dict[str, Any]:
-    """Import partner contacts (name, title, form of address, language, e-mail)."""
+    """Import partner contacts (name, title, form of address, language, e-mail).
+
+    Args:
+        path: The contact list (CSV) on the worker, relative to amity's folder,
+            e.g. config/data/demo_contacts.csv.
+        skip_invalid: Import the good rows and list the bad ones (in a rejects file), instead
+            of importing none when a row is wrong.
+        dry_run: Check the file and say what would change, without changing anything.
+    """
     result = import_file(path, "contacts", skip_invalid, dry_run)
     _artifact(result)
     return result

@@ -274,7 +274,12 @@ def _run_name() -> str:
 
 @flow(name="anniversary reminders", flow_run_name=_run_name, log_prints=False)
 def remind(on: date | None = None) -> dict[str, Any]:
-    """Send the office's daily digest of coming friendship-city anniversaries (once a day)."""
+    """Send the office's daily digest of coming friendship-city anniversaries (once a day).
+
+    Args:
+        on: The office day to decide the reminders for. Leave empty for today in the home
+            city's time zone.
+    """
     settings = get_settings()
     now = datetime.now(UTC)
     day = office_day(on, settings, now)

@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic.json_schema import SkipJsonSchema
+
+from flows.engine.forms import REPORT_LANGUAGE, ReportLanguage
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -31,6 +34,7 @@ PREFECT_YAML = REPO / "prefect.yaml"
 WORK_POOL = "amity"
 TAGS = ("amity",)
 DAILY_AT_8 = "0 8 * * *"
+STEP_PARTNERS = "step 1: partners"
 
 
 class Parameters(BaseModel):
@@ -52,30 +56,31 @@ class RemindParameters(Parameters):
 
 class InvitationParameters(Parameters):
     event: str
-    #: contact e-mails (or ids) to invite; empty means every contact the event invites
-    only: list[str] | None = None
+    #: partner cities (English names) to invite; empty means every contact the event invites
+    only: list[str] | SkipJsonSchema[None] = None
     dry_run: bool = False
     remind_pending: bool = False
+    strict_language: bool = False
 
 
 class ScheduleParameters(Parameters):
     event: str
     #: folder for the .ics files; empty means amity's output folder
-    out: str | None = None
+    out: str | SkipJsonSchema[None] = None
     #: a CalDAV collection URL; empty means the configured one (AMITY_CALDAV__URL), if any
-    publish: str | None = None
+    publish: str | SkipJsonSchema[None] = None
 
 
 class ReportParameters(Parameters):
     event: str
-    lang: str = "zh"
+    report_language: ReportLanguage = REPORT_LANGUAGE
 
 
 class LifecycleParameters(Parameters):
     event: str
     #: the organizer says the event took place (else: once its end has passed)
     held: bool = False
-    report_language: str = "en"
+    report_language: ReportLanguage = REPORT_LANGUAGE
 
 
 class AttendanceParameters(Parameters):
@@ -94,11 +99,16 @@ class DeploymentSpec:
     params: type[Parameters]
     #: values for fields the model requires that have a sensible value in a deployment
     preset: Mapping[str, Any] = field(default_factory=dict)
+    #: where it comes in the office's order of work (a tag the deployment list shows)
+    step: str = ""
     #: cron in the home city's time zone; None runs on demand only
     cron: str | None = None
-    tags: tuple[str, ...] = TAGS
     #: preset values that are paths relative to the repository (shipped data)
     repo_paths: tuple[str, ...] = ()
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return (*TAGS, self.step) if self.step else TAGS
 
     @property
     def entrypoint(self) -> str:
@@ -118,6 +128,10 @@ class DeploymentSpec:
                 continue
             else:
                 value = info.get_default(call_default_factory=True)
+            if value is None:
+                # the flow's own default; the form shows an empty field (null may not be
+                # a value its schema allows: `X | SkipJsonSchema[None]`)
+                continue
             assert info.annotation is not None  # every model field is annotated
             adapter: TypeAdapter[Any] = TypeAdapter(info.annotation)
             values[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
@@ -139,6 +153,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
         "import_partners",
         ImportParameters,
         preset={"path": "config/data/beijing_partners.csv"},
+        step=STEP_PARTNERS,
         repo_paths=("path",),
     ),
     DeploymentSpec(
@@ -147,18 +162,48 @@ SPECS: tuple[DeploymentSpec, ...] = (
         "import_contacts",
         ImportParameters,
         preset={"path": "config/data/demo_contacts.csv"},
+        step=STEP_PARTNERS,
         repo_paths=("path",),
     ),
     DeploymentSpec(
-        "daily-reminders", "flows.reminders", "remind", RemindParameters, cron=DAILY_AT_8
+        "daily-reminders",
+        "flows.reminders",
+        "remind",
+        RemindParameters,
+        step="anniversaries (daily)",
+        cron=DAILY_AT_8,
     ),
     DeploymentSpec(
-        "send-invitations", "flows.invitations", "send_invitations", InvitationParameters
+        "send-invitations",
+        "flows.invitations",
+        "send_invitations",
+        InvitationParameters,
+        step="step 2: invitations",
     ),
-    DeploymentSpec("publish-schedule", "flows.schedule", "publish_schedule", ScheduleParameters),
-    DeploymentSpec("import-attendance", "flows.reports", "import_attendance", AttendanceParameters),
-    DeploymentSpec("report-event", "flows.reports", "report_event", ReportParameters),
-    DeploymentSpec("event-lifecycle", "flows.lifecycle", "event_lifecycle", LifecycleParameters),
+    DeploymentSpec(
+        "publish-schedule",
+        "flows.schedule",
+        "publish_schedule",
+        ScheduleParameters,
+        step="step 3: calendar",
+    ),
+    DeploymentSpec(
+        "import-attendance",
+        "flows.reports",
+        "import_attendance",
+        AttendanceParameters,
+        step="step 4: attendance",
+    ),
+    DeploymentSpec(
+        "report-event", "flows.reports", "report_event", ReportParameters, step="step 5: report"
+    ),
+    DeploymentSpec(
+        "event-lifecycle",
+        "flows.lifecycle",
+        "event_lifecycle",
+        LifecycleParameters,
+        step="steps 2-5 in one",
+    ),
 )
 
 
@@ -208,6 +253,7 @@ def to_runner_deployment(item: Loaded) -> RunnerDeployment:
             parameters[name] = str(REPO / parameters[name])
     deployment = item.flow.to_deployment(
         spec.name,
+        description=_flow_description(item),
         schedule=schedule,
         parameters=parameters,
         tags=list(spec.tags),
@@ -261,7 +307,6 @@ definitions:
       name: {pool}
       work_queue_name: default
       job_variables: {{}}
-  tags: &amity_tags {tags}
   schedules:
     daily_at_8: &daily_at_8
       cron: "{cron}"
@@ -281,7 +326,6 @@ def render_prefect_yaml(loaded: list[Loaded], *, tz: str, prefect_version: str) 
     text = YAML_HEADER.format(
         pool=WORK_POOL,
         prefect_version=prefect_version,
-        tags=json.dumps(list(TAGS)),
         cron=DAILY_AT_8,
         timezone=json.dumps(tz),
     )
@@ -302,7 +346,7 @@ def render_prefect_yaml(loaded: list[Loaded], *, tz: str, prefect_version: str) 
             f"  - name: {spec.name}\n"
             f"    description: {json.dumps(_flow_description(item), ensure_ascii=False)}\n"
             f"    entrypoint: {spec.entrypoint}\n"
-            f"    tags: *amity_tags\n"
+            f"    tags: {json.dumps(list(spec.tags))}\n"
             f"    work_pool: *amity_pool"
             f"{schedules}{note}\n"
             f"    parameters:{params or ' {}'}\n"
