@@ -318,7 +318,7 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
 
     Args:
         event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key event-<slug>); `amity events list` lists them.
+            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
     """
     if (refused := refuse_unknown_event(event)) is not None:
         return refused  # a Failed state: one line in the UI
@@ -366,7 +366,7 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
                 len(outcome.failed),
             )
             for f in outcome.failed:
-                log.warning("Not sent to %s (%s): %s", f.email, f.city, f.reason)
+                log.info("Not sent to %s (%s): %s", f.email, f.city, f.reason)
     refreshed = refresh_schedule(plan.event_id, now)
     summary.feed, summary.caldav = refreshed.feed, list(refreshed.caldav)
     _changes_artifact(summary)

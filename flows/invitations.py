@@ -345,7 +345,7 @@ def send_invitations(
 
     Args:
         event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key event-<slug>); `amity events list` lists them.
+            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
         only: Invite only the contacts in these partner cities (English names, e.g. Tokyo).
             Leave empty to invite every contact the event invites.
         dry_run: Write the letters and e-mails to the output folder but send nothing (to
@@ -398,7 +398,7 @@ def send_invitations(
         for m in manifest:
             summary.files.append(m["eml"])
             if m["is_fallback"]:
-                log.warning(
+                log.info(
                     "Letter to %s (%s) in %s: no letter in %s",
                     m["email"],
                     m["city"],
@@ -441,7 +441,7 @@ def send_invitations(
                 len(r["failed"]),
             )
             for f in r["failed"]:
-                log.warning("Not sent to %s (%s): %s", f["email"], f["city"], f["reason"])
+                log.info("Not sent to %s (%s): %s", f["email"], f["city"], f["reason"])
     _artifact(summary)
     _publish(summary, plan, manifests, sent_to, purpose)
     return summary.to_dict()
@@ -466,9 +466,9 @@ def _publish(
     else:
         next_step = "publish the calendar (publish-schedule, or event-lifecycle)"
     notes = [
-        f"{len(summary.fallbacks)} letters in English: no letter in the contact's language",
-        f"{len(summary.mixed)} letters print a name or title in another language",
-        f"{len(summary.address_problems)} forms of address the data cannot make",
+        f"letters in English, none in the contact's language: {len(summary.fallbacks)}",
+        f"letters printing a name or title in another language: {len(summary.mixed)}",
+        f"forms of address the data cannot make: {len(summary.address_problems)}",
     ]
     what = "Invitations" if purpose == "invitation" else "Invitation reminders"
     publish_mailing(
@@ -476,7 +476,7 @@ def _publish(
         plan["slug"],
         rows,
         dry_run=summary.dry_run,
-        notes=[n for n in notes if not n.startswith("0 ")],
+        notes=[n for n in notes if not n.endswith(": 0")],
         samples=sample_per_language(plan["recipients"], manifests),
         next_step=next_step,
     )

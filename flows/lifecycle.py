@@ -61,7 +61,7 @@ def event_lifecycle(
 
     Args:
         event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key event-<slug>); `amity events list` lists them.
+            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
         held: Tick to confirm the event took place, to write its report before its end
             time has passed.
         report_language: The language the post-event report is written in.
@@ -130,13 +130,14 @@ def _waiting(
     report_language: str,
 ) -> Any:
     """End the run "Waiting" with why; from a deployment, schedule the run after the event."""
-    from prefect.runtime import flow_run
+    from prefect.context import FlowRunContext
     from prefect.states import Completed
 
     tz = zone(timezone)
     ends = f"{end_dt.astimezone(tz):%Y-%m-%d %H:%M} {timezone}"
     next_dt = next_run_after(end_dt, timezone)
-    deployment_id = flow_run.deployment_id
+    context = FlowRunContext.get()
+    deployment_id = context.flow_run.deployment_id if context and context.flow_run else None
     if deployment_id:
         from prefect.deployments import run_deployment
 

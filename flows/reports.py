@@ -378,7 +378,7 @@ def report_event(
 
     Args:
         event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key event-<slug>); `amity events list` lists them.
+            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
         report_language: The language the post-event report is written in.
     """
     if (refused := refuse_unknown_event(event)) is not None:
@@ -540,7 +540,7 @@ def import_attendance(event: str, path: str, skip_invalid: bool = False) -> dict
 
     Args:
         event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key event-<slug>); `amity events list` lists them.
+            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
         path: The attendance sheet (CSV) on the worker, one row per person.
         skip_invalid: Import the good rows and list the bad ones, instead of importing none.
     """
@@ -574,7 +574,7 @@ def import_attendance(event: str, path: str, skip_invalid: bool = False) -> dict
         "" if result["imported"] else " — nothing imported: fix the sheet and run again",
     )
     for problem in result["problems"]:
-        run_logger().warning("Attendance sheet: %s", problem)
+        run_logger().info("Attendance sheet: %s", problem)
     if result["imported"]:
         update_event_page(result["event"], f"attendance imported ({result['rows']} rows)")
     return result

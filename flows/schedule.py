@@ -188,7 +188,7 @@ def publish_schedule(
 
     Args:
         event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key event-<slug>); `amity events list` lists them.
+            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
         out: The folder for the .ics files on the worker. Leave empty for amity's output folder.
         publish: A CalDAV collection to publish to (its URL). Leave empty for the office's
             configured one (AMITY_CALDAV__URL), if any.

@@ -1,8 +1,9 @@
 """The Prefect UI as the organizer's console: the run's story, the event's page, a wrong slug.
 
 - `run_logger()`: Prefect's run logger inside a run (its lines show in the UI), a plain logger
-  outside one (a task called as a function in a test). The CLI keeps Prefect's level at
-  WARNING, so its console shows none of the INFO lines: its own summary says it once.
+  outside one (a task called as a function in a test). Problems are logged at INFO too: the
+  CLI keeps Prefect's level at WARNING, so its console shows none of these lines (a WARNING
+  would print next to the CLI's own summary, which says it once).
 - `refuse_unknown_event(ref)`: a flow returns it first thing; a wrong slug ends the run in one
   line naming the closest known events (no traceback), and a caller of the flow function
   (the CLI) gets the same `EventNotFound` as before.
@@ -102,7 +103,8 @@ def preview(items: Sequence[str], n: int = 5) -> str:
 
 
 def contact_label(name: str, email: str) -> str:
-    return f"{name} <{email}>" if name else email
+    # not "<e-mail>": Markdown would take it for a tag
+    return f"{name} ({email})" if name else email
 
 
 def mailing_rows(

@@ -35,6 +35,8 @@ WORK_POOL = "amity"
 TAGS = ("amity",)
 DAILY_AT_8 = "0 8 * * *"
 STEP_PARTNERS = "step 1: partners"
+#: a schedule in words, for the tag that shows it with its time zone in the deployment list
+SCHEDULE_WORDS = {DAILY_AT_8: "daily at 08:00"}
 
 
 class Parameters(BaseModel):
@@ -106,9 +108,12 @@ class DeploymentSpec:
     #: preset values that are paths relative to the repository (shipped data)
     repo_paths: tuple[str, ...] = ()
 
-    @property
-    def tags(self) -> tuple[str, ...]:
-        return (*TAGS, self.step) if self.step else TAGS
+    def tags(self, tz: str) -> list[str]:
+        """Its step first (the list shows the first tags), with the schedule and its zone."""
+        step = self.step
+        if self.cron:
+            step = f"{step}: {SCHEDULE_WORDS.get(self.cron, self.cron)} {tz}"
+        return [step, *TAGS] if step else list(TAGS)
 
     @property
     def entrypoint(self) -> str:
@@ -170,7 +175,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
         "flows.reminders",
         "remind",
         RemindParameters,
-        step="anniversaries (daily)",
+        step="anniversaries",
         cron=DAILY_AT_8,
     ),
     DeploymentSpec(
@@ -256,7 +261,7 @@ def to_runner_deployment(item: Loaded) -> RunnerDeployment:
         description=_flow_description(item),
         schedule=schedule,
         parameters=parameters,
-        tags=list(spec.tags),
+        tags=spec.tags(timezone()),
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
     # sync-compatible: called outside an event loop it returns the deployment itself
@@ -346,7 +351,7 @@ def render_prefect_yaml(loaded: list[Loaded], *, tz: str, prefect_version: str) 
             f"  - name: {spec.name}\n"
             f"    description: {json.dumps(_flow_description(item), ensure_ascii=False)}\n"
             f"    entrypoint: {spec.entrypoint}\n"
-            f"    tags: {json.dumps(list(spec.tags))}\n"
+            f"    tags: {json.dumps(spec.tags(tz), ensure_ascii=False)}\n"
             f"    work_pool: *amity_pool"
             f"{schedules}{note}\n"
             f"    parameters:{params or ' {}'}\n"

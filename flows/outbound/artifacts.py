@@ -62,7 +62,10 @@ class RecipientRow:
 
 def artifact_key(text: str) -> str:
     """A Prefect artifact key (lower-case letters, digits and dashes) made from ``text``."""
-    return re.sub(r"[^a-z0-9-]+", "-", slugify(text).lower()).strip("-")[:100] or "amity"
+    key = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    if not key.isascii() or not key:
+        key = re.sub(r"[^a-z0-9-]+", "-", slugify(text).lower()).strip("-")
+    return key[:100] or "amity"
 
 
 def event_key(slug: str) -> str:
