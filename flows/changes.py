@@ -317,8 +317,8 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
     """Send each invited contact one update (REQUEST) or cancellation (CANCEL) of the event.
 
     Args:
-        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
     """
     if (refused := refuse_unknown_event(event)) is not None:
         return refused  # a Failed state: one line in the UI

@@ -344,8 +344,8 @@ def send_invitations(
     """Write and send each invited contact a letter in their language and a calendar invitation.
 
     Args:
-        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
         only: Invite only the contacts in these partner cities (English names, e.g. Tokyo).
             Leave empty to invite every contact the event invites.
         dry_run: Write the letters and e-mails to the output folder but send nothing (to

@@ -60,8 +60,8 @@ def event_lifecycle(
     schedules its own next run for the morning after the event ends.
 
     Args:
-        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
         held: Tick to confirm the event took place, to write its report before its end
             time has passed.
         report_language: The language the post-event report is written in.

@@ -26,6 +26,7 @@ from flows.domain.registry import (
     validate_contacts,
     validate_partners,
 )
+from flows.engine.console import run_logger
 
 
 @dataclass
@@ -144,6 +145,20 @@ def _artifact(result: dict[str, Any]) -> None:
         key=f"import-{result['kind']}",
         description="amity import summary",
     )
+    log = run_logger()
+    log.info(
+        "%s from %s: %d rows, %d created, %d updated, %d unchanged, %d rejected — %s",
+        result["kind"].capitalize(),
+        Path(result["file"]).name,
+        result["rows"],
+        result["created"],
+        result["updated"],
+        result["unchanged"],
+        result["rejected"],
+        "imported" if result["imported"] else "nothing imported: fix the file and run again",
+    )
+    for problem in result["problems"]:
+        log.info("Problem: %s", problem)
 
 
 @flow(name="import partners", flow_run_name="partners import: {path}", log_prints=False)

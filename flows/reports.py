@@ -377,8 +377,8 @@ def report_event(
     """Write the post-event report (HTML, PDF, Markdown, CSV) and mark the event reported.
 
     Args:
-        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
         report_language: The language the post-event report is written in.
     """
     if (refused := refuse_unknown_event(event)) is not None:
@@ -539,8 +539,8 @@ def import_attendance(event: str, path: str, skip_invalid: bool = False) -> dict
     """Import who attended an event (and walk-ins) from a CSV sheet.
 
     Args:
-        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
         path: The attendance sheet (CSV) on the worker, one row per person.
         skip_invalid: Import the good rows and list the bad ones, instead of importing none.
     """

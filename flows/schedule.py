@@ -187,8 +187,8 @@ def publish_schedule(
     """Write the event's calendar feeds (event, partners, contacts) and publish them by CalDAV.
 
     Args:
-        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every
-            event has a page under Artifacts (key `event-<slug>`); `amity events list` lists them.
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
         out: The folder for the .ics files on the worker. Leave empty for amity's output folder.
         publish: A CalDAV collection to publish to (its URL). Leave empty for the office's
             configured one (AMITY_CALDAV__URL), if any.

@@ -36,6 +36,9 @@ from flows.outbound.artifacts import (
     recipients_markdown,
 )
 
+#: the Prefect Variable (UI: Variables) that lists every event's slug, name and status
+EVENTS_VARIABLE = "amity_events"
+
 
 def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
     """The logger whose lines the Prefect UI shows under the run."""
@@ -60,7 +63,7 @@ def unknown_event_line(ref: str, known: Sequence[str]) -> str:
         return f"no event {ref!r}: there are no events yet (`amity events apply` adds one)"
     return (
         f"no event {ref!r}; closest known: {', '.join(closest_events(ref, known))} "
-        "(every event has a page under Artifacts, key event-<slug>)"
+        f"(every event: Variables, {EVENTS_VARIABLE})"
     )
 
 
@@ -83,14 +86,22 @@ def refuse_unknown_event(ref: str) -> Any:
 
 
 def update_event_page(slug: str, latest: str = "") -> None:
-    """Rewrite the event's page (artifact `event-<slug>`) from the database."""
+    """Rewrite the event's page (artifact `event-<slug>`) and the list of events from the database."""
+    from prefect.variables import Variable
+
     settings = get_settings()
     with session_scope() as session:
         event = find_event(session, slug)
         markdown = event_page_markdown(session, event, settings, latest=latest)
         description = f"{event_title(event)}: {event.status}" + (f" — {latest}" if latest else "")
         key = event_key(event.slug)
+        events = {
+            e.slug: f"{event_title(e)} ({e.status}, {e.start_dt:%Y-%m-%d})"
+            for e in session.scalars(select(Event).order_by(Event.start_dt))
+        }
     publish_markdown(key, markdown, description)
+    # the run forms' event field sends organizers here: every slug with its name and status
+    Variable.set(EVENTS_VARIABLE, events, overwrite=True)
 
 
 # --- a mailing's story: log lines and the per-recipient artifact ------------------------------

@@ -36,7 +36,7 @@ TAGS = ("amity",)
 DAILY_AT_8 = "0 8 * * *"
 STEP_PARTNERS = "step 1: partners"
 #: a schedule in words, for the tag that shows it with its time zone in the deployment list
-SCHEDULE_WORDS = {DAILY_AT_8: "daily at 08:00"}
+SCHEDULE_WORDS = {DAILY_AT_8: "08:00"}
 
 
 class Parameters(BaseModel):
@@ -109,11 +109,11 @@ class DeploymentSpec:
     repo_paths: tuple[str, ...] = ()
 
     def tags(self, tz: str) -> list[str]:
-        """Its step first (the list shows the first tags), with the schedule and its zone."""
-        step = self.step
+        """Its step, and first the schedule's time zone: the list shows the first (short) tags."""
+        tags = [self.step] if self.step else []
         if self.cron:
-            step = f"{step}: {SCHEDULE_WORDS.get(self.cron, self.cron)} {tz}"
-        return [step, *TAGS] if step else list(TAGS)
+            tags.insert(0, f"{SCHEDULE_WORDS.get(self.cron, self.cron)} {tz}")
+        return [*tags, *TAGS]
 
     @property
     def entrypoint(self) -> str:

@@ -306,6 +306,7 @@ def test_prefect_ui_shows_deployments_form_and_artifacts(
         reminders_id = client.read_deployment_by_name("anniversary reminders/daily-reminders").id
         invite_id = client.read_deployment_by_name(INVITE).id
         lifecycle_id = client.read_deployment_by_name(LIFECYCLE).id
+        events = client.read_variable_by_name("amity_events")
     ui = office.server.url
     shots = Path(os.environ.get("AMITY_E2E_SCREENSHOTS") or tmp_path)
 
@@ -320,7 +321,7 @@ def test_prefect_ui_shows_deployments_form_and_artifacts(
                 page.get_by_text(name, exact=True).first.wait_for()
             page.get_by_text("At 08:00 AM every day").wait_for()
             page.get_by_text("step 2: invitations").first.wait_for()
-            page.get_by_text("anniversaries: daily at 08:00 Asia/Shanghai").wait_for()
+            page.get_by_text("08:00 Asia/Shanghai", exact=True).wait_for()
             page.screenshot(path=shots / "deployments.png", full_page=True)
 
             # the custom-run form of the reminders offers a date for `on`
@@ -350,7 +351,7 @@ def test_prefect_ui_shows_deployments_form_and_artifacts(
             page.get_by_text("hanako.yamada@tokyo.example.org").first.wait_for()
             page.screenshot(path=shots / "invitation-run-logs.png", full_page=True)
             run_logs = page.inner_text("body")
-            page.get_by_role("tab", name="Artifacts").click()
+            page.get_by_text("Artifacts", exact=True).first.click()  # the run's tab
             page.get_by_text(f"invitations-{EVENT}").first.wait_for()
             page.screenshot(path=shots / "invitation-run-artifacts.png", full_page=True)
             page.goto(f"{ui}/artifacts/artifact/{invitation_artifact.id}")
@@ -392,6 +393,8 @@ def test_prefect_ui_shows_deployments_form_and_artifacts(
     assert "Yamada" in table and "Tokyo" in table and "sent" in table
     assert letter_links and all(link.startswith(FILES_URL) for link in letter_links)
     assert "Status: reported" in event_page
+    assert events is not None
+    assert events.value[EVENT].startswith("12th Beijing–Tokyo Urban Symposium (reported")  # type: ignore[index,union-attr]
     assert sorted(p.name for p in shots.glob("*.png")) == [
         "artifact.png",
         "deployments.png",

@@ -70,7 +70,7 @@ def test_a_misspelt_event_fails_in_one_line_naming_the_closest() -> None:
     assert state.is_failed()
     assert state.message == (
         "no event 'beijing-tokyo-urban-symposium-21'; closest known: "
-        "beijing-tokyo-urban-symposium-12 (every event has a page under Artifacts, key event-<slug>)"
+        "beijing-tokyo-urban-symposium-12 (every event: Variables, amity_events)"
     )
     with pytest.raises(EventNotFound, match="see `amity events list`"):
         send_invitations("beijing-tokyo-urban-symposium-21")  # the CLI's error, as before
