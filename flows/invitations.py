@@ -368,10 +368,10 @@ def send_invitations(
     summary.invited = len(recipients)
     summary.out_dir = str(invitation_dir(settings, plan["slug"]))
     log.info(
-        "%s: %s to %s, %s opted out (skipped%s)%s",
+        "Planned %s %s for %s; skipped %d who opted out%s%s",
+        f"{len(recipients):,}",
+        "reminders (to who has not answered)" if remind_pending else "letters",
         plan["slug"],
-        f"{len(recipients):,} letters",
-        "those who have not answered" if remind_pending else "write and send",
         len(summary.skipped_opted_out),
         ": " + preview(summary.skipped_opted_out) if summary.skipped_opted_out else "",
         " — dry run: nothing will be sent" if dry_run else "",

@@ -156,7 +156,6 @@ def _waiting(
     else:
         then = "run the lifecycle again after it ends (or tick held) to write the report"
     message = f"Waiting for {slug} to take place (it ends {ends}); {then}"
-    result["next_run_dt"] = next_dt.isoformat() if deployment_id else None
     run_logger().info(message)
     update_event_page(slug, message)
     return Completed(name="Waiting", message=message, data=result)
