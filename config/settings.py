@@ -205,6 +205,13 @@ class Approval(BaseModel):
     auto_approve_by: str | None = None
 
 
+class Outputs(BaseModel):
+    #: where office PCs open the output folder (`<home>/out`), e.g. the office's file server
+    #: (https://files.example.org/amity/out); the Prefect UI's links start with it, and
+    #: without it the UI shows a sample letter per language instead of a link to a worker's disk
+    base_url: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AMITY_",
@@ -226,6 +233,7 @@ class Settings(BaseSettings):
     imap: Imap = Imap()
     reminders: Reminders = Reminders()
     approval: Approval = Approval()
+    outputs: Outputs = Outputs()
     #: organizer-supplied letter templates (rendered in a sandbox); None = the shipped ones
     letter_template_dir: Path | None = None
     #: refuse to send when a letter would print a value in another language than its own

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,16 @@ from flows.domain.notices import (
     render_change,
 )
 from flows.domain.slug import slugify
+from flows.engine.console import (
+    contact_label,
+    preview,
+    publish_mailing,
+    refuse_unknown_event,
+    run_logger,
+    update_event_page,
+)
+from flows.engine.forms import Clock
+from flows.outbound.artifacts import RecipientRow
 from flows.outbound.calendar_files import (
     invitation_files,
     sent_invitation,
@@ -103,6 +113,8 @@ class ChunkOutcome:
     sent: int
     already_sent: int
     failed: tuple[SendFailure, ...] = ()
+    #: who was sent a message by this chunk (the UI's per-recipient table)
+    sent_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,6 +268,7 @@ def send_change_chunk(event_id: int, manifest: list[ChangeEntry], now: dt.dateti
             SendFailure(i.context.recipient.email, i.context.recipient.city, why)
             for i, why in result.failed
         ),
+        sent_to=tuple(i.context.recipient.email for i in result.sent),
     )
 
 
@@ -316,9 +329,17 @@ class ChangeSummary:
 
 
 @flow(name="send changes", flow_run_name="changes: {event}")
-def send_changes(event: str, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Send each invited contact one update (REQUEST) or cancellation (CANCEL) of the event."""
+def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
+    """Send each invited contact one update (REQUEST) or cancellation (CANCEL) of the event.
+
+    Args:
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
+    """
+    if (refused := refuse_unknown_event(event)) is not None:
+        return refused  # a Failed state: one line in the UI
     now = now or dt.datetime.now(dt.UTC)
+    log = run_logger()
     settings = get_settings()
     plan = plan_changes(event)
     summary = ChangeSummary(
@@ -330,6 +351,16 @@ def send_changes(event: str, now: dt.datetime | None = None) -> dict[str, Any]:
         r.email for r in plan.recipients if r.is_opted_out and r.held_sequence < plan.sequence
     ]
     recipients = [r for r in plan.recipients if not r.is_opted_out]
+    summary.to_notify = len(recipients)
+    log.info(
+        "%s: %d contacts to notify (SEQUENCE %d), %d opted out (skipped)",
+        plan.slug,
+        len(recipients),
+        plan.sequence,
+        len(summary.skipped_opted_out),
+    )
+    manifest: list[ChangeEntry] = []
+    sent_to: set[str] = set()
     if recipients:
         manifest = render_changes(plan.event_id, recipients, now)
         summary.to_notify = len(manifest)
@@ -339,14 +370,27 @@ def send_changes(event: str, now: dt.datetime | None = None) -> dict[str, Any]:
             send_change_chunk.submit(plan.event_id, chunk, now)
             for chunk in chunks(manifest, settings.batch_size)
         ]
-        for future in futures:
+        for number, future in enumerate(futures, start=1):
             outcome = future.result()
             summary.sent += outcome.sent
             summary.already_sent += outcome.already_sent
             summary.failed += list(outcome.failed)
+            sent_to.update(e.lower() for e in outcome.sent_to)
+            log.info(
+                "Chunk %d of %d: sent %d (%s), %d sent before, %d failed",
+                number,
+                len(futures),
+                outcome.sent,
+                preview(list(outcome.sent_to)) or "nobody",
+                outcome.already_sent,
+                len(outcome.failed),
+            )
+            for f in outcome.failed:
+                log.info("Not sent to %s (%s): %s", f.email, f.city, f.reason)
     refreshed = refresh_schedule(plan.event_id, now, not summary.failed)
     summary.feed, summary.caldav = refreshed.feed, list(refreshed.caldav)
     _changes_artifact(summary)
+    _publish_changes(summary, plan.recipients, manifest, sent_to)
     return summary.to_dict()
 
 
@@ -357,13 +401,50 @@ def content_revision(event: Event) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
 
 
+def _publish_changes(
+    summary: ChangeSummary,
+    recipients: Sequence[NoticeRecipient],
+    manifest: Sequence[ChangeEntry],
+    sent_to: set[str],
+) -> None:
+    """The per-recipient artifact of the notices, a closing log line and the event's page."""
+    failed = {f.email.lower(): f.reason for f in summary.failed}
+    rows = [
+        RecipientRow(
+            contact_label(r.name_latin or r.name_native, r.email), r.city, r.language, "opted out"
+        )
+        for r in recipients
+        if r.is_opted_out
+    ]
+    for m in manifest:
+        r = m.recipient
+        email = r.email.lower()
+        state = "failed" if email in failed else "sent" if email in sent_to else "sent before"
+        rows.append(
+            RecipientRow(
+                contact_label(r.name_latin or r.name_native, r.email),
+                r.city,
+                m.language,
+                state,
+                failed.get(email) or "; ".join(m.lines),
+            )
+        )
+    what = "Cancellations" if summary.method == "CANCEL" else "Updates"
+    next_step = (
+        "fix the failed addresses and run again" if summary.failed else "nothing: all notified"
+    )
+    publish_mailing(what, summary.event, rows, next_step=next_step)
+    run_logger().info("%s: %s. Next step: %s", what, _counts_text(summary.to_dict()), next_step)
+    update_event_page(summary.event, f"{what.lower()}: {summary.sent} sent now")
+
+
 def _changes_artifact(summary: ChangeSummary) -> None:
     what = "Cancellations" if summary.method == "CANCEL" else "Updates"
     lines = [
         f"# {what} of {summary.event} (SEQUENCE {summary.sequence})",
         "",
         f"- to notify: {summary.to_notify}; {_counts_text(summary.to_dict())}",
-        f"- feed: [{Path(summary.feed).name}](file://{summary.feed})",
+        f"- feed: `{Path(summary.feed).name}`",
     ]
     lines += [f"- failed: {f.email} ({f.city}): {f.reason}" for f in summary.failed]
     lines += [f"- CalDAV: {c.error}" for c in summary.caldav if isinstance(c, CaldavFailure)]

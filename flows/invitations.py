@@ -8,14 +8,16 @@ delivery ledger, so a re-run, a crash or two runs at once never send a message t
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session as SqlSession
 
@@ -55,7 +57,17 @@ from flows.domain.letters import (
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
 from flows.domain.slug import slugify
+from flows.engine.console import (
+    mailing_rows,
+    preview,
+    publish_mailing,
+    refuse_unknown_event,
+    run_logger,
+    sample_per_language,
+    update_event_page,
+)
 from flows.engine.crashed import watch_this_run
+from flows.engine.forms import Clock
 from flows.engine.runners import task_runner_for
 from flows.outbound.ledger import chunks, send_manifest, tally, utc_now
 from flows.outbound.outputs import contact_file_stem, invitation_dir
@@ -351,17 +363,32 @@ _CHUNK_RUNNER: Any = task_runner_for("thread", get_settings().task_workers)
 )
 def send_invitations(
     event: str,
-    only: list[str] | None = None,
+    only: list[str] | SkipJsonSchema[None] = None,
     dry_run: bool = False,
     remind_pending: bool = False,
     strict_language: bool = False,
-    now: dt.datetime | None = None,
+    now: Clock = None,
 ) -> dict[str, Any]:
-    """Write and send each invited contact a letter in their language and a calendar invitation."""
+    """Write and send each invited contact a letter in their language and a calendar invitation.
+
+    Args:
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
+        only: Invite only the contacts in these partner cities (English names, e.g. Tokyo).
+            Leave empty to invite every contact the event invites.
+        dry_run: Write the letters and e-mails to the output folder but send nothing (to
+            check them first).
+        remind_pending: Send the invitation again, only to those who have not answered yet.
+        strict_language: Send nothing if any letter would print a name or title in another
+            language than its own, or cannot address its reader correctly.
+    """
+    if (refused := refuse_unknown_event(event)) is not None:
+        return refused  # a Failed state: one line in the UI
     watch_this_run()  # a run killed earlier on this machine shows as Crashed, not Running
     now = now or dt.datetime.now(dt.UTC)
     started = utc_now()  # the ledger's clock, to tell another run's sends from earlier ones
     settings = get_settings()
+    log = run_logger()
     plan = plan_invitations(event, only, dry_run, now)
     summary = InvitationSummary(event=plan["slug"], dry_run=dry_run)
     summary.skipped_opted_out = [r.email for r in plan["recipients"] if r.is_opted_out]
@@ -371,6 +398,15 @@ def send_invitations(
         recipients = _without_bounced(recipients, summary)
     summary.invited = len(recipients)
     summary.out_dir = str(invitation_dir(settings, plan["slug"]))
+    log.info(
+        "Planned %s %s for %s; skipped %d who opted out%s%s",
+        f"{len(recipients):,}",
+        "reminders (to who has not answered)" if remind_pending else "letters",
+        plan["slug"],
+        len(summary.skipped_opted_out),
+        ": " + preview(summary.skipped_opted_out) if summary.skipped_opted_out else "",
+        " — dry run: nothing will be sent" if dry_run else "",
+    )
     batches = chunks(recipients, settings.batch_size)
     # preflight: every chunk renders before anything is sent; one failure fails the run
     purpose = "reminder" if remind_pending else "invitation"
@@ -380,10 +416,27 @@ def send_invitations(
         for chunk in batches
     ]
     manifests = [f.result() for f in futures]
+    done = 0
     for manifest in manifests:
+        done += len(manifest)
+        languages = Counter(m["language"] for m in manifest)
+        log.info(
+            "Wrote %s of %s letters (%s) to %s",
+            f"{done:,}",
+            f"{len(recipients):,}",
+            ", ".join(f"{lang} {n}" for lang, n in sorted(languages.items())),
+            summary.out_dir,
+        )
         for m in manifest:
             summary.files.append(m["eml"] or m["letter"])
             if m["is_fallback"]:
+                log.info(
+                    "Letter to %s (%s) in %s: no letter in %s",
+                    m["email"],
+                    m["city"],
+                    m["language"],
+                    m["requested_language"],
+                )
                 summary.fallbacks.append(
                     {
                         "email": m["email"],
@@ -399,6 +452,7 @@ def send_invitations(
                 summary.address_problems.append({**who, "problems": m["address_problems"]})
     if (strict_language or settings.strict_language) and not dry_run:
         refuse_mixed_letters(summary)
+    sent_to: set[str] = set()
     if not dry_run:
         # sign-off: nothing goes out before a person approved exactly these messages
         manifests, summary.review = review_before_sending(
@@ -415,12 +469,24 @@ def send_invitations(
         ]
         keys: list[tuple[str, str, str]] = []
         ours: list[tuple[str, str, str]] = []
-        for future in sends:
+        for number, future in enumerate(sends, start=1):
             r = future.result()
             summary.sent += r["sent"]
             summary.failed += r["failed"]
             keys += [tuple(k) for k in r["keys"]]
             ours += [tuple(k) for k in r["ours"]]
+            sent_to.update(e.lower() for e in r["sent_to"])
+            log.info(
+                "Chunk %d of %d: sent %d (%s), %d sent before, %d failed",
+                number,
+                len(sends),
+                r["sent"],
+                preview(r["sent_to"]) or "nobody",
+                r["already_sent"],
+                len(r["failed"]),
+            )
+            for f in r["failed"]:
+                log.info("Not sent to %s (%s): %s", f["email"], f["city"], f["reason"])
         with session_scope() as session:
             counted = tally(session, keys, since=started, ours=ours)
         summary.already_sent = counted.sent_before
@@ -429,6 +495,7 @@ def send_invitations(
     with session_scope() as session:
         summary.bounced = count_bounced(session, plan["event_id"])
     _artifact(summary)
+    _publish(summary, plan, manifests, sent_to, purpose)
     return summary.to_dict()
 
 
@@ -438,6 +505,52 @@ def _without_bounced(recipients: list[Invitee], summary: InvitationSummary) -> l
         failing = failing_addresses(session)
     summary.skipped_bounced = [r.email for r in recipients if r.email.lower() in failing]
     return [r for r in recipients if r.email.lower() not in failing]
+
+
+def _publish(
+    summary: InvitationSummary,
+    plan: dict[str, Any],
+    manifests: list[list[dict[str, Any]]],
+    sent_to: set[str],
+    purpose: str,
+) -> None:
+    """The run's per-recipient artifact, its last log line and the event's page."""
+    failed = {f["email"].lower(): f["reason"] for f in summary.failed}
+    rows = mailing_rows(
+        plan["recipients"], manifests, sent_to=sent_to, failed=failed, dry_run=summary.dry_run
+    )
+    if summary.dry_run:
+        next_step = "read the sample letters below, then run again without dry run to send"
+    elif summary.failed:
+        next_step = "fix the failed addresses and run again: who was sent is not sent again"
+    else:
+        next_step = "publish the calendar (publish-schedule, or event-lifecycle)"
+    notes = [
+        f"letters in English, none in the contact's language: {len(summary.fallbacks)}",
+        f"letters printing a name or title in another language: {len(summary.mixed)}",
+        f"forms of address the data cannot make: {len(summary.address_problems)}",
+    ]
+    what = "Invitations" if purpose == "invitation" else "Invitation reminders"
+    publish_mailing(
+        what,
+        plan["slug"],
+        rows,
+        dry_run=summary.dry_run,
+        notes=[n for n in notes if not n.endswith(": 0")],
+        samples=sample_per_language(plan["recipients"], manifests),
+        next_step=next_step,
+    )
+    run_logger().info(
+        "%s: %d sent, %d sent before, %d failed, %d opted out. Next step: %s",
+        what,
+        summary.sent,
+        summary.already_sent,
+        len(summary.failed),
+        len(summary.skipped_opted_out),
+        next_step,
+    )
+    if not summary.dry_run:
+        update_event_page(plan["slug"], f"{what.lower()}: {summary.sent} sent now")
 
 
 def refuse_mixed_letters(summary: InvitationSummary) -> None:
@@ -452,28 +565,7 @@ def refuse_mixed_letters(summary: InvitationSummary) -> None:
 
 
 def _artifact(summary: InvitationSummary) -> None:
-    rows = [
-        {"what": "invited", "count": summary.invited},
-        {"what": "sent now", "count": summary.sent},
-        {"what": "sent by another run at the same time", "count": summary.sent_by_other},
-        {"what": "still being sent by another run", "count": summary.in_progress_elsewhere},
-        {"what": "sent before (skipped)", "count": summary.already_sent},
-        {"what": "opted out (skipped)", "count": len(summary.skipped_opted_out)},
-        {"what": "address bounced (not reminded)", "count": len(summary.skipped_bounced)},
-        {"what": "bounced (the address fails)", "count": summary.bounced},
-        {"what": "failed", "count": len(summary.failed)},
-        {
-            "what": "letter in English instead of the contact's language",
-            "count": len(summary.fallbacks),
-        },
-        {"what": "letters mixing languages", "count": len(summary.mixed)},
-        {"what": "forms of address the data cannot make", "count": len(summary.address_problems)},
-    ]
-    create_table_artifact(
-        table=rows,
-        key=f"invitations-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
-        description=f"Invitations for {summary.event}" + (" (dry run)" if summary.dry_run else ""),
-    )
+    """The letters to check (the counts and recipients are in `_publish`'s artifact)."""
     if summary.mixed or summary.address_problems or summary.fallbacks:
         create_markdown_artifact(
             markdown=language_report(summary),

@@ -26,6 +26,7 @@ from flows.domain.registry import (
     rejects_csv,
     validate_import_file,
 )
+from flows.engine.console import run_logger
 
 
 @dataclass
@@ -159,11 +160,33 @@ def _artifact(result: dict[str, Any]) -> None:
         key=f"import-{result['kind']}",
         description="amity import summary",
     )
+    log = run_logger()
+    log.info(
+        "%s from %s: %d rows, %d created, %d updated, %d unchanged, %d rejected — %s",
+        result["kind"].capitalize(),
+        Path(result["file"]).name,
+        result["rows"],
+        result["created"],
+        result["updated"],
+        result["unchanged"],
+        result["rejected"],
+        "imported" if result["imported"] else "nothing imported: fix the file and run again",
+    )
+    for problem in result["problems"]:
+        log.info("Problem: %s", problem)
 
 
 @flow(name="import partners", flow_run_name="partners import: {path}", log_prints=False)
 def import_partners(path: str, skip_invalid: bool = False, dry_run: bool = False) -> dict[str, Any]:
-    """Import partner cities and their ties from a CSV or YAML file."""
+    """Import partner cities and their ties from a CSV or YAML file.
+
+    Args:
+        path: The partner list (CSV or YAML) on the worker, relative to amity's folder,
+            e.g. config/data/beijing_partners.csv.
+        skip_invalid: Import the good rows and list the bad ones (in a rejects file), instead
+            of importing none when a row is wrong.
+        dry_run: Check the file and say what would change, without changing anything.
+    """
     result = import_file(path, "partners", skip_invalid, dry_run)
     _artifact(result)
     return result
@@ -171,7 +194,15 @@ def import_partners(path: str, skip_invalid: bool = False, dry_run: bool = False
 
 @flow(name="import contacts", flow_run_name="contacts import: {path}", log_prints=False)
 def import_contacts(path: str, skip_invalid: bool = False, dry_run: bool = False) -> dict[str, Any]:
-    """Import partner contacts (name, title, form of address, language, e-mail)."""
+    """Import partner contacts (name, title, form of address, language, e-mail).
+
+    Args:
+        path: The contact list (CSV) on the worker, relative to amity's folder,
+            e.g. config/data/demo_contacts.csv.
+        skip_invalid: Import the good rows and list the bad ones (in a rejects file), instead
+            of importing none when a row is wrong.
+        dry_run: Check the file and say what would change, without changing anything.
+    """
     result = import_file(path, "contacts", skip_invalid, dry_run)
     _artifact(result)
     return result

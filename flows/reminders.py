@@ -55,6 +55,7 @@ from flows.domain.reminder_digest import (
     digest_message_id,
     nothing_due_digest,
 )
+from flows.engine.console import preview, run_logger
 from flows.outbound.ledger import CLAIM_LEASE, transport_from_settings
 
 
@@ -259,9 +260,31 @@ def _run_name() -> str:
     return f"anniversary reminders: {on or 'today'}"
 
 
+def _log_story(day: date, decided: Decided, sent: list[DigestSend]) -> None:
+    """What the run decided and sent, in the run's log (a line per problem)."""
+    log = run_logger()
+    log.info(
+        "Anniversaries for %s: %d due, %d missed (%d ties looked at)",
+        day.isoformat(),
+        decided.due,
+        decided.missed,
+        decided.candidates,
+    )
+    delivered = [s.recipient for s in sent if s.state == "sent"]
+    log.info("Digest sent to %d: %s", len(delivered), preview(delivered) or "nobody")
+    for s in sent:
+        if s.state != "sent":
+            log.info("Digest to %s %s: %s", s.recipient, s.state, s.error or "no reason given")
+
+
 @flow(name="anniversary reminders", flow_run_name=_run_name, log_prints=False)
 def remind(on: date | None = None) -> dict[str, Any]:
-    """Send the office's daily digest of coming friendship-city anniversaries (once a day)."""
+    """Send the office's daily digest of coming friendship-city anniversaries (once a day).
+
+    Args:
+        on: The office day to decide the reminders for. Leave empty for today in the home
+            city's time zone.
+    """
     settings = get_settings()
     now = datetime.now(UTC)
     day = office_day(on, settings, now)
@@ -279,6 +302,7 @@ def remind(on: date | None = None) -> dict[str, Any]:
         key="anniversary-digest",
         description=f"anniversary digest for {day.isoformat()}",
     )
+    _log_story(day, decided, sent)
     return {
         "day": day.isoformat(),
         **decided.to_dict(),

@@ -58,6 +58,9 @@ from flows.domain.report import (
 )
 from flows.domain.slug import slugify
 from flows.domain.states import TAKEN_PLACE, not_taken_place
+from flows.engine.console import refuse_unknown_event, run_logger, update_event_page
+from flows.engine.forms import REPORT_LANGUAGE, Clock, ReportLanguage
+from flows.outbound.artifacts import output_link
 from flows.outbound.atomic import write_atomically
 
 #: outbox purposes that carry an event's invitation to a contact
@@ -385,9 +388,22 @@ def build_report(event: str, lang: str, now: datetime) -> dict[str, Any]:
         }
 
 
-@flow(name="post-event report", flow_run_name="report: {event} ({lang})", log_prints=False)
-def report_event(event: str, lang: str = "zh", now: datetime | None = None) -> dict[str, Any]:
-    """Write the post-event report (HTML, PDF, Markdown, CSV) and mark the event reported."""
+@flow(
+    name="post-event report", flow_run_name="report: {event} ({report_language})", log_prints=False
+)
+def report_event(
+    event: str, report_language: ReportLanguage = REPORT_LANGUAGE, now: Clock = None
+) -> dict[str, Any]:
+    """Write the post-event report (HTML, PDF, Markdown, CSV) and mark the event reported.
+
+    Args:
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
+        report_language: The language the post-event report is written in.
+    """
+    if (refused := refuse_unknown_event(event)) is not None:
+        return refused  # a Failed state: one line in the UI
+    lang = report_language
     if lang not in LANGUAGES:
         raise ReportRefused(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
     result = build_report(event, lang, now or datetime.now(UTC))
@@ -396,6 +412,15 @@ def report_event(event: str, lang: str = "zh", now: datetime | None = None) -> d
         key=_artifact_key(f"report-{result['event']}-{lang}"),
         description=f"Post-event report: {result['event']} ({lang})",
     )
+    link = output_link(result["files"].get("pdf") or result["files"]["html"], get_settings())
+    run_logger().info(
+        "Wrote the %s report of %s to %s%s",
+        lang,
+        result["event"],
+        result["folder"],
+        f" ({link})" if link else "",
+    )
+    update_event_page(result["event"], f"report written in {lang}")
     return result
 
 
@@ -578,9 +603,18 @@ def _attendance(
 
 @flow(name="import attendance", flow_run_name="attendance import: {event}", log_prints=False)
 def import_attendance(
-    event: str, path: str, skip_invalid: bool = False, now: datetime | None = None
+    event: str, path: str, skip_invalid: bool = False, now: Clock = None
 ) -> dict[str, Any]:
-    """Import who attended an event (and walk-ins) from a CSV sheet."""
+    """Import who attended an event (and walk-ins) from a CSV sheet.
+
+    Args:
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
+        path: The attendance sheet (CSV) on the worker, one row per person.
+        skip_invalid: Import the good rows and list the bad ones, instead of importing none.
+    """
+    if (refused := refuse_unknown_event(event)) is not None:
+        return refused  # a Failed state: one line in the UI
     result = import_attendance_file(event, path, skip_invalid, now)
     lines = [
         f"# Attendance of `{result['event']}` from `{Path(path).name}`",
@@ -598,4 +632,18 @@ def import_attendance(
         key=_artifact_key(f"attendance-{result['event']}"),
         description="amity attendance import",
     )
+    run_logger().info(
+        "Attendance of %s from %s: %d rows, %d created, %d updated, %d rejected%s",
+        result["event"],
+        Path(path).name,
+        result["rows"],
+        result["created"],
+        result["updated"],
+        result["rejected"],
+        "" if result["imported"] else " — nothing imported: fix the sheet and run again",
+    )
+    for problem in result["problems"]:
+        run_logger().info("Attendance sheet: %s", problem)
+    if result["imported"]:
+        update_event_page(result["event"], f"attendance imported ({result['rows']} rows)")
     return result

@@ -17,6 +17,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.orm import Session
 
 from config.settings import Settings, get_settings
@@ -36,6 +37,9 @@ from db.session import session_scope
 from flows.domain.ical import caldav_objects
 from flows.domain.notices import primary_language
 from flows.domain.slug import slugify
+from flows.engine.console import refuse_unknown_event, run_logger, update_event_page
+from flows.engine.forms import Clock
+from flows.outbound.artifacts import output_link
 from flows.outbound.caldav import CalDavClient, CalDavError, Published, PublishResult
 from flows.outbound.calendar_files import FeedFiles, write_feeds
 
@@ -213,13 +217,24 @@ def mark_scheduled(event_ref: str, now: dt.datetime) -> str:
 @flow(name="publish schedule", flow_run_name="schedule: {event}")
 def publish_schedule(
     event: str,
-    out: str | None = None,
-    publish: str | None = None,
-    now: dt.datetime | None = None,
+    out: str | SkipJsonSchema[None] = None,
+    publish: str | SkipJsonSchema[None] = None,
+    now: Clock = None,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Write the event's calendar feeds (event, partners, contacts) and publish them by CalDAV
-    (``force``: overwrite resources someone else edited on the server)."""
+    """Write the event's calendar feeds (event, partners, contacts) and publish them by CalDAV.
+
+    Args:
+        event: The event's short name (slug), e.g. beijing-tokyo-urban-symposium-12. Every event
+            is listed under Variables, `amity_events`; `amity events list` lists them too.
+        out: The folder for the .ics files on the worker. Leave empty for amity's output folder.
+        publish: A CalDAV collection to publish to (its URL). Leave empty for the office's
+            configured one (AMITY_CALDAV__URL), if any.
+        force: Overwrite calendar entries someone else edited on the CalDAV server since
+            amity last published them (without it they are left alone and reported).
+    """
+    if (refused := refuse_unknown_event(event)) is not None:
+        return refused  # a Failed state: one line in the UI
     now = now or dt.datetime.now(dt.UTC)
     written = write_schedule(event, out, now)
     summary = ScheduleSummary(
@@ -236,6 +251,16 @@ def publish_schedule(
         summary.caldav = publish_schedule_caldav(event, url, now, force)
     summary.status = mark_scheduled(event, now)
     _schedule_artifact(summary)
+    run_logger().info(
+        "Wrote the calendar of %s (%d sessions, %d partner and %d contact feeds) to %s%s",
+        summary.event,
+        summary.sessions,
+        len(summary.partners),
+        len(summary.contacts),
+        Path(summary.feed).parent,
+        f"; published to {url}" if url else "",
+    )
+    update_event_page(summary.event, f"calendar written ({summary.sessions} sessions)")
     return summary.to_dict()
 
 
@@ -251,6 +276,12 @@ def calendar_left_out(event: Event) -> str:
     )
 
 
+def _file(path: str) -> str:
+    """A file in an artifact: a link on the office's file server, else its name."""
+    link = output_link(path, get_settings())
+    return f"[{Path(path).name}]({link})" if link else f"`{Path(path).name}`"
+
+
 def _schedule_artifact(summary: ScheduleSummary) -> None:
     if summary.left_out:
         create_markdown_artifact(
@@ -262,11 +293,9 @@ def _schedule_artifact(summary: ScheduleSummary) -> None:
     lines = [
         f"# Calendar of {summary.event}",
         "",
-        f"- feed ({summary.sessions} sessions): [{Path(summary.feed).name}](file://{summary.feed})",
+        f"- feed ({summary.sessions} sessions): {_file(summary.feed)}",
     ]
-    lines += [
-        f"- partner {name}: [{Path(p).name}](file://{p})" for name, p in summary.partners.items()
-    ]
+    lines += [f"- partner {name}: {_file(p)}" for name, p in summary.partners.items()]
     lines.append(
         f"- {len(summary.contacts)} contact feeds under `{Path(summary.feed).parent / 'contacts'}`"
     )

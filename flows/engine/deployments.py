@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic.json_schema import SkipJsonSchema
+
+from flows.engine.forms import REPORT_LANGUAGE, ReportLanguage
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -35,6 +38,9 @@ DAILY_AT_8 = "0 8 * * *"
 EVERY_15_MINUTES = "*/15 * * * *"
 #: the schedules prefect.yaml defines once (an alias each) and deployments refer to
 SCHEDULE_ALIASES = {DAILY_AT_8: "daily_at_8", EVERY_15_MINUTES: "every_15_minutes"}
+STEP_PARTNERS = "step 1: partners"
+#: a schedule in words, for the tag that shows it with its time zone in the deployment list
+SCHEDULE_WORDS = {DAILY_AT_8: "08:00", EVERY_15_MINUTES: "every 15 minutes"}
 
 
 class Parameters(BaseModel):
@@ -56,10 +62,11 @@ class RemindParameters(Parameters):
 
 class InvitationParameters(Parameters):
     event: str
-    #: contact e-mails (or ids) to invite; empty means every contact the event invites
-    only: list[str] | None = None
+    #: partner cities (English names) to invite; empty means every contact the event invites
+    only: list[str] | SkipJsonSchema[None] = None
     dry_run: bool = False
     remind_pending: bool = False
+    strict_language: bool = False
 
 
 class FetchParameters(Parameters):
@@ -69,21 +76,21 @@ class FetchParameters(Parameters):
 class ScheduleParameters(Parameters):
     event: str
     #: folder for the .ics files; empty means amity's output folder
-    out: str | None = None
+    out: str | SkipJsonSchema[None] = None
     #: a CalDAV collection URL; empty means the configured one (AMITY_CALDAV__URL), if any
-    publish: str | None = None
+    publish: str | SkipJsonSchema[None] = None
 
 
 class ReportParameters(Parameters):
     event: str
-    lang: str = "zh"
+    report_language: ReportLanguage = REPORT_LANGUAGE
 
 
 class LifecycleParameters(Parameters):
     event: str
     #: the organizer says the event took place (else: once its end has passed)
     held: bool = False
-    report_language: str = "en"
+    report_language: ReportLanguage = REPORT_LANGUAGE
 
 
 class AttendanceParameters(Parameters):
@@ -107,11 +114,19 @@ class DeploymentSpec:
     params: type[Parameters]
     #: values for fields the model requires that have a sensible value in a deployment
     preset: Mapping[str, Any] = field(default_factory=dict)
+    #: where it comes in the office's order of work (a tag the deployment list shows)
+    step: str = ""
     #: cron in the home city's time zone; None runs on demand only
     cron: str | None = None
-    tags: tuple[str, ...] = TAGS
     #: preset values that are paths relative to the repository (shipped data)
     repo_paths: tuple[str, ...] = ()
+
+    def tags(self, tz: str) -> list[str]:
+        """Its step, and first the schedule's time zone: the list shows the first (short) tags."""
+        tags = [self.step] if self.step else []
+        if self.cron:
+            tags.insert(0, f"{SCHEDULE_WORDS.get(self.cron, self.cron)} {tz}")
+        return [*tags, *TAGS]
 
     @property
     def entrypoint(self) -> str:
@@ -131,6 +146,10 @@ class DeploymentSpec:
                 continue
             else:
                 value = info.get_default(call_default_factory=True)
+            if value is None:
+                # the flow's own default; the form shows an empty field (null may not be
+                # a value its schema allows: `X | SkipJsonSchema[None]`)
+                continue
             assert info.annotation is not None  # every model field is annotated
             adapter: TypeAdapter[Any] = TypeAdapter(info.annotation)
             values[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
@@ -152,6 +171,7 @@ SPECS: tuple[DeploymentSpec, ...] = (
         "import_partners",
         ImportParameters,
         preset={"path": "config/data/beijing_partners.csv"},
+        step=STEP_PARTNERS,
         repo_paths=("path",),
     ),
     DeploymentSpec(
@@ -160,22 +180,63 @@ SPECS: tuple[DeploymentSpec, ...] = (
         "import_contacts",
         ImportParameters,
         preset={"path": "config/data/demo_contacts.csv"},
+        step=STEP_PARTNERS,
         repo_paths=("path",),
     ),
     DeploymentSpec(
-        "daily-reminders", "flows.reminders", "remind", RemindParameters, cron=DAILY_AT_8
+        "daily-reminders",
+        "flows.reminders",
+        "remind",
+        RemindParameters,
+        step="anniversaries",
+        cron=DAILY_AT_8,
     ),
     DeploymentSpec(
-        "send-invitations", "flows.invitations", "send_invitations", InvitationParameters
+        "send-invitations",
+        "flows.invitations",
+        "send_invitations",
+        InvitationParameters,
+        step="step 2: invitations",
     ),
-    DeploymentSpec("publish-schedule", "flows.schedule", "publish_schedule", ScheduleParameters),
-    DeploymentSpec("import-attendance", "flows.reports", "import_attendance", AttendanceParameters),
-    DeploymentSpec("report-event", "flows.reports", "report_event", ReportParameters),
-    DeploymentSpec("event-lifecycle", "flows.lifecycle", "event_lifecycle", LifecycleParameters),
     DeploymentSpec(
-        "fetch-mailbox", "flows.mailbox", "fetch_mailbox", FetchParameters, cron=EVERY_15_MINUTES
+        "publish-schedule",
+        "flows.schedule",
+        "publish_schedule",
+        ScheduleParameters,
+        step="step 3: calendar",
     ),
-    DeploymentSpec("send-reviewed", "flows.approved", "send_reviewed", SendReviewedParameters),
+    DeploymentSpec(
+        "import-attendance",
+        "flows.reports",
+        "import_attendance",
+        AttendanceParameters,
+        step="step 4: attendance",
+    ),
+    DeploymentSpec(
+        "report-event", "flows.reports", "report_event", ReportParameters, step="step 5: report"
+    ),
+    DeploymentSpec(
+        "event-lifecycle",
+        "flows.lifecycle",
+        "event_lifecycle",
+        LifecycleParameters,
+        step="steps 2-5 in one",
+    ),
+    DeploymentSpec(
+        "fetch-mailbox",
+        "flows.mailbox",
+        "fetch_mailbox",
+        FetchParameters,
+        step="answers: the office's mailbox",
+        cron=EVERY_15_MINUTES,
+    ),
+    DeploymentSpec(
+        "send-reviewed",
+        "flows.approved",
+        "send_reviewed",
+        SendReviewedParameters,
+        step="step 2: invitations (after sign-off)",
+    ),
 )
 
 
@@ -283,9 +344,10 @@ def to_runner_deployment(item: Loaded) -> RunnerDeployment:
             parameters[name] = str(REPO / parameters[name])
     deployment = item.flow.to_deployment(
         spec.name,
+        description=_flow_description(item),
         schedule=schedule,
         parameters=parameters,
-        tags=list(spec.tags),
+        tags=spec.tags(timezone()),
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
     # sync-compatible: called outside an event loop it returns the deployment itself
@@ -336,7 +398,6 @@ definitions:
       name: {pool}
       work_queue_name: default
       job_variables: {{}}
-  tags: &amity_tags {tags}
   schedules:
     daily_at_8: &daily_at_8
       cron: "{cron}"
@@ -360,7 +421,6 @@ def render_prefect_yaml(loaded: list[Loaded], *, tz: str, prefect_version: str) 
     text = YAML_HEADER.format(
         pool=WORK_POOL,
         prefect_version=prefect_version,
-        tags=json.dumps(list(TAGS)),
         cron=DAILY_AT_8,
         cron_15=EVERY_15_MINUTES,
         timezone=json.dumps(tz),
@@ -386,7 +446,7 @@ def render_prefect_yaml(loaded: list[Loaded], *, tz: str, prefect_version: str) 
             f"  - name: {spec.name}\n"
             f"    description: {json.dumps(_flow_description(item), ensure_ascii=False)}\n"
             f"    entrypoint: {spec.entrypoint}\n"
-            f"    tags: *amity_tags\n"
+            f"    tags: {json.dumps(spec.tags(tz), ensure_ascii=False)}\n"
             f"    work_pool: *amity_pool"
             f"{schedules}{note}\n"
             f"    parameters:{params or ' {}'}\n"

@@ -544,6 +544,8 @@ def send_manifest(
     )
     return {
         "sent": len(result.sent),
+        #: who was sent a message by this run (the UI's per-recipient table)
+        "sent_to": [item.context["email"] for item in result.sent],
         "already_sent": result.already_sent,
         "failed": [
             {"email": item.context["email"], "city": item.context["city"], "reason": reason}

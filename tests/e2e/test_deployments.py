@@ -9,7 +9,9 @@ deployments, the reminders' date form and the import's artifact.
 
 from __future__ import annotations
 
+import datetime as dt
 import mailbox
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -42,6 +44,9 @@ LIFECYCLE_KEY = "e2e-lifecycle-symposium-12"
 REPORT_KEY = f"report-{EVENT}-en"
 #: generous: a flow run through a worker starts a Python process (prefect + amity + PDFs)
 RUN_TIMEOUT = 300
+#: the office's file server, as the worker knows it (AMITY_OUTPUTS__BASE_URL)
+FILES_URL = "https://files.office.example/amity/out"
+WAIT_KEY = "e2e-lifecycle-wait-symposium-12"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ def office(
     worker_log = root / "worker.log"
     worker = None
     try:
+        env["AMITY_OUTPUTS__BASE_URL"] = FILES_URL
+        # a worker as the README starts it logs at INFO (the tests' own default is WARNING)
+        env["PREFECT_LOGGING_LEVEL"] = "INFO"
         run_cli([*AMITY, "db", "upgrade"], env=env)
         run_cli([PREFECT, "work-pool", "create", "amity", "--type", "process"], env=env)
         # deployed without AMITY_REPO: the pull step keeps its placeholder for the workers
@@ -222,6 +230,41 @@ def test_invitation_deployment_sends_once_per_idempotency_key(symposium: Office)
     ]
 
 
+def test_lifecycle_waits_for_a_future_event_and_schedules_its_next_run(symposium: Office) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+    )
+    from prefect.client.schemas.filters import FlowRunFilterStateType as StateType
+    from prefect.client.schemas.objects import StateType as Type
+
+    office = symposium
+    trigger(office, INVITE, INVITE_KEY, {"event": EVENT})  # the same run if it ran already
+
+    # the symposium ends on 2027-04-22 in Beijing; today is before that
+    run = trigger(office, LIFECYCLE, WAIT_KEY, {"event": EVENT})
+
+    with api_of(office.server), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(LIFECYCLE)
+        scheduled = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=StateType(any_=[Type.SCHEDULED]))
+            ),
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+        )
+    assert run.state.name == "Waiting"
+    assert run.state.message == (
+        f"Waiting for {EVENT} to take place (it ends 2027-04-22 17:00 Asia/Shanghai); "
+        "next lifecycle run scheduled for 2027-04-23 08:00 Asia/Shanghai"
+    )
+    assert [(r.deployment_id, r.parameters["event"], r.expected_start_time) for r in scheduled] == [
+        (deployment.id, EVENT, dt.datetime(2027, 4, 23, 0, 0, tzinfo=dt.UTC))
+    ]
+
+
 def test_lifecycle_deployment_takes_the_event_to_its_report(symposium: Office) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -229,6 +272,7 @@ def test_lifecycle_deployment_takes_the_event_to_its_report(symposium: Office) -
     office = symposium
 
     first = reported_symposium(office)
+    runs = runs_of(office, LIFECYCLE)
     again = trigger(office, LIFECYCLE, LIFECYCLE_KEY, {"event": EVENT, "held": True})
 
     with api_of(office.server), get_client(sync_client=True) as client:
@@ -236,7 +280,8 @@ def test_lifecycle_deployment_takes_the_event_to_its_report(symposium: Office) -
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[REPORT_KEY]))
         )
     assert again.id == first.id
-    assert runs_of(office, LIFECYCLE) == [str(first.id)]
+    assert runs_of(office, LIFECYCLE) == runs
+    assert str(first.id) in runs
     assert scalar(office, select(Event.status).where(Event.slug == EVENT)) == "reported"
     assert len(reports) == 1
 
@@ -262,9 +307,15 @@ def test_prefect_ui_shows_deployments_form_and_artifacts(
     artifact = artifact_of(office, run.id, "import-partners")
     # the same runs if the lifecycle test ran already
     reported_symposium(request.getfixturevalue("symposium"))
+    invitations = trigger(office, INVITE, INVITE_KEY, {"event": EVENT})  # run already
+    invitation_artifact = artifact_of(office, invitations.id, f"invitations-{EVENT}")
     with api_of(office.server), get_client(sync_client=True) as client:
         reminders_id = client.read_deployment_by_name("anniversary reminders/daily-reminders").id
+        invite_id = client.read_deployment_by_name(INVITE).id
+        lifecycle_id = client.read_deployment_by_name(LIFECYCLE).id
+        events = client.read_variable_by_name("amity_events")
     ui = office.server.url
+    shots = Path(os.environ.get("AMITY_E2E_SCREENSHOTS") or tmp_path)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -276,35 +327,97 @@ def test_prefect_ui_shows_deployments_form_and_artifacts(
             for name in ("import-partners", "daily-reminders"):
                 page.get_by_text(name, exact=True).first.wait_for()
             page.get_by_text("At 08:00 AM every day").wait_for()
-            page.screenshot(path=tmp_path / "deployments.png", full_page=True)
+            page.get_by_text("step 2: invitations").first.wait_for()
+            page.screenshot(path=shots / "deployments.png", full_page=True)
+            # the reminders' zone is a tag (the list may fold it into "+1": on hover)
+            tags = page.locator(".p-tag").all_text_contents()
 
             # the custom-run form of the reminders offers a date for `on`
             page.goto(f"{ui}/deployments/deployment/{reminders_id}/run")
             page.get_by_text("on (Optional)").wait_for()
             page.get_by_role("button", name="date", exact=True).wait_for()
-            page.screenshot(path=tmp_path / "reminders-form.png", full_page=True)
+            page.screenshot(path=shots / "reminders-form.png", full_page=True)
+
+            # the invitations' form explains its fields; the clock override is not offered
+            page.goto(f"{ui}/deployments/deployment/{invite_id}/run")
+            page.get_by_text("Invite only the contacts in these partner cities").wait_for()
+            page.screenshot(path=shots / "invitations-form.png", full_page=True)
+            invite_form = page.inner_text("body")
+
+            # the lifecycle's report language is a choice of the report's languages
+            page.goto(f"{ui}/deployments/deployment/{lifecycle_id}/run")
+            page.get_by_text("The language the post-event report is written in").wait_for()
+            page.locator(".p-select-button__control").filter(has_text="en").first.focus()
+            page.keyboard.press(" ")  # opens the list (a click only focuses it)
+            page.get_by_role("option", name="ja", exact=True).wait_for()
+            page.screenshot(path=shots / "lifecycle-form.png", full_page=True)
+            choices = page.get_by_role("option").all_inner_texts()
+            page.keyboard.press("Escape")
+
+            # the invitation run: its story in the log, a row per recipient in its artifact
+            page.goto(f"{ui}/runs/flow-run/{invitations.id}")
+            page.get_by_text("hanako.yamada@tokyo.example.org").first.wait_for()
+            page.screenshot(path=shots / "invitation-run-logs.png", full_page=True)
+            run_logs = page.inner_text("body")
+            page.get_by_text("Artifacts", exact=True).first.click()  # the run's tab
+            page.get_by_text(f"invitations-{EVENT}").first.wait_for()
+            page.screenshot(path=shots / "invitation-run-artifacts.png", full_page=True)
+            page.goto(f"{ui}/artifacts/artifact/{invitation_artifact.id}")
+            page.get_by_text("Invitations — 12th Beijing–Tokyo Urban Symposium").first.wait_for()
+            page.screenshot(path=shots / "invitation-artifact.png", full_page=True)
+            table = page.locator("table").first.inner_text()
+            letter_links = page.locator("table a").evaluate_all("els => els.map(e => e.href)")
+
+            # the event's page
+            page.goto(f"{ui}/artifacts/key/event-{EVENT}")
+            page.get_by_text(f"event-{EVENT}").first.wait_for()
+            page.locator("a[href*='/artifacts/artifact/']").first.click()
+            page.get_by_text("Next step:").first.wait_for()
+            page.screenshot(path=shots / "event-page.png", full_page=True)
+            event_page = page.inner_text("body")
 
             page.goto(f"{ui}/artifacts/key/import-partners")
             # the key's history lists each artifact by the first characters of its id
             page.get_by_role("link", name=str(artifact.id)[:8]).click()
             page.get_by_text("Import of beijing_partners.csv (partners)").wait_for()
-            page.screenshot(path=tmp_path / "artifact.png", full_page=True)
+            page.screenshot(path=shots / "artifact.png", full_page=True)
             body = page.inner_text("body")
 
             page.goto(f"{ui}/artifacts/key/{REPORT_KEY}")
             page.get_by_text(REPORT_KEY).first.wait_for()
             page.locator("a[href*='/artifacts/artifact/']").first.click()
             page.get_by_text("Show raw data").wait_for()
-            page.screenshot(path=tmp_path / "report.png", full_page=True)
+            page.screenshot(path=shots / "report.png", full_page=True)
             report_body = page.inner_text("body")
         finally:
             browser.close()
 
     assert "Import of beijing_partners.csv (partners)" in body
     assert "Beijing–Tokyo Urban Symposium" in report_body
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+    assert "08:00 Asia/Shanghai" in tags
+    assert "The event's short name (slug)" in invite_form
+    assert "now" not in invite_form.split()
+    assert [c.strip() for c in choices] == ["en", "zh", "ja"]
+    assert "Chunk 1 of 1: sent 2" in run_logs
+    assert "Yamada" in table and "Tokyo" in table and "sent" in table
+    # the letters open from the office's file server; the e-mail addresses are mailto: links
+    assert [link.startswith(FILES_URL) for link in letter_links if "mailto:" not in link] == [
+        True,
+        True,
+    ]
+    assert not [link for link in letter_links if link.startswith("file:")]
+    assert "Status: reported" in event_page
+    assert events is not None
+    assert events.value[EVENT].startswith("12th Beijing–Tokyo Urban Symposium (reported")  # type: ignore[index,union-attr]
+    assert sorted(p.name for p in shots.glob("*.png")) == [
         "artifact.png",
         "deployments.png",
+        "event-page.png",
+        "invitation-artifact.png",
+        "invitation-run-artifacts.png",
+        "invitation-run-logs.png",
+        "invitations-form.png",
+        "lifecycle-form.png",
         "reminders-form.png",
         "report.png",
     ]
