@@ -382,9 +382,9 @@ def send_invitations(
         strict_language: Send nothing if any letter would print a name or title in another
             language than its own, or cannot address its reader correctly.
     """
+    watch_this_run()  # a run killed earlier on this machine shows as Crashed, not Running
     if (refused := refuse_unknown_event(event)) is not None:
         return refused  # a Failed state: one line in the UI
-    watch_this_run()  # a run killed earlier on this machine shows as Crashed, not Running
     now = now or dt.datetime.now(dt.UTC)
     started = utc_now()  # the ledger's clock, to tell another run's sends from earlier ones
     settings = get_settings()
