@@ -31,7 +31,7 @@ from tests.e2e.test_deployments import (
 )
 from tests.e2e.test_deployments import office as office_setup  # noqa: F401 (the fixture)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 CONFERENCE = "friendship-cities-conference-2027"
 #: how far ahead the test schedules a send: past the time `amity invite` takes to render
