@@ -71,7 +71,7 @@ from flows.engine.forms import Clock
 from flows.engine.runners import task_runner_for
 from flows.outbound.ledger import chunks, send_manifest, tally, utc_now
 from flows.outbound.outputs import contact_file_stem, invitation_dir
-from flows.review import review_before_sending
+from flows.review import ledger_key, review_before_sending
 
 _T = TypeVar("_T")
 
@@ -454,6 +454,8 @@ def send_invitations(
         refuse_mixed_letters(summary)
     sent_to: set[str] = set()
     if not dry_run:
+        # every planned message, for the tally: the review leaves out what was sent before
+        keys = [ledger_key(m, purpose, occurrence) for chunk in manifests for m in chunk]
         # sign-off: nothing goes out before a person approved exactly these messages
         manifests, summary.review = review_before_sending(
             event_id=plan["event_id"],
@@ -467,13 +469,11 @@ def send_invitations(
         sends = [
             send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence) for m in manifests
         ]
-        keys: list[tuple[str, str, str]] = []
         ours: list[tuple[str, str, str]] = []
         for number, future in enumerate(sends, start=1):
             r = future.result()
             summary.sent += r["sent"]
             summary.failed += r["failed"]
-            keys += [tuple(k) for k in r["keys"]]
             ours += [tuple(k) for k in r["ours"]]
             sent_to.update(e.lower() for e in r["sent_to"])
             log.info(
