@@ -8,6 +8,8 @@ bytes that were reviewed, then hands them to the delivery ledger.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 from prefect import flow
@@ -18,6 +20,9 @@ from db.models import Approval, Event
 from db.session import session_scope
 from flows.invitations import send_chunk
 from flows.review import release
+
+#: a worker's prefetch (PREFECT_WORKER_PREFETCH_SECONDS, 10 by default) and some margin
+MAX_EARLY_SECONDS = 120.0
 
 
 @flow(name="send reviewed", flow_run_name="send reviewed: {approval}")
@@ -33,8 +38,13 @@ def send_reviewed(approval: str) -> dict[str, Any]:
         session.expunge(row)
     ctx = FlowRunContext.get()
     this_run = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
-    # the run scheduled for the chosen hour sends, even if its worker started it early
-    batches, info = release(row, get_settings(), due=this_run == row.scheduled_run_id)
+    due = this_run == row.scheduled_run_id
+    if due and row.send_at_dt is not None:
+        # a worker starts a scheduled run up to its prefetch window early: wait for the hour
+        early = (row.send_at_dt - dt.datetime.now(dt.UTC)).total_seconds()
+        if 0 < early <= MAX_EARLY_SECONDS:
+            time.sleep(early)
+    batches, info = release(row, get_settings(), due=due)
     result: dict[str, Any] = {
         "event": slug,
         "review": info,

@@ -347,7 +347,14 @@ def _as_is(value: _T) -> _T:
     """A task argument Prefect does not walk through looking for futures (it holds none).
 
     It would walk each chunk's rows and each manifest several times: seconds on a large run.
+    Under Dask the value goes as it is: Dask unpacks the quote (a tuple) on its way to the
+    worker, and the task would get the wrapper instead of the value.
     """
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is not None and type(context.task_runner).__name__ == "DaskTaskRunner":
+        return value
     return cast(_T, quote(value))
 
 

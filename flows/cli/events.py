@@ -214,8 +214,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"  invited: {data['invited']}   SEQUENCE {data['sequence']}   UID {data['uid']}")
     if data["note"]:
         print(f"  note: {data['note']}")
-    print(f"  {delivery_line(data['delivery'])}")
-    print(f"  {answers_line(data['answer_counts'])}")
+    if data["delivery"]["invited"]:
+        print(f"  {delivery_line(data['delivery'])}")
+        print(f"  {answers_line(data['answer_counts'])}")
+    else:
+        print("  invitations: none sent by amity")
     if data["delivery"]["failed"] or data["delivery"]["pending"] or data["delivery"]["sending"]:
         print(f"  to send what is missing: amity invite {data['slug']}")
     if data["sessions"]:

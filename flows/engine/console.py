@@ -170,14 +170,18 @@ def mailing_rows(
 
 def sample_per_language(
     recipients: Sequence[Invitee], manifests: Sequence[Sequence[Mapping[str, Any]]]
-) -> dict[str, tuple[str, str]]:
-    """The first written letter of each language: {language: (who, .eml path)}."""
+) -> dict[str, tuple[str, str | bytes | None]]:
+    """The first written letter of each language: {language: (who, .eml path or bytes)}.
+
+    A real send keeps the message in memory only (the Maildir or the relay has it); a dry run
+    and a review write the .eml.
+    """
     names = {r.contact_id: r.name_latin or r.name_native for r in recipients}
-    samples: dict[str, tuple[str, str]] = {}
+    samples: dict[str, tuple[str, str | bytes | None]] = {}
     for manifest in manifests:
         for m in manifest:
             who = f"{names.get(m['contact_id']) or m['email']} ({m['city']})"
-            samples.setdefault(m["language"], (who, m["eml"]))
+            samples.setdefault(m["language"], (who, m["eml"] or m.get("message")))
     return samples
 
 
@@ -188,7 +192,7 @@ def publish_mailing(
     *,
     dry_run: bool = False,
     notes: Sequence[str] = (),
-    samples: Mapping[str, tuple[str, str]] | None = None,
+    samples: Mapping[str, tuple[str, str | bytes | None]] | None = None,
     next_step: str = "",
 ) -> None:
     """The mailing's artifact (key `<what>-<slug>`): counts, a row per recipient, samples."""

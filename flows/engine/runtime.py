@@ -19,7 +19,9 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     # the local API records task runs in batches: 11x shorter catch-up (DESIGN.md)
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
-    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "0.5",
+    # whole seconds: Prefect 3.9 truncates it with int(), and 0 makes the recorder's flush
+    # loop spin (asyncio.sleep(0)), one core busy for as long as the API is up
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
     "PREFECT_UI_ENABLED_FOR_EPHEMERAL": "false",
 }
 
@@ -78,7 +80,11 @@ def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             wait_for_events()
 
 
-def wait_for_events(timeout: float = 30.0) -> None:
+#: events workers seen stuck (their API gone): not waited for again in this process
+_STALLED: set[int] = set()
+
+
+def wait_for_events(timeout: float = 30.0, stalled_after: float = 2.0) -> None:
     """Wait until the events of this process's runs have reached the API.
 
     Left for the exit, Prefect drains them from an atexit hook that prints "EventsWorker -
@@ -92,5 +98,14 @@ def wait_for_events(timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     for worker in list(getattr(EventsWorker, "_instances", {}).values()):
         queue = getattr(worker, "_queue", None)
-        while queue is not None and queue.unfinished_tasks and time.monotonic() < deadline:
+        if queue is None or getattr(worker, "_stopped", False) or id(worker) in _STALLED:
+            continue
+        # a worker whose API has gone (a server stopped since) never drains: stop waiting
+        # once nothing has moved for a while instead of spending the whole timeout on it
+        left, moved = queue.unfinished_tasks, time.monotonic()
+        while left and time.monotonic() < min(deadline, moved + stalled_after):
             time.sleep(0.02)
+            if queue.unfinished_tasks != left:
+                left, moved = queue.unfinished_tasks, time.monotonic()
+        if left and time.monotonic() >= moved + stalled_after:
+            _STALLED.add(id(worker))

@@ -132,18 +132,21 @@ def counts_line(rows: Iterable[RecipientRow]) -> str:
     return " · ".join(f"**{counts[s]:,}** {s}" for s in ordered) or "nobody"
 
 
-def letter_text(eml: str | Path) -> str | None:
-    """The plain-text letter of a written e-mail (.eml), or None if it cannot be read."""
+def letter_text(eml: str | Path | bytes | None) -> str | None:
+    """The plain-text letter of an e-mail (its bytes, or its .eml file), or None if unreadable."""
+    if eml is None:
+        return None
     try:
-        message = email.message_from_bytes(Path(eml).read_bytes(), policy=email.policy.default)
+        data = eml if isinstance(eml, bytes) else Path(eml).read_bytes()
+        message = email.message_from_bytes(data, policy=email.policy.default)
         body = message.get_body(("plain",))
         return str(body.get_content()) if body is not None else None
     except (OSError, LookupError, ValueError):
         return None
 
 
-def sample_letters(samples: Mapping[str, tuple[str, str | Path]]) -> list[str]:
-    """Markdown: one letter per language ({language: (who, .eml path)}), as the contact reads it."""
+def sample_letters(samples: Mapping[str, tuple[str, str | Path | bytes | None]]) -> list[str]:
+    """Markdown: one letter per language ({language: (who, .eml path or bytes)}), as read."""
     lines: list[str] = []
     for language, (who, eml) in sorted(samples.items()):
         text = letter_text(eml)
@@ -161,7 +164,7 @@ def recipients_markdown(
     *,
     dry_run: bool = False,
     notes: Sequence[str] = (),
-    samples: Mapping[str, tuple[str, str | Path]] | None = None,
+    samples: Mapping[str, tuple[str, str | Path | bytes | None]] | None = None,
     next_step: str = "",
 ) -> str:
     """The whole artifact of a mailing: heading, counts, notes, next step, table, samples."""

@@ -6,6 +6,9 @@ variables cost one dictionary look-up; nothing here runs in normal use.
 - ``AMITY_FAULT_KILL_AFTER=N``: the process kills itself (SIGKILL, no clean-up, like a
   power cut) once N messages have been confirmed in it. Claims it holds for messages not
   yet confirmed stay behind for the next run to take over.
+  While it is set, the process's sending threads take turns from sending a message to
+  confirming it (`in_flight`), so the kill never falls between another thread's send and
+  its confirm (a crash there repeats that one message: at least once, as the ledger says).
 - ``AMITY_FAULT_MEET_DIR=DIR`` with ``AMITY_FAULT_MEET_COUNT=K``: after its first confirm,
   the process writes ``DIR/<pid>`` and its sending threads wait (at most ``AMITY_FAULT_MEET_TIMEOUT`` seconds,
   default 120) until K processes have done so; then all go on. Runs started together are
@@ -18,11 +21,24 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _lock = threading.Lock()
 _confirmed = 0
 _meeting: threading.Event | None = None
+_turn = threading.Lock()
+
+
+@contextmanager
+def in_flight() -> Iterator[None]:
+    """Around one message's send and confirm: one thread at a time when a kill is armed."""
+    if not os.environ.get("AMITY_FAULT_KILL_AFTER"):
+        yield
+        return
+    with _turn:
+        yield
 
 
 def confirmed(count: int) -> None:

@@ -470,26 +470,27 @@ def _send_claimed(
             item = by_key[c.key]
             if n and settings.send_interval_seconds:
                 time.sleep(settings.send_interval_seconds)
-            try:
-                delivered = transport.send(
-                    item.data(),
-                    sender=settings.office.email,
-                    recipients=[item.recipient],
-                    message_id=item.message_id,
-                )
-            except DeliveryError as exc:  # permanent, or transient after every retry
-                fail([c], str(exc), exc.attempts)
-                if exc.scope == "connection":  # every other message would fail the same way
-                    fail(claims[n + 1 :], f"not tried: {exc}", 0)
-                    break
-                continue
-            except OSError as exc:  # the written message cannot be read back
-                fail([c], _reason(exc), 0)
-                continue
-            done.append((c, delivered.location, delivered.attempts))
-            result.sent.append(item)
-            if confirm_each:
-                confirm_done()
+            with faults.in_flight():
+                try:
+                    delivered = transport.send(
+                        item.data(),
+                        sender=settings.office.email,
+                        recipients=[item.recipient],
+                        message_id=item.message_id,
+                    )
+                except DeliveryError as exc:  # permanent, or transient after every retry
+                    fail([c], str(exc), exc.attempts)
+                    if exc.scope == "connection":  # every other message would fail the same
+                        fail(claims[n + 1 :], f"not tried: {exc}", 0)
+                        break
+                    continue
+                except OSError as exc:  # the written message cannot be read back
+                    fail([c], _reason(exc), 0)
+                    continue
+                done.append((c, delivered.location, delivered.attempts))
+                result.sent.append(item)
+                if confirm_each:
+                    confirm_done()
     finally:
         try:
             transport.close()

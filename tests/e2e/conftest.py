@@ -162,3 +162,22 @@ def api_of(server: PrefectServer) -> Iterator[None]:
 
     with temporary_settings({PREFECT_API_URL: server.api_url}):
         yield
+
+
+def clear_server(server: PrefectServer) -> None:
+    """Forget every flow run, deployment and amity work pool an earlier office left.
+
+    The server lives for the whole session; each module's office starts from a clean one
+    (an idempotency key of an earlier module's run would otherwise return that run).
+    """
+    from prefect.client.orchestration import get_client
+
+    with api_of(server), get_client(sync_client=True) as client:
+        while runs := client.read_flow_runs(limit=200):
+            for run in runs:
+                client.delete_flow_run(run.id)
+        for deployment in client.read_deployments():
+            client.delete_deployment(deployment.id)
+        for pool in client.read_work_pools():
+            if pool.name == "amity":
+                client.delete_work_pool(pool.name)

@@ -26,7 +26,16 @@ from db.models import Event, OutboxMessage, Tie
 from flows.engine.deployments import load_flows
 from tests.conftest import _PG, REPO, _drop_postgres_database, _fresh_postgres_database
 from tests.e2e.approving import approve, wait_for
-from tests.e2e.conftest import BIN, PrefectServer, api_of, run_cli, start_group, stop_group, tail
+from tests.e2e.conftest import (
+    BIN,
+    PrefectServer,
+    api_of,
+    clear_server,
+    run_cli,
+    start_group,
+    stop_group,
+    tail,
+)
 
 #: on one xdist worker: they share one Prefect server (the session fixture is per worker)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
@@ -65,6 +74,7 @@ def office(
     """The README's steps: database, work pool, `prefect deploy --all`, a worker."""
     if _PG is None:
         pytest.skip("no PostgreSQL server (run `bash .ci/postgres start`)")
+    clear_server(prefect_server)
     root = tmp_path_factory.mktemp("office")
     url, name = _fresh_postgres_database()
     home = root / "home"
