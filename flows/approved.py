@@ -18,6 +18,7 @@ from prefect.context import FlowRunContext
 from config.settings import get_settings
 from db.models import Approval, Event
 from db.session import session_scope
+from flows.changes import CHANGES, send_reviewed_changes
 from flows.invitations import send_chunk
 from flows.review import release
 
@@ -27,7 +28,11 @@ MAX_EARLY_SECONDS = 120.0
 
 @flow(name="send reviewed", flow_run_name="send reviewed: {approval}")
 def send_reviewed(approval: str) -> dict[str, Any]:
-    """Send the messages of an approved review, exactly as reviewed (nothing is re-rendered)."""
+    """Send the messages of an approved review, exactly as reviewed (nothing is re-rendered).
+
+    Invitations and reminders go as the invitation run would send them; updates and
+    cancellations as the change run would, the feeds and CalDAV following.
+    """
     with session_scope() as session:
         row = session.get(Approval, int(approval)) if str(approval).isdigit() else None
         if row is None:
@@ -52,6 +57,8 @@ def send_reviewed(approval: str) -> dict[str, Any]:
         "already_sent": 0,
         "failed": [],
     }
+    if row.purpose == CHANGES:
+        return send_reviewed_changes(row.event_id, batches, result)
     futures = [
         send_chunk.submit(row.event_id, batch, row.purpose, row.occurrence) for batch in batches
     ]

@@ -66,6 +66,7 @@ from flows.outbound.calendar_files import (
 )
 from flows.outbound.ledger import Outgoing, chunks, deliver
 from flows.outbound.outputs import contact_file_stem
+from flows.review import review_before_sending
 from flows.schedule import CaldavSummary, ScheduleError, publish_caldav
 
 
@@ -246,8 +247,7 @@ def send_change_chunk(event_id: int, manifest: list[ChangeEntry], now: dt.dateti
         Outgoing(
             purpose=m.purpose,
             recipient=m.recipient.email,
-            # a minor update keeps the SEQUENCE: its version tells it from the earlier ones
-            occurrence=f"{m.recipient.uid}:{m.sequence}" + (f":{m.revision}" if m.revision else ""),
+            occurrence=occurrence_of(m),
             message_id=m.message_id,
             message=Path(m.eml),
             context=m,
@@ -323,6 +323,8 @@ class ChangeSummary:
     feed: str = ""
     #: one entry per CalDAV collection updated (or its error)
     caldav: list[CaldavSummary | CaldavFailure] = field(default_factory=list)
+    #: the sign-off of these messages (None when none was needed)
+    review: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -361,14 +363,26 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
     )
     manifest: list[ChangeEntry] = []
     sent_to: set[str] = set()
+    held_for_review = False
     if recipients:
         manifest = render_changes(plan.event_id, recipients, now)
         summary.to_notify = len(manifest)
         summary.lines = {m.recipient.email: list(m.lines) for m in manifest}
         summary.minor = sorted(m.recipient.email for m in manifest if m.revision)
+        # sign-off: nothing goes out before a person approved exactly these messages
+        batches, summary.review = review_before_sending(
+            event_id=plan.event_id,
+            slug=plan.slug,
+            purpose=CHANGES,
+            occurrence="",
+            manifests=chunks([reviewable(m) for m in manifest], settings.batch_size),
+            ranks={},
+            now=now,
+        )
+        held_for_review = summary.review is not None and not batches
         futures = [
-            send_change_chunk.submit(plan.event_id, chunk, now)
-            for chunk in chunks(manifest, settings.batch_size)
+            send_change_chunk.submit(plan.event_id, [entry_of(m) for m in batch], now)
+            for batch in batches
         ]
         for number, future in enumerate(futures, start=1):
             outcome = future.result()
@@ -387,11 +401,68 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
             )
             for f in outcome.failed:
                 log.info("Not sent to %s (%s): %s", f.email, f.city, f.reason)
-    refreshed = refresh_schedule(plan.event_id, now, not summary.failed)
-    summary.feed, summary.caldav = refreshed.feed, list(refreshed.caldav)
+    if held_for_review:
+        # the feeds and CalDAV follow the messages: they change when the approved ones go out
+        log.info("%s: nothing sent; the review waits for a decision", plan.slug)
+    else:
+        refreshed = refresh_schedule(plan.event_id, now, not summary.failed)
+        summary.feed, summary.caldav = refreshed.feed, list(refreshed.caldav)
     _changes_artifact(summary)
     _publish_changes(summary, plan.recipients, manifest, sent_to)
     return summary.to_dict()
+
+
+#: the purpose a review of updates and cancellations is recorded under
+CHANGES = "changes"
+
+
+def reviewable(m: ChangeEntry) -> dict[str, Any]:
+    """A rendered update or cancellation as the review keeps it (plain data, its own key)."""
+    r = m.recipient
+    return {
+        "contact_id": r.contact_id,
+        "email": r.email,
+        "city": r.city,
+        "language": m.language,
+        "uid": r.uid,
+        "sequence": m.sequence,
+        "message_id": m.message_id,
+        "letter": m.eml,
+        "eml": m.eml,
+        "ledger": [m.purpose, occurrence_of(m)],
+        "change": {**asdict(m), "recipient": asdict(r)},
+    }
+
+
+def entry_of(m: dict[str, Any]) -> ChangeEntry:
+    """The message to send from a reviewed one: its bytes are the kept copy the review read."""
+    data = dict(m["change"])
+    recipient = NoticeRecipient(**data.pop("recipient"))
+    data["lines"] = tuple(data["lines"])
+    return ChangeEntry(**{**data, "recipient": recipient, "eml": m["eml"]})
+
+
+def occurrence_of(m: ChangeEntry) -> str:
+    """The ledger's occurrence: a minor update keeps the SEQUENCE, its version tells it apart."""
+    return f"{m.recipient.uid}:{m.sequence}" + (f":{m.revision}" if m.revision else "")
+
+
+def send_reviewed_changes(
+    event_id: int, batches: list[list[dict[str, Any]]], result: dict[str, Any]
+) -> dict[str, Any]:
+    """Send approved updates or cancellations (the flow of `amity approve`), then the feeds."""
+    now = dt.datetime.now(dt.UTC)
+    futures = [
+        send_change_chunk.submit(event_id, [entry_of(m) for m in batch], now) for batch in batches
+    ]
+    for future in futures:
+        outcome = future.result()
+        result["sent"] += outcome.sent
+        result["already_sent"] += outcome.already_sent
+        result["failed"] += [asdict(f) for f in outcome.failed]
+    if batches:
+        refresh_schedule(event_id, now, not result["failed"])
+    return result
 
 
 def content_revision(event: Event) -> str:

@@ -115,6 +115,10 @@ def approve_as(name: str, comment: str = "") -> Decider:
 
 
 def ledger_key(m: dict[str, Any], purpose: str, occurrence: str) -> tuple[str, str, str]:
+    """The delivery ledger's key of a message; an update or cancellation names its own."""
+    if "ledger" in m:
+        own_purpose, own_occurrence = m["ledger"]
+        return (own_purpose, m["email"].lower(), own_occurrence)
     return (purpose, m["email"].lower(), f"{m['uid']}:{m['sequence']}:{occurrence}")
 
 

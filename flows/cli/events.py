@@ -17,6 +17,7 @@ from flows.cli import (
     spec_error_lines,
     table,
 )
+from flows.cli.review import add_approval_flags
 
 
 def register(sub: Any) -> None:
@@ -34,6 +35,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("path", type=Path, help="the event's YAML spec")
     p.add_argument("--force", action="store_true", help="allow changing an event that is over")
+    add_approval_flags(p)
     add_json_flag(p)
     p = add_command(group, "list", cmd_list, "list events")
     add_json_flag(p)
@@ -65,6 +67,7 @@ def register(sub: Any) -> None:
     p = add_command(group, "cancel", cmd_cancel, "cancel an event (sends cancellations)")
     p.add_argument("event", help="slug or id")
     p.add_argument("--note", default="", help="reason, recorded with the transition")
+    add_approval_flags(p)
     add_json_flag(p)
 
 
@@ -89,7 +92,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise UserError(*spec_error_lines(exc)) from None
     notified = None
     if result.shows_in_calendars and not result.created:
-        notified = _notify_change(result.slug)
+        notified = _notify_change(result.slug, args)
     if args.json:
         emit_json({**result.__dict__, "notified": notified})
         return EXIT_OK
@@ -112,15 +115,19 @@ _KIND_TEXT = {
 }
 
 
-def _notify_change(slug: str) -> Any:
-    """Send updates for a changed event whose invitations went out (the send-changes flow)."""
+def _notify_change(slug: str, args: argparse.Namespace) -> Any:
+    """Send updates for a changed event whose invitations went out (the send-changes flow),
+    once they are approved (--approve, the terminal's question, or `amity approve` later)."""
     from flows.changes import send_changes
     from flows.cli import RunFailed
+    from flows.cli.review import change_decider
     from flows.engine.runtime import run_flow
+    from flows.review import deciding
     from flows.schedule import ScheduleError
 
     try:
-        return run_flow(send_changes, slug)
+        with deciding(change_decider(args)):
+            return run_flow(send_changes, slug)
     except ScheduleError as exc:
         raise RunFailed(
             f"{exc}\nThe change is saved; nothing was sent. Fix the problem, then send the "
@@ -130,9 +137,11 @@ def _notify_change(slug: str) -> Any:
 
 def _print_notified(notified: Any) -> None:
     from flows.changes import iter_failures, summary_text
+    from flows.cli.review import print_review
 
     what = "cancellations" if notified["method"] == "CANCEL" else "updates"
     print(f"  {what}: {summary_text(notified)}")
+    print_review(notified.get("review"))
     for line in iter_failures(notified):
         print(f"  failed: {line}")
 
@@ -285,7 +294,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             slug = event.slug
     except EventNotFound as exc:
         raise UserError(str(exc)) from None
-    notified = _notify_change(slug) if changed else None
+    notified = _notify_change(slug, args) if changed else None
     if args.json:
         emit_json({"slug": slug, "cancelled": changed, "notified": notified})
     else:

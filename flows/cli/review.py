@@ -32,6 +32,29 @@ def invite_decider(args: argparse.Namespace) -> tuple[Any, str | None, Any]:
     return None, None, send_at
 
 
+def add_approval_flags(p: argparse.ArgumentParser) -> None:
+    """--approve and --by for a command whose run sends updates or cancellations."""
+    p.add_argument(
+        "--approve",
+        action="store_true",
+        help="approve the updates or cancellations now, in the name of --by (recorded with "
+        "the digest); without it they wait for `amity approve`",
+    )
+    p.add_argument("--by", default=None, help="who approves (default: your login name)")
+
+
+def change_decider(args: argparse.Namespace) -> Any:
+    """Who decides on the updates or cancellations of `events apply|cancel`, `calendar`."""
+    from flows.review import approve_as
+
+    by = getattr(args, "by", None) or getpass.getuser()
+    if getattr(args, "approve", False):
+        return approve_as(by, "approved with --approve")
+    if not getattr(args, "json", False) and sys.stdin.isatty() and sys.stdout.isatty():
+        return _ask(by, "updates or cancellations")
+    return None
+
+
 def _ask(by: str, noun: str) -> Any:
     def ask(review: dict[str, Any]) -> tuple[str, str, str] | None:
         print_review_lines(review)

@@ -16,6 +16,7 @@ from flows.cli import (
     emit_json,
     require_event,
 )
+from flows.cli.review import add_approval_flags
 
 
 def register(sub: Any) -> None:
@@ -46,8 +47,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--send-changes",
         action="store_true",
-        help="send pending updates/cancellations to invitees (resume)",
+        help="send pending updates/cancellations to invitees (resume), once approved",
     )
+    add_approval_flags(p)
     add_json_flag(p)
 
 
@@ -90,7 +92,9 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 def _send_changes(args: argparse.Namespace) -> int:
     from db.events import EventNotFound
     from flows.changes import iter_failures, send_changes, summary_text
+    from flows.cli.review import change_decider, print_review
     from flows.engine.runtime import run_flow
+    from flows.review import deciding
     from flows.schedule import ScheduleError
 
     if args.out or args.publish or args.force:
@@ -99,7 +103,8 @@ def _send_changes(args: argparse.Namespace) -> int:
             "(no --out, --publish or --force)"
         )
     try:
-        result = run_flow(send_changes, args.event)
+        with deciding(change_decider(args)):
+            result = run_flow(send_changes, args.event)
     except EventNotFound as exc:
         raise UserError(str(exc)) from None
     except ScheduleError as exc:
@@ -110,4 +115,5 @@ def _send_changes(args: argparse.Namespace) -> int:
         print(f"{result['event']}: {summary_text(result)}")
         for line in iter_failures(result):
             print(f"  failed: {line}")
+        print_review(result.get("review"))
     return EXIT_FAILED if result["failed"] else EXIT_OK

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 #: what a purpose's messages are called in a review (and in `amity approvals`)
-NOUNS = {"invitation": "invitations", "reminder": "reminders of the invitation"}
+NOUNS = {
+    "invitation": "invitations",
+    "reminder": "reminders of the invitation",
+    "changes": "updates and cancellations",
+}
 
 
 def sha256_hex(data: bytes) -> str:

@@ -2,7 +2,8 @@
 
 A deployment run of the invitations suspends with its review artifact and form; `amity
 approve` resumes it through the API and it finishes on a worker, sending each message once.
-The Prefect UI shows a waiting run's form beside its review. A send at a chosen hour is a
+The Prefect UI shows a waiting run's form beside its review, and submitting it (Chromium,
+driven by Playwright) resumes the run. A send at a chosen hour is a
 scheduled run that fires at its time; a cancelled one sends nothing.
 """
 
@@ -166,7 +167,7 @@ def test_send_at_a_chosen_hour_fires_then_and_a_cancelled_send_sends_nothing(
     assert "giulia.rossi@roma.example.org" not in sent
 
 
-def test_prefect_ui_shows_the_waiting_runs_form_with_the_review(
+def test_prefect_ui_shows_the_waiting_runs_form_and_its_submit_sends(
     events: Office, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
@@ -185,12 +186,17 @@ def test_prefect_ui_shows_the_waiting_runs_form_with_the_review(
             page.get_by_text("Suspended").first.wait_for()
             page.get_by_role("button", name="Resume").first.click()
             page.get_by_text(f"Review: invitations for {CONFERENCE}").wait_for()
-            page.screenshot(path=tmp_path / "form.png", full_page=True)
             form = page.inner_text("body")
-            # choosing the decision in the UI's select is not automated yet (its options did
-            # not open from Playwright): the decision goes in through the API, as
-            # `amity approve` sends it, and the run goes on on the worker
-            approve(office.env, str(run.id), by="Kim Minjun")
+            # the reviewer fills the form as a person would: the decision from its list
+            # (the list opens from the keyboard), the name typed, then Submit
+            modal = page.locator(".p-modal")
+            choice = modal.locator(".schema-form-property", has_text="Decision")
+            choice.locator(".p-select-button__control").press("ArrowDown")
+            page.locator(".p-select-option", has_text="approve").first.click()
+            approver = modal.locator(".schema-form-property", has_text="Approver")
+            approver.locator("textarea").fill("Kim Minjun")
+            page.screenshot(path=tmp_path / "form.png", full_page=True)
+            modal.get_by_role("button", name="Submit").click()
             done = wait_for(office.server, run.id, ("COMPLETED",), RUN_TIMEOUT)
         finally:
             browser.close()
@@ -199,5 +205,5 @@ def test_prefect_ui_shows_the_waiting_runs_form_with_the_review(
     assert "Approver" in form and "Decision" in form
     assert done.state.type.value == "COMPLETED"
     assert "minjun.kim@seoul.example.org" in _sent(office, "invitation")
-    decided = _rows(office, text("SELECT decided_by FROM approval ORDER BY id DESC LIMIT 1"))
-    assert decided[0][0] == "Kim Minjun"
+    decided = _rows(office, text("SELECT decided_by, decision FROM approval ORDER BY id DESC"))
+    assert tuple(decided[0]) == ("Kim Minjun", "approved")

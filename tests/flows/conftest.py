@@ -1,10 +1,16 @@
-"""A real Prefect API for the flow tests: one per test session (it costs ~10 s)."""
+"""A real Prefect API for the flow tests (one per test session: it costs ~10 s), and data
+several flow test modules share."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+
+#: the symposium whose two Tokyo contacts the reply tests invite
+SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
+INVITED_AT = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +22,35 @@ def prefect_api() -> Iterator[None]:
     # generous: with xdist each worker starts one, beside the e2e server, on a busy machine
     with prefect_test_harness(server_startup_timeout=300), local_run_settings():
         yield
+
+
+@pytest.fixture
+def invited(amity_db: str) -> dict[str, str]:
+    """The symposium's two Tokyo contacts invited at SEQUENCE 1: e-mail -> invitation UID."""
+    from config.settings import get_settings
+    from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
+    from db.models import Invitation
+    from db.session import session_scope
+    from flows.partners import load_reference_data
+    from tests.conftest import REPO
+
+    load_reference_data()
+    settings = get_settings()
+    uids = {}
+    with session_scope() as session:
+        spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
+        apply_spec(session, spec, settings, now=INVITED_AT)
+        event = find_event(session, SYMPOSIUM)
+        for contact in invited_contacts(session, event):
+            uid = invitation_uid(event.slug, contact.id, settings.office.mail_domain)
+            session.add(
+                Invitation(
+                    event_id=event.id,
+                    contact_id=contact.id,
+                    uid=uid,
+                    sequence=1,
+                    created_dt=INVITED_AT,
+                )
+            )
+            uids[contact.email] = uid
+    return uids

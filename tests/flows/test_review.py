@@ -220,3 +220,93 @@ def test_paused_run_expires_and_sends_nothing(
     assert (summary["sent"], summary["review"]["status"]) == (0, "expired")
     assert _approval().decision == "expired"
     assert (_outbox(), _sent_ledger()) == ([], [])
+
+
+def _calendar_method(raw: bytes) -> str:
+    """The METHOD of a message's calendar part."""
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    return str(part.get_param("method"))
+
+
+def _invited_then_cancelled() -> None:
+    """The symposium's invitations approved and sent, then the event cancelled (not sent yet)."""
+    from flows.review import approve_as
+
+    with deciding(approve_as("Wang Fang")):
+        send_invitations(SYMPOSIUM, now=NOW)
+    assert _sent_ledger() == TOKYO
+
+
+def test_cancellation_waits_for_approval_then_sends_exactly_the_reviewed_messages(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _invited_then_cancelled()
+    invitations = _outbox()
+    feed = get_settings().out_dir / SYMPOSIUM / "calendar" / f"{SYMPOSIUM}.ics"
+    before = feed.read_bytes() if feed.exists() else b""
+
+    code = main(["events", "cancel", SYMPOSIUM, "--note", "venue closed"])
+    out = capsys.readouterr().out
+    waiting = _approval()
+    held = (_outbox(), feed.read_bytes() if feed.exists() else b"")
+    reviewed = sorted(Path(m["eml"]).read_bytes() for m in waiting.messages)
+
+    approved = main(["approve", str(waiting.id), "--by", "Li Hua"])
+    again = send_reviewed(str(waiting.id))
+    out += capsys.readouterr().out
+
+    assert code == 0
+    assert "review" in out and "nothing sent: waiting for approval" in out
+    assert (waiting.purpose, waiting.decision, waiting.message_count) == ("changes", "pending", 2)
+    # nothing went out and the public feed still shows the event as it was
+    assert held == (invitations, before)
+    assert approved == 0 and again["sent"] == 0
+    cancels = [m for m in _outbox() if m not in invitations]
+    assert sorted(cancels) == sorted(m.replace(b"\r\n", b"\n") for m in reviewed)
+    assert [_calendar_method(m) for m in cancels] == ["CANCEL", "CANCEL"]
+    assert b"STATUS:CANCELLED" in feed.read_bytes()
+    with session_scope() as session:
+        ledger = session.execute(
+            select(OutboxMessage.purpose, OutboxMessage.recipient).where(
+                OutboxMessage.state == "sent", OutboxMessage.purpose == "cancel"
+            )
+        ).all()
+    assert sorted(r for _, r in ledger) == TOKYO
+
+
+def test_rejected_cancellation_sends_nothing(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _invited_then_cancelled()
+    invitations = _outbox()
+
+    main(["events", "cancel", SYMPOSIUM])
+    waiting = _approval()
+    code = main(["reject", str(waiting.id), "--by", "Li Hua", "--comment", "not yet"])
+
+    assert code == 0
+    assert _approval().decision == "rejected"
+    assert _outbox() == invitations
+    assert _sent_ledger() == TOKYO
+
+
+def test_events_cancel_with_approve_sends_at_once(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _invited_then_cancelled()
+
+    code = main(["events", "cancel", SYMPOSIUM, "--approve", "--by", "Li Hua"])
+
+    out = capsys.readouterr().out
+    decided = _approval()
+    assert code == 0
+    assert "cancellations: CANCEL SEQUENCE 1: 2 sent" in out
+    assert (decided.purpose, decided.decision, decided.decided_by) == (
+        "changes",
+        "approved",
+        "Li Hua",
+    )

@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from config.settings import get_settings
-from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
 from db.models import Invitation
 from db.session import session_scope
 from flows.domain.replies import build_reply_email, build_reply_ics
-from flows.partners import load_reference_data
 from flows.rsvp import import_replies, record_replies, reply_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,27 +20,6 @@ SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
 OFFICE = "fao@beijing.example.org"
 KEN = "ken.sato@tokyo.example.org"
 HANAKO = "hanako.yamada@tokyo.example.org"
-
-
-@pytest.fixture
-def invited(amity_db: str) -> dict[str, str]:
-    """The symposium's two Tokyo contacts invited (SEQUENCE 1): e-mail -> invitation UID."""
-    load_reference_data()
-    settings = get_settings()
-    uids = {}
-    with session_scope() as session:
-        spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
-        apply_spec(session, spec, settings, now=NOW)
-        event = find_event(session, SYMPOSIUM)
-        for contact in invited_contacts(session, event):
-            uid = invitation_uid(event.slug, contact.id, settings.office.mail_domain)
-            session.add(
-                Invitation(
-                    event_id=event.id, contact_id=contact.id, uid=uid, sequence=1, created_dt=NOW
-                )
-            )
-            uids[contact.email] = uid
-    return uids
 
 
 def _reply(

@@ -15,13 +15,11 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from config.settings import get_settings
-from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
 from db.models import Invitation
 from db.session import session_scope
 from flows.cli import main
 from flows.engine.runtime import run_flow
-from flows.partners import import_contacts, load_reference_data
+from flows.partners import import_contacts
 from flows.rsvp import record_replies
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,27 +31,6 @@ AIDE = "aide.sato@tokyo.example.org"
 MALLORY = "mallory@evil.example.net"
 
 pytestmark = pytest.mark.parametrize("empty_database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def invited(amity_db: str) -> dict[str, str]:
-    """The symposium's two Tokyo contacts invited at SEQUENCE 1: e-mail -> invitation UID."""
-    load_reference_data()
-    settings = get_settings()
-    uids = {}
-    with session_scope() as session:
-        spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
-        apply_spec(session, spec, settings, now=NOW)
-        event = find_event(session, SYMPOSIUM)
-        for contact in invited_contacts(session, event):
-            uid = invitation_uid(event.slug, contact.id, settings.office.mail_domain)
-            session.add(
-                Invitation(
-                    event_id=event.id, contact_id=contact.id, uid=uid, sequence=1, created_dt=NOW
-                )
-            )
-            uids[contact.email] = uid
-    return uids
 
 
 def client_calendar(
