@@ -22,6 +22,7 @@ from prefect.artifacts import create_markdown_artifact
 from sqlalchemy.orm import Session
 
 from config.settings import Settings, get_settings
+from db.approvals import sent_keys
 from db.calendars import (
     baseline_snapshot,
     caldav_urls,
@@ -66,7 +67,7 @@ from flows.outbound.calendar_files import (
 )
 from flows.outbound.ledger import Outgoing, chunks, deliver
 from flows.outbound.outputs import contact_file_stem
-from flows.review import review_before_sending
+from flows.review import ledger_key, review_before_sending
 from flows.schedule import CaldavSummary, ScheduleError, publish_caldav
 
 
@@ -370,15 +371,21 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
         summary.lines = {m.recipient.email: list(m.lines) for m in manifest}
         summary.minor = sorted(m.recipient.email for m in manifest if m.revision)
         # sign-off: nothing goes out before a person approved exactly these messages
+        planned = [reviewable(m) for m in manifest]
         batches, summary.review = review_before_sending(
             event_id=plan.event_id,
             slug=plan.slug,
             purpose=CHANGES,
             occurrence="",
-            manifests=chunks([reviewable(m) for m in manifest], settings.batch_size),
+            manifests=chunks(planned, settings.batch_size),
             ranks={},
             now=now,
         )
+        if summary.review is not None:
+            # the review holds only what is new: count what an earlier run sent already
+            with session_scope() as session:
+                keys = [ledger_key(m, CHANGES, "") for m in planned]
+                summary.already_sent += len(sent_keys(session, keys))
         held_for_review = summary.review is not None and not batches
         futures = [
             send_change_chunk.submit(plan.event_id, [entry_of(m) for m in batch], now)

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 CONFERENCE = "friendship-cities-conference-2027"
 #: how far ahead the test schedules a send: past the time `amity invite` takes to render
-SOON = dt.timedelta(seconds=60)
+SOON = dt.timedelta(seconds=30)
 
 
 @pytest.fixture(scope="module")
