@@ -37,7 +37,7 @@ from tests.smtp_sink import ScriptedHandler, free_port
 pytestmark = [
     pytest.mark.usefixtures("prefect_api"),
     # the ledger is tested on both databases elsewhere; these are about the transport
-    pytest.mark.parametrize("empty_database_url", ["sqlite"], indirect=True),
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
 ]
 REPO = Path(__file__).resolve().parents[2]
 SYMPOSIUM = "beijing-tokyo-urban-symposium-12"

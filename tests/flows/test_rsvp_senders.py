@@ -30,7 +30,7 @@ KEN = "ken.sato@tokyo.example.org"
 AIDE = "aide.sato@tokyo.example.org"
 MALLORY = "mallory@evil.example.net"
 
-pytestmark = pytest.mark.parametrize("empty_database_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def client_calendar(

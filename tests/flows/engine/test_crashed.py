@@ -90,7 +90,7 @@ def test_a_live_run_is_not_marked_crashed() -> None:
     assert any(t.startswith(HOST_TAG) for t in seen["tags"])  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("empty_database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_send_invitations_tags_its_run_with_its_process(amity_db: str) -> None:
     # an unknown event fails the run right after the check: enough to see the tags
     state = send_invitations("no-such-event", return_state=True)  # type: ignore[call-overload]
