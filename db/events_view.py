@@ -8,13 +8,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.approvals import list_approvals
-from db.calendars import dates_of
-from db.events import find_event
-from db.mailbox import event_mailbox
 from db.models import Contact, Event, Invitation, OutboxMessage
 from db.session import session_scope
 from flows.domain.clock import utc_to_local
+from flows.domain.event_dates import EventDates, event_dates
+
+# `events list` imports only what it needs (the command should answer within a second);
+# show_event imports the rest when it runs
+
+
+def dates_of(event: Event) -> EventDates:
+    """The event's dates at the precision they are known (as db.calendars.dates_of)."""
+    return event_dates(event.start_dt, event.end_dt, event.timezone, event.date_precision)
 
 
 def _local(value: Any, tzid: str) -> str:
@@ -115,6 +120,10 @@ def list_events() -> list[dict[str, Any]]:
 
 
 def show_event(ref: str) -> dict[str, Any]:
+    from db.approvals import list_approvals
+    from db.events import find_event
+    from db.mailbox import event_mailbox
+
     with session_scope() as session:
         e = find_event(session, ref)
         replies = answers(session, e.id)
