@@ -15,7 +15,7 @@ from db.models import CaldavResource, CalendarSnapshot, Event
 from flows.domain import i18n
 from flows.domain.changes import LocalNames
 from flows.domain.clock import zone
-from flows.domain.event_dates import EventDates, event_dates
+from flows.domain.event_dates import dates_of
 from flows.domain.ical import CalEvent, CalSession
 from flows.domain.letters import EventInfo, Practical, event_title
 from flows.domain.letters import Session as LetterSession
@@ -132,13 +132,6 @@ def cal_event(
         categories=(event.kind.upper(),),
         status=status,
         all_day=dates_of(event).is_all_day,
-    )
-
-
-def dates_of(event: Any) -> EventDates:
-    """The event's dates at the precision they are known (a row or a snapshot)."""
-    return event_dates(
-        event.start_dt, event.end_dt, event.timezone, getattr(event, "date_precision", "day")
     )
 
 

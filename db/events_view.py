@@ -11,15 +11,10 @@ from sqlalchemy.orm import Session
 from db.models import Contact, Event, Invitation, OutboxMessage
 from db.session import session_scope
 from flows.domain.clock import utc_to_local
-from flows.domain.event_dates import EventDates, event_dates
+from flows.domain.event_dates import dates_of
 
 # `events list` imports only what it needs (the command should answer within a second);
 # show_event imports the rest when it runs
-
-
-def dates_of(event: Event) -> EventDates:
-    """The event's dates at the precision they are known (as db.calendars.dates_of)."""
-    return event_dates(event.start_dt, event.end_dt, event.timezone, event.date_precision)
 
 
 def _local(value: Any, tzid: str) -> str:

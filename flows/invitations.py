@@ -347,13 +347,14 @@ def _as_is(value: _T) -> _T:
     """A task argument Prefect does not walk through looking for futures (it holds none).
 
     It would walk each chunk's rows and each manifest several times: seconds on a large run.
-    Under Dask the value goes as it is: Dask unpacks the quote (a tuple) on its way to the
-    worker, and the task would get the wrapper instead of the value.
+    Only on the thread pool: another runner may take the quote apart on its way (Dask
+    unpacks it as a tuple), and the task would get the wrapper instead of the value.
     """
     from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
 
     context = FlowRunContext.get()
-    if context is not None and type(context.task_runner).__name__ == "DaskTaskRunner":
+    if context is None or not isinstance(context.task_runner, ThreadPoolTaskRunner):
         return value
     return cast(_T, quote(value))
 

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,14 +105,18 @@ def deciding(
         _SEND_AT.reset(tokens[2])
 
 
-def approve_as(name: str, comment: str = "") -> Decider:
-    """A decider that approves every review in ``name`` (the demo; `amity invite --approve`)."""
+@dataclass(frozen=True)
+class ApproveAs:
+    """A decider that approves every review in ``name`` (the demo; `amity invite --approve`).
 
-    def approve(review: dict[str, Any]) -> tuple[str, str, str]:
-        return ("approved", name, comment)
+    It asks nobody, so its decision is recorded with the review itself.
+    """
 
-    approve.asks_nobody = True  # type: ignore[attr-defined]
-    return approve
+    name: str
+    comment: str = ""
+
+    def __call__(self, review: dict[str, Any]) -> tuple[str, str, str]:
+        return ("approved", self.name, self.comment)
 
 
 def ledger_key(m: dict[str, Any], purpose: str, occurrence: str) -> tuple[str, str, str]:
@@ -277,17 +282,15 @@ def review_before_sending(
             approval = session.get(Approval, approval_id)
             assert approval is not None
             fresh = True
-            # a decision that asks nobody is taken with the record, in one transaction: a
-            # concurrent run's newer review cannot supersede this one in between
-            at_once = _decision_at_once(decider, auto, approval)
-            if at_once is not None:
-                verdict, by, comment = at_once
-                decide(
-                    session, approval, verdict, by=by, comment=comment, now=dt.datetime.now(dt.UTC)
-                )
-                session.flush()
         else:
             fresh = False
+        # a decision that asks nobody is taken with the record, in one transaction: a
+        # concurrent run's newer review cannot supersede this one in between
+        at_once = _decision_at_once(decider, auto, approval)
+        if at_once is not None and approval.decision == "pending":
+            verdict, by, comment = at_once
+            decide(session, approval, verdict, by=by, comment=comment, now=dt.datetime.now(dt.UTC))
+            session.flush()
         session.expunge(approval)
     home = zone(settings.home_city.timezone)
     args: dict[str, Any] = {
@@ -311,11 +314,9 @@ def review_before_sending(
     decision: tuple[str, str, str, dt.datetime | None] | None = None
     if approval.decision != "pending":
         pass  # decided already (a resumed run that stopped after deciding)
-    elif decider is not None:
+    elif decider is not None:  # a person asked (the terminal's question)
         given = decider(info)
         decision = (*given, None) if given else None
-    elif auto:
-        decision = ("approved", auto, "approved automatically (approval.auto_approve_by)", None)
     elif mode in ("suspend", "pause"):
         answer = _wait_for_decision(approval, mode, form_description(review_heading(**args), key))
         if answer is None:
@@ -349,8 +350,8 @@ def review_before_sending(
 def _decision_at_once(
     decider: Decider | None, auto: str | None, approval: Approval
 ) -> tuple[str, str, str] | None:
-    """The decision of `approve_as` or ``approval.auto_approve_by`` (no person asked)."""
-    if decider is not None and getattr(decider, "asks_nobody", False):
+    """The decision of `ApproveAs` or ``approval.auto_approve_by`` (no person asked)."""
+    if isinstance(decider, ApproveAs):
         return decider(review_info(approval))
     if decider is None and auto:
         return ("approved", auto, "approved automatically (approval.auto_approve_by)")

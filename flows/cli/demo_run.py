@@ -37,7 +37,7 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
     from flows.partners import load_reference_data
     from flows.reminders import remind
     from flows.reports import import_attendance, report_dir, report_event
-    from flows.review import approve_as, deciding
+    from flows.review import ApproveAs, deciding
     from flows.rsvp import import_replies
 
     settings = get_settings()
@@ -67,7 +67,7 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
     for slug in EVENT_SPECS:
         # the demo signs off its own letters, explicitly and on the record (`amity approvals
         # --all`), through the same path as a person's approval
-        with deciding(approve_as("amity demo", "the demo approves its own letters")):
+        with deciding(ApproveAs("amity demo", "the demo approves its own letters")):
             first = step(f"{slug}: invitations and schedule", event_lifecycle, slug, now=now)
         replies = write_simulated_replies(slug, now=now)
         rsvp = step(

@@ -17,14 +17,14 @@ def invite_decider(args: argparse.Namespace) -> tuple[Any, str | None, Any]:
     "send 38 invitations? [y/N]" (no: the review stays waiting for `amity approve`);
     otherwise the review is recorded and the run ends, or with ``--wait`` it pauses.
     """
-    from flows.review import approve_as
+    from flows.review import ApproveAs
 
     send_at = parse_send_at(getattr(args, "send_at", None))
     if args.dry_run:
         return None, None, None
     by = args.by or getpass.getuser()
     if args.approve:
-        return approve_as(by, "approved with `amity invite --approve`"), None, send_at
+        return ApproveAs(by, "approved with `amity invite --approve`"), None, send_at
     if args.wait:
         return None, "pause", send_at
     if not args.json and sys.stdin.isatty() and sys.stdout.isatty():
@@ -45,11 +45,11 @@ def add_approval_flags(p: argparse.ArgumentParser) -> None:
 
 def change_decider(args: argparse.Namespace) -> Any:
     """Who decides on the updates or cancellations of `events apply|cancel`, `calendar`."""
-    from flows.review import approve_as
+    from flows.review import ApproveAs
 
     by = getattr(args, "by", None) or getpass.getuser()
     if getattr(args, "approve", False):
-        return approve_as(by, "approved with --approve")
+        return ApproveAs(by, "approved with --approve")
     if not getattr(args, "json", False) and sys.stdin.isatty() and sys.stdout.isatty():
         return _ask(by, "updates or cancellations")
     return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 #: how precisely an event's dates can be known
@@ -120,3 +121,10 @@ def record_span(
         )
         return start, dt.datetime.combine(following, dt.time(0, 0))
     return start, dt.datetime.combine(dt.date(first_day.year + 1, 1, 1), dt.time(0, 0))
+
+
+def dates_of(event: Any) -> EventDates:
+    """The dates of an event row or snapshot, at the precision they are known."""
+    return event_dates(
+        event.start_dt, event.end_dt, event.timezone, getattr(event, "date_precision", "day")
+    )

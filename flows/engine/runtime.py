@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,7 +82,7 @@ def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 #: events workers seen stuck (their API gone): not waited for again in this process
-_STALLED: set[int] = set()
+_STALLED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def wait_for_events(timeout: float = 30.0, stalled_after: float = 2.0) -> None:
@@ -98,7 +99,7 @@ def wait_for_events(timeout: float = 30.0, stalled_after: float = 2.0) -> None:
     deadline = time.monotonic() + timeout
     for worker in list(getattr(EventsWorker, "_instances", {}).values()):
         queue = getattr(worker, "_queue", None)
-        if queue is None or getattr(worker, "_stopped", False) or id(worker) in _STALLED:
+        if queue is None or getattr(worker, "_stopped", False) or worker in _STALLED:
             continue
         # a worker whose API has gone (a server stopped since) never drains: stop waiting
         # once nothing has moved for a while instead of spending the whole timeout on it
@@ -108,4 +109,4 @@ def wait_for_events(timeout: float = 30.0, stalled_after: float = 2.0) -> None:
             if queue.unfinished_tasks != left:
                 left, moved = queue.unfinished_tasks, time.monotonic()
         if left and time.monotonic() >= moved + stalled_after:
-            _STALLED.add(id(worker))
+            _STALLED.add(worker)

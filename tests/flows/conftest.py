@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -24,9 +25,11 @@ def prefect_api() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def invited(amity_db: str) -> dict[str, str]:
-    """The symposium's two Tokyo contacts invited at SEQUENCE 1: e-mail -> invitation UID."""
+def invite_tokyo(created: dt.datetime, applied: dt.datetime = INVITED_AT) -> list[Any]:
+    """The symposium applied and its two Tokyo contacts invited at SEQUENCE 1.
+
+    One (contact id, e-mail, invitation UID, event id) per contact.
+    """
     from config.settings import get_settings
     from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
     from db.models import Invitation
@@ -36,10 +39,10 @@ def invited(amity_db: str) -> dict[str, str]:
 
     load_reference_data()
     settings = get_settings()
-    uids = {}
+    invited = []
     with session_scope() as session:
         spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
-        apply_spec(session, spec, settings, now=INVITED_AT)
+        apply_spec(session, spec, settings, now=applied)
         event = find_event(session, SYMPOSIUM)
         for contact in invited_contacts(session, event):
             uid = invitation_uid(event.slug, contact.id, settings.office.mail_domain)
@@ -49,8 +52,14 @@ def invited(amity_db: str) -> dict[str, str]:
                     contact_id=contact.id,
                     uid=uid,
                     sequence=1,
-                    created_dt=INVITED_AT,
+                    created_dt=created,
                 )
             )
-            uids[contact.email] = uid
-    return uids
+            invited.append((contact.id, contact.email, uid, event.id))
+    return invited
+
+
+@pytest.fixture
+def invited(amity_db: str) -> dict[str, str]:
+    """The symposium's two Tokyo contacts invited at SEQUENCE 1: e-mail -> invitation UID."""
+    return {email: uid for _, email, uid, _ in invite_tokyo(INVITED_AT)}

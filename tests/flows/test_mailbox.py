@@ -22,13 +22,14 @@ from icalendar import Calendar, Event, vCalAddress
 from sqlalchemy import select
 
 from config.settings import get_settings
-from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
+from db.events import apply_spec, find_event, read_spec
 from db.mailbox import event_mailbox, failing_addresses, failing_contacts
 from db.models import Bounce, Contact, Invitation, MailboxMessage, OutboxMessage
 from db.session import session_scope
 from flows.domain.anniversaries import FailingAddress
 from flows.mailbox import FaultInjected, fetch_new_messages
 from flows.partners import load_reference_data
+from tests.flows.conftest import invite_tokyo
 from tests.imap_server import ImapFolder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,25 +45,15 @@ KEYWORD = "$AmityProcessed"
 @pytest.fixture
 def invited(amity_db: str) -> dict[str, dict[str, str]]:
     """Ken and Hanako invited to the symposium, each invitation sent (a ledger row)."""
-    load_reference_data()
-    settings = get_settings()
     sent: dict[str, dict[str, str]] = {}
+    rows = invite_tokyo(created=SENT, applied=NOW)
     with session_scope() as session:
-        spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
-        apply_spec(session, spec, settings, now=NOW)
-        event = find_event(session, SYMPOSIUM)
-        for contact in invited_contacts(session, event):
-            uid = invitation_uid(event.slug, contact.id, settings.office.mail_domain)
-            message_id = f"<amity.{contact.id}.invite@beijing.example.org>"
-            session.add(
-                Invitation(
-                    event_id=event.id, contact_id=contact.id, uid=uid, sequence=1, created_dt=SENT
-                )
-            )
+        for contact_id, email, uid, event_id in rows:
+            message_id = f"<amity.{contact_id}.invite@beijing.example.org>"
             session.add(
                 OutboxMessage(
                     purpose="invitation",
-                    recipient=contact.email,
+                    recipient=email,
                     occurrence=f"{uid}:1:invite",
                     message_id=message_id,
                     state="sent",
@@ -70,10 +61,10 @@ def invited(amity_db: str) -> dict[str, dict[str, str]]:
                     claimed_dt=SENT,
                     sent_dt=SENT,
                     attempts=1,
-                    event_id=event.id,
+                    event_id=event_id,
                 )
             )
-            sent[contact.email] = {"uid": uid, "message_id": message_id}
+            sent[email] = {"uid": uid, "message_id": message_id}
     return sent
 
 

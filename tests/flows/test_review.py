@@ -234,9 +234,9 @@ def _calendar_method(raw: bytes) -> str:
 
 def _invited_then_cancelled() -> None:
     """The symposium's invitations approved and sent, then the event cancelled (not sent yet)."""
-    from flows.review import approve_as
+    from flows.review import ApproveAs
 
-    with deciding(approve_as("Wang Fang")):
+    with deciding(ApproveAs("Wang Fang")):
         send_invitations(SYMPOSIUM, now=NOW)
     assert _sent_ledger() == TOKYO
 
