@@ -56,6 +56,7 @@ from flows.domain.letters import (
 )
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
+from flows.domain.review import sha256_hex
 from flows.domain.slug import slugify
 from flows.engine.console import (
     mailing_rows,
@@ -69,9 +70,10 @@ from flows.engine.console import (
 from flows.engine.crashed import watch_this_run
 from flows.engine.forms import Clock
 from flows.engine.runners import task_runner_for
+from flows.outbound.artifacts import output_link
 from flows.outbound.ledger import chunks, send_manifest, tally, utc_now
 from flows.outbound.outputs import contact_file_stem, invitation_dir
-from flows.review import ledger_key, review_before_sending
+from flows.review import copies_dir_for_this_run, kept_copy, ledger_key, review_before_sending
 
 _T = TypeVar("_T")
 
@@ -244,11 +246,13 @@ def render_chunk(
     purpose: str = "invitation",
     occurrence: str = "invite",
     dry_run: bool = False,
+    keep: str | None = None,
 ) -> list[dict[str, Any]]:
     """Render letters (HTML, PDF), .ics and e-mails for a chunk; write them to the output folder.
 
-    The e-mail is written as an .eml file on a dry run only: when sending, the Maildir (or
-    the SMTP server) holds what was sent, and the message travels in the manifest.
+    The e-mail is written as an .eml file on a dry run; when sending, into ``keep`` (the
+    review's copies, which are what is sent), or else it travels in the manifest. The
+    Maildir (or the SMTP server) holds what was sent.
     """
     settings = get_settings()
     with session_scope() as session:
@@ -280,8 +284,14 @@ def render_chunk(
         if pdf is not None:
             base.with_suffix(".pdf").write_bytes(pdf)
         base.with_suffix(".ics").write_bytes(item["ics"])
+        kept: dict[str, Any] = {}
         if dry_run:
             base.with_suffix(".eml").write_bytes(message)
+        elif keep is not None:
+            copy = kept_copy(Path(keep), item["base"])
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(message)
+            kept = {"eml": str(copy), "sha256": sha256_hex(message)}
         manifest.append(
             {
                 "contact_id": item["row"].contact_id,
@@ -291,7 +301,7 @@ def render_chunk(
                 "sequence": item["row"].sequence,
                 "message_id": item["message_id"],
                 "eml": str(base.with_suffix(".eml")) if dry_run else None,
-                "message": None if dry_run else message,
+                "message": None if dry_run or kept else message,
                 "letter": str(base.with_suffix(".pdf" if pdf is not None else ".html")),
                 "language": letter.language,
                 "is_fallback": letter.is_fallback,
@@ -302,6 +312,7 @@ def render_chunk(
                     for f in letter.fallbacks
                 ],
                 "address_problems": list(letter.problems),
+                **kept,
             }
         )
     return manifest
@@ -419,8 +430,17 @@ def send_invitations(
     # preflight: every chunk renders before anything is sent; one failure fails the run
     purpose = "reminder" if remind_pending else "invitation"
     occurrence = now.date().isoformat() if remind_pending else "invite"
+    keep = copies_dir_for_this_run(settings, plan["slug"], dry_run=dry_run)
     futures = [
-        render_chunk.submit(plan["event_id"], _as_is(chunk), now, purpose, occurrence, dry_run)
+        render_chunk.submit(
+            plan["event_id"],
+            _as_is(chunk),
+            now,
+            purpose,
+            occurrence,
+            dry_run,
+            str(keep) if keep is not None else None,
+        )
         for chunk in batches
     ]
     manifests = [f.result() for f in futures]
@@ -435,8 +455,8 @@ def send_invitations(
             ", ".join(f"{lang} {n}" for lang, n in sorted(languages.items())),
             summary.out_dir,
         )
+        summary.letters += len(manifest)
         for m in manifest:
-            summary.files.append(m["eml"] or m["letter"])
             if m["is_fallback"]:
                 log.info(
                     "Letter to %s (%s) in %s: no letter in %s",
@@ -573,10 +593,18 @@ def refuse_mixed_letters(summary: InvitationSummary) -> None:
 
 
 def _artifact(summary: InvitationSummary) -> None:
-    """The letters to check (the counts and recipients are in `_publish`'s artifact)."""
+    """The letters to check (the counts and recipients are in `_publish`'s artifact).
+
+    The whole list goes to ``letters-to-check.md`` in the event's output folder; the artifact
+    lists the first ones of each kind.
+    """
     if summary.mixed or summary.address_problems or summary.fallbacks:
+        report = Path(summary.out_dir).parent / "letters-to-check.md"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(language_report(summary), encoding="utf-8")
+        where = output_link(report, get_settings()) or f"`{report}`"
         create_markdown_artifact(
-            markdown=language_report(summary),
+            markdown=language_report(summary, full_list=where),
             key=f"letters-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
             description=f"Letters of {summary.event} to check before sending",
         )

@@ -21,6 +21,7 @@ rendered from has not changed since; on rejection nothing is sent and the reason
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -52,12 +53,14 @@ from flows.domain.invitation_summary import PreflightError
 from flows.domain.review import (
     form_description,
     messages_digest,
+    recipients_csv,
     review_heading,
     review_markdown,
     review_summary,
     sha256_hex,
 )
 from flows.domain.slug import slugify
+from flows.outbound.artifacts import output_link
 from flows.outbound.ledger import chunks
 from flows.outbound.outputs import invitation_dir
 
@@ -137,14 +140,46 @@ def _run_context() -> tuple[str, str]:
     return str(run.id), "suspend" if run.deployment_id is not None and top_level else "local"
 
 
+def review_copies_dir(settings: Settings, slug: str, run_id: str) -> Path:
+    """Where a run's reviewed messages are kept: ``reviews/<run id>`` beside the letters."""
+    return invitation_dir(settings, slug).parent / "reviews" / run_id
+
+
+def copies_dir_for_this_run(settings: Settings, slug: str, *, dry_run: bool) -> Path | None:
+    """Where this run's renders write each message for the review, or None to keep them in memory.
+
+    Written once while rendering, a message needs neither memory until the review nor a second
+    copy; a resumed run (its review recorded already) keeps its reviewed copies untouched.
+    """
+    if dry_run or not settings.approval.required:
+        return None
+    run_id, context = _run_context()
+    if context == "suspend":
+        with session_scope() as session:
+            if review_by_run(session, run_id) is not None:
+                return None
+    return review_copies_dir(settings, slug, run_id)
+
+
+def kept_copy(keep: Path, stem: str) -> Path:
+    """The kept .eml of the contact whose files are named ``stem`` (`contact_file_stem`)."""
+    return keep / f"{stem}.eml"
+
+
 def _keep_copies(
     messages: Sequence[dict[str, Any]], settings: Settings, slug: str, run_id: str
 ) -> list[dict[str, Any]]:
-    """Copy each rendered message under the review: a later render cannot change what was read."""
+    """Copy each rendered message under the review: a later render cannot change what was read.
+
+    A message the render wrote under the review already (it has its ``sha256``) stays as is.
+    """
     out = invitation_dir(settings, slug)
-    keep = out.parent / "reviews" / run_id
+    keep = review_copies_dir(settings, slug, run_id)
     kept = []
     for m in messages:
+        if m.get("sha256"):
+            kept.append(m)
+            continue
         # a real send holds its message in memory; a dry run wrote it next to the letter
         data = m.get("message")
         src = Path(m["letter"]).with_suffix(".eml") if data is not None else Path(m["eml"])
@@ -160,6 +195,15 @@ def _keep_copies(
         rest = {k: v for k, v in m.items() if k != "message"}
         kept.append({**rest, "eml": str(dst), "sha256": sha256_hex(data)})
     return kept
+
+
+def _forget_copies(messages: Sequence[dict[str, Any]], keep: Path) -> None:
+    """Remove the render's copies of messages that need no review (sent before)."""
+    for m in messages:
+        if m.get("sha256"):
+            Path(m["eml"]).unlink(missing_ok=True)
+    if keep.is_dir() and not any(p.is_file() for p in keep.rglob("*")):
+        shutil.rmtree(keep, ignore_errors=True)
 
 
 def check_unchanged(approval: Approval) -> None:
@@ -249,9 +293,14 @@ def review_before_sending(
     with session_scope() as session:
         done = sent_keys(session, [ledger_key(m, purpose, occurrence) for m in flat])
     new = [m for m in flat if ledger_key(m, purpose, occurrence) not in done]
+    run_id, context = _run_context()
+    if len(new) < len(flat):
+        _forget_copies(
+            [m for m in flat if ledger_key(m, purpose, occurrence) in done],
+            review_copies_dir(settings, slug, run_id),
+        )
     if not new:
         return manifests, None
-    run_id, context = _run_context()
     decider = _DECIDER.get()
     auto = settings.approval.auto_approve_by
     if decider is not None or auto:
@@ -287,6 +336,8 @@ def review_before_sending(
         # a decision that asks nobody is taken with the record, in one transaction: a
         # concurrent run's newer review cannot supersede this one in between
         at_once = _decision_at_once(decider, auto, approval)
+        #: approved in the transaction that recorded it: nothing can have changed in between
+        approved_with_record = fresh and at_once is not None and approval.decision == "pending"
         if at_once is not None and approval.decision == "pending":
             verdict, by, comment = at_once
             decide(session, approval, verdict, by=by, comment=comment, now=dt.datetime.now(dt.UTC))
@@ -304,8 +355,13 @@ def review_before_sending(
     }
     key = f"review-{slugify(slug)}"[:60].lower().replace("_", "-")
     if fresh:
+        listing = review_copies_dir(settings, slug, run_id) / "recipients.csv"
+        listing.parent.mkdir(parents=True, exist_ok=True)
+        listing.write_text(recipients_csv(approval.summary), encoding="utf-8")
         create_markdown_artifact(
-            markdown=review_markdown(**args),
+            markdown=review_markdown(
+                **args, full_list=output_link(listing, settings) or f"`{listing}`"
+            ),
             key=key,
             description=f"Review of the {purpose} messages of {slug} before sending",
         )
@@ -344,7 +400,7 @@ def review_before_sending(
             session.flush()
             session.expunge(row)
             approval = row
-    return release(approval, settings)
+    return release(approval, settings, just_recorded=approved_with_record)
 
 
 def _decision_at_once(
@@ -359,15 +415,20 @@ def _decision_at_once(
 
 
 def release(
-    approval: Approval, settings: Settings, *, due: bool = False
+    approval: Approval, settings: Settings, *, due: bool = False, just_recorded: bool = False
 ) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
-    """What a decided (or still waiting) review lets go out now."""
+    """What a decided (or still waiting) review lets go out now.
+
+    ``just_recorded``: approved with its record, in this run: the data and the kept files are
+    those the review digested a moment ago, so they are not read and compared again.
+    """
     info = review_info(approval)
     if approval.decision != "approved":
         return [], info
     if approval.sent_dt is not None:
         return [], {**info, "status": "sent"}
-    check_unchanged(approval)
+    if not just_recorded:
+        check_unchanged(approval)
     later = approval.send_at_dt is not None and approval.send_at_dt > dt.datetime.now(dt.UTC)
     if later and not due:
         assert approval.send_at_dt is not None

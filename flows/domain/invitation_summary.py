@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from flows.domain.review import listed
+
 
 class PreflightError(Exception):
     """Something would be wrong in a letter or message: nothing has been sent."""
@@ -35,7 +37,8 @@ class InvitationSummary:
     #: forms of address the contact data cannot make correctly
     address_problems: list[dict[str, Any]] = field(default_factory=list)
     out_dir: str = ""
-    files: list[str] = field(default_factory=list)
+    #: letters written to ``out_dir`` (a run's result names no file: Prefect walks it whole)
+    letters: int = 0
     #: the sign-off of this run's messages (None: nothing new needed one, or not required)
     review: dict[str, Any] | None = None
 
@@ -59,28 +62,41 @@ class InvitationSummary:
         return max(0, self.invited - self.delivered - self.in_progress_elsewhere)
 
 
-def language_report(summary: InvitationSummary) -> str:
-    """Markdown: each letter that mixes languages, misaddresses or falls back, and why."""
+def language_report(summary: InvitationSummary, *, full_list: str = "") -> str:
+    """Markdown: each letter that mixes languages, misaddresses or falls back, and why.
+
+    With ``full_list`` (the file that has the whole report), at most `MAX_LISTED` letters a
+    section: the rest are counted and that file named (the run's artifact stays small).
+    """
+
+    def section(title: str, items: list[str]) -> list[str]:
+        if not items:
+            return []
+        shown = listed(items, f"(every one in {full_list})") if full_list else items
+        return [f"## {title}", "", *shown, ""]
+
     lines = [f"# Letters of {summary.event} to check", ""]
-    if summary.fallbacks:
-        lines += ["## In English: no letter in the contact's language", ""]
-        lines += [
-            f"- {f['email']} ({f['city']}): wanted `{f['wanted']}`" for f in summary.fallbacks
-        ]
-        lines.append("")
-    if summary.mixed:
-        lines += ["## Values printed in another language", ""]
-        for m in summary.mixed:
-            values = ", ".join(
+    lines += section(
+        "In English: no letter in the contact's language",
+        [f"- {f['email']} ({f['city']}): wanted `{f['wanted']}`" for f in summary.fallbacks],
+    )
+    lines += section(
+        "Values printed in another language",
+        [
+            f"- {m['email']} ({m['city']}): "
+            + ", ".join(
                 f"{v['field']} in `{v['used']}` (letter `{v['language']}`)" for v in m["values"]
             )
-            lines.append(f"- {m['email']} ({m['city']}): {values}")
-        lines.append("")
-    if summary.address_problems:
-        lines += ["## Forms of address the data cannot make", ""]
-        for p in summary.address_problems:
-            lines.append(f"- {p['email']} ({p['city']}): {'; '.join(p['problems'])}")
-        lines.append("")
+            for m in summary.mixed
+        ],
+    )
+    lines += section(
+        "Forms of address the data cannot make",
+        [
+            f"- {p['email']} ({p['city']}): {'; '.join(p['problems'])}"
+            for p in summary.address_problems
+        ],
+    )
     return "\n".join(lines)
 
 

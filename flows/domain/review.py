@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from flows.domain.spreadsheet import safe_writer
+
+#: warnings and recipients a review's artifact lists; the rest are counted (an artifact over
+#: 1.5 MB is stored, but Prefect refuses to announce it as an event)
+MAX_LISTED = 500
 #: what a purpose's messages are called in a review (and in `amity approvals`)
 NOUNS = {
     "invitation": "invitations",
@@ -125,6 +131,23 @@ def review_heading(
     return lines
 
 
+def listed(lines: Sequence[str], more: str, *, limit: int = MAX_LISTED) -> list[str]:
+    """``lines`` up to ``limit``; past it, one line: "… and N more <more>"."""
+    if len(lines) <= limit:
+        return list(lines)
+    return [*lines[:limit], "", f"… and {len(lines) - limit:,} more {more}".rstrip()]
+
+
+def recipients_csv(summary: Mapping[str, Any]) -> str:
+    """Every recipient of a review, numbered as in its artifact (spreadsheet-safe CSV)."""
+    out = io.StringIO()
+    writer = safe_writer(out, lineterminator="\n")
+    writer.writerow(["#", "city", "email", "language", "reference"])
+    for n, r in enumerate(summary["recipients"], 1):
+        writer.writerow([n, r["city"], r["email"], r["language"], r["reference"]])
+    return out.getvalue()
+
+
 def review_markdown(
     *,
     event: str,
@@ -134,8 +157,13 @@ def review_markdown(
     expires: dt.datetime,
     send_at: dt.datetime | None,
     zone: dt.tzinfo,
+    full_list: str = "",
 ) -> str:
-    """The review artifact: heading, counts by language, warnings, samples, recipients."""
+    """The review artifact: heading, counts by language, warnings, samples, recipients.
+
+    Warnings and recipients past `MAX_LISTED` are counted (the UI's artifact stays small
+    enough for Prefect to announce); ``full_list`` names the file that lists every one.
+    """
     lines = review_heading(
         event=event,
         purpose=purpose,
@@ -150,7 +178,8 @@ def review_markdown(
     for lang, counts in summary["languages"].items():
         lines.append(f"| {lang} | {counts['letters']} | {counts['fallback']} |")
     lines += ["", "## Preflight warnings", ""]
-    lines += [f"- {w}" for w in summary["warnings"]] or ["none"]
+    where = f"(every one in {full_list})" if full_list else ""
+    lines += listed([f"- {w}" for w in summary["warnings"]], where) or ["none"]
     lines += ["", "## Samples: one letter per language and rank", ""]
     lines += ["| language | rank | recipient | letter |", "|---|---|---|---|"]
     for s in summary["samples"]:
@@ -159,8 +188,13 @@ def review_markdown(
         )
     lines += ["", "## Recipients", "", "| # | city | e-mail | language | reference |"]
     lines.append("|---:|---|---|---|---|")
-    for n, r in enumerate(summary["recipients"], 1):
-        lines.append(f"| {n} | {r['city']} | {r['email']} | {r['language']} | {r['reference']} |")
+    lines += listed(
+        [
+            f"| {n} | {r['city']} | {r['email']} | {r['language']} | {r['reference']} |"
+            for n, r in enumerate(summary["recipients"], 1)
+        ],
+        where,
+    )
     return "\n".join(lines) + "\n"
 
 
