@@ -602,6 +602,7 @@ def _artifact(summary: InvitationSummary) -> None:
         report = Path(summary.out_dir).parent / "letters-to-check.md"
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(language_report(summary), encoding="utf-8")
+        summary.letters_to_check = str(report)
         where = output_link(report, get_settings()) or f"`{report}`"
         create_markdown_artifact(
             markdown=language_report(summary, full_list=where),

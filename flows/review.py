@@ -51,6 +51,7 @@ from db.session import session_scope
 from flows.domain.clock import zone
 from flows.domain.invitation_summary import PreflightError
 from flows.domain.review import (
+    MAX_LISTED,
     form_description,
     messages_digest,
     recipients_csv,
@@ -456,7 +457,9 @@ def review_info(approval: Approval) -> dict[str, Any]:
         ),
         "messages": approval.message_count,
         "languages": {k: v["letters"] for k, v in approval.summary["languages"].items()},
-        "warnings": approval.summary["warnings"],
+        # the first ones: the review's artifact and recipients.csv have them all
+        "warnings": approval.summary["warnings"][:MAX_LISTED],
+        "warning_count": len(approval.summary["warnings"]),
         "digest": approval.digest,
         "decided_by": approval.decided_by,
         "comment": approval.comment,

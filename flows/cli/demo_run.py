@@ -118,8 +118,8 @@ def _letter_counts(invited: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     return {
         "letters": invited["invited"],
-        "mixed": len(invited["mixed"]),
-        "address_problems": len(invited["address_problems"]),
+        "mixed": invited["counts"]["mixed"],
+        "address_problems": invited["counts"]["address_problems"],
         "in_english": sorted({f["wanted"] for f in invited["fallbacks"]}),
     }
 

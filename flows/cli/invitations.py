@@ -169,25 +169,34 @@ def cmd_invite(args: argparse.Namespace) -> int:
             print(
                 f"  bounced so far: {summary['bounced']} (amity rsvp fetch; events show lists them)"
             )
+        counts = summary["counts"]
         for f in summary["fallbacks"]:
             print(f"  letter in {f['got']} instead of {f['wanted']}: {f['email']} ({f['city']})")
-        if summary["mixed"]:
-            print(
-                f"  {len(summary['mixed'])} letter(s) mix languages (a value has no translation):"
-            )
+        _more(summary, "fallbacks")
+        if counts["mixed"]:
+            print(f"  {counts['mixed']} letter(s) mix languages (a value has no translation):")
         for m in summary["mixed"]:
             values = ", ".join(
                 f"{v['field']} in {v['used']} (letter {v['language']})" for v in m["values"]
             )
             print(f"    {m['email']} ({m['city']}): {values}")
-        if summary["address_problems"]:
-            print(f"  {len(summary['address_problems'])} contact(s) cannot be addressed correctly:")
+        _more(summary, "mixed")
+        if counts["address_problems"]:
+            print(f"  {counts['address_problems']} contact(s) cannot be addressed correctly:")
         for p in summary["address_problems"]:
             print(f"    {p['email']} ({p['city']}): {'; '.join(p['problems'])}")
+        _more(summary, "address_problems")
         copies = "letters, .ics and .eml" if summary["dry_run"] else "letters and .ics"
         print(f"  {copies}: {summary['out_dir']}")
         print_review(summary.get("review"))
     return _not_sent_exit(args, summary)
+
+
+def _more(summary: dict[str, Any], kind: str) -> None:
+    """The line after a list the run's result cut short: how many more, and where they are."""
+    left = summary["counts"][kind] - len(summary[kind])
+    if left > 0:
+        print(f"    … and {left:,} more: {summary['letters_to_check']}")
 
 
 def _failure_lines(failed: list[dict[str, str]], *, each: int = 3) -> list[str]:

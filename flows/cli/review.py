@@ -70,11 +70,12 @@ def print_review_lines(review: dict[str, Any]) -> None:
     languages = ", ".join(f"{lang} {n}" for lang, n in review["languages"].items())
     print(f"  review {review['id']} (run {review['flow_run_id']}): {review['messages']} message(s)")
     print(f"    by language: {languages}")
-    print(f"    preflight warnings: {len(review['warnings'])}")
+    count = review.get("warning_count", len(review["warnings"]))
+    print(f"    preflight warnings: {count}")
     for w in review["warnings"][:20]:
         print(f"      {w}")
-    if len(review["warnings"]) > 20:
-        print(f"      … and {len(review['warnings']) - 20} more (see the review artifact)")
+    if count > 20:
+        print(f"      … and {count - 20} more (see the review artifact)")
 
 
 def print_review(review: dict[str, Any] | None) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from flows.domain.review import listed
+from flows.domain.review import MAX_LISTED, listed
 
 
 class PreflightError(Exception):
     """Something would be wrong in a letter or message: nothing has been sent."""
+
+
+#: the per-letter findings of a run (`InvitationSummary`'s lists of letters to check)
+LISTS_TO_CHECK = ("fallbacks", "mixed", "address_problems")
 
 
 @dataclass
@@ -42,11 +46,22 @@ class InvitationSummary:
     #: the sign-off of this run's messages (None: nothing new needed one, or not required)
     review: dict[str, Any] | None = None
 
+    #: the file listing every letter to check ("" when there is none)
+    letters_to_check: str = ""
+
     def to_dict(self) -> dict[str, Any]:
-        # shallow: the summary is not used after this, and asdict's deep copy of a large
-        # run's lists (a path and the language findings per letter) costs seconds
+        """The run's result: counts, and at most `MAX_LISTED` letters of each kind to check.
+
+        Prefect walks a flow's result whole, item by item (seconds for 10,000 findings);
+        ``letters_to_check`` names the file with all of them, ``counts`` counts them.
+        """
+        # shallow: asdict's deep copy of a large run's lists costs seconds too
+        result = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in LISTS_TO_CHECK:
+            result[name] = result[name][:MAX_LISTED]
         return {
-            **{f.name: getattr(self, f.name) for f in fields(self)},
+            **result,
+            "counts": {name: len(getattr(self, name)) for name in LISTS_TO_CHECK},
             "delivered": self.delivered,
             "not_sent": self.not_sent,
         }
