@@ -25,6 +25,10 @@ apply_prefect_defaults()
 #: remove it (tests/flows/test_review.py), and the demo approves explicitly
 AUTO_APPROVER = "tests (approval.auto_approve_by)"
 os.environ.setdefault("AMITY_APPROVAL__AUTO_APPROVE_BY", AUTO_APPROVER)
+#: PDFs in the process that renders them: pytest-xdist runs a test process per core already,
+#: and a pool per test would start and warm up its fonts each time (~1-2 s a test); the pool
+#: itself is tested in tests/flows/domain/test_pdf.py
+os.environ.setdefault("AMITY_PDF_WORKERS", "1")
 
 #: the SMTP sink fixture (`smtp_server`) for any test that sends mail, and a Radicale
 #: CalDAV server (`radicale`) for the tests that publish calendars, and a Dovecot IMAP server

@@ -170,7 +170,7 @@ def test_send_at_a_chosen_hour_fires_then_and_a_cancelled_send_sends_nothing(
 def test_prefect_ui_shows_the_waiting_runs_form_and_its_submit_sends(
     events: Office, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     office = events
     run = _start(office, {"event": CONFERENCE, "only": ["Seoul"]})
@@ -193,10 +193,17 @@ def test_prefect_ui_shows_the_waiting_runs_form_and_its_submit_sends(
             choice = modal.locator(".schema-form-property", has_text="Decision")
             choice.locator(".p-select-button__control").press("ArrowDown")
             page.locator(".p-select-option", has_text="approve").first.click()
+            # the choice shows in the form before anything else is typed (a slow page may
+            # still be applying it, and a form without a decision is not submitted)
+            expect(choice.locator(".p-select-button__control")).to_contain_text(
+                "approve", timeout=60_000
+            )
             approver = modal.locator(".schema-form-property", has_text="Approver")
             approver.locator("textarea").fill("Kim Minjun")
             page.screenshot(path=tmp_path / "form.png", full_page=True)
             modal.get_by_role("button", name="Submit").click()
+            # the form closes once the server took the input (an invalid one stays open)
+            modal.wait_for(state="hidden")
             done = wait_for(office.server, run.id, ("COMPLETED",), RUN_TIMEOUT)
         finally:
             browser.close()

@@ -93,7 +93,8 @@ def office(
         run_cli([PREFECT, "--no-prompt", "deploy", "--all"], env=env, cwd=REPO)
         worker = start_group(
             [PREFECT, "worker", "start", "--pool", "amity"],
-            env={**env, "AMITY_REPO": str(REPO)},
+            # asks for scheduled runs every 2 s instead of 10: each run here starts sooner
+            env={**env, "AMITY_REPO": str(REPO), "PREFECT_WORKER_QUERY_SECONDS": "2"},
             log=worker_log,
             cwd=root,
         )

@@ -47,6 +47,8 @@ def test_amity_serve_runs_a_deployment_and_keeps_schedules_after_sigterm(
     run_cli([*AMITY, "init"], env=env)  # the embedded default: SQLite under AMITY_HOME
     wanted = sorted(item.spec.name for item in load_flows()[0])
     log = tmp_path / "serve.log"
+    # asks for scheduled runs every 2 s instead of 10: the run here starts sooner
+    env["PREFECT_RUNNER_POLL_FREQUENCY"] = "2"
     serve = start_group([*AMITY, "serve"], env=env, log=log, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 180
