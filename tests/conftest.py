@@ -97,6 +97,13 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         _drop_postgres_database(name)
 
 
+def _close_connections(url: str) -> None:
+    from db.session import get_engine
+
+    get_engine(url).dispose()
+    _forget_engines()
+
+
 def _forget_engines() -> None:
     from db.session import get_engine
 
@@ -115,6 +122,8 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     yield made
     if "postgres" in made:
         _drop_postgres_database(made["postgres"])
+    if "postgres" in _LOADED:
+        _drop_postgres_database(_LOADED.pop("postgres"))
 
 
 def _template(backend: str, made: dict[str, str], factory: pytest.TempPathFactory) -> str:
@@ -131,6 +140,48 @@ def _template(backend: str, made: dict[str, str], factory: pytest.TempPathFactor
             _forget_engines()  # no connection may stay open on a template
             made[backend] = name
     return made[backend]
+
+
+#: per backend, a database of this test process with the shipped reference data imported
+_LOADED: dict[str, str] = {}
+
+
+def reference_data() -> None:
+    """The shipped partners, city names and demo contacts in this test's new database.
+
+    The first call of a test process imports them for real (three Prefect flow runs, ~1.2 s
+    a test) and keeps the result as a template; later calls put a copy of that template in
+    place of the test's own new database (same URL). The import is tested on its own
+    (tests/flows/test_partners.py); call this before anything else writes to the database.
+    """
+    import shutil
+
+    from config.settings import get_settings
+    from flows.partners import load_reference_data
+
+    url_text = get_settings().resolved_database_url  # as the engines are cached by
+    url = make_url(url_text)
+    backend = "sqlite" if url.get_backend_name() == "sqlite" else "postgres"
+    here = url.database or ""
+    if backend not in _LOADED:
+        load_reference_data()
+        _close_connections(url_text)  # none may stay open on a template (nor in a WAL)
+        if backend == "sqlite":
+            template = Path(here).with_name("reference-template.db")
+            shutil.copyfile(here, template)
+            _LOADED[backend] = str(template)
+        else:
+            _LOADED[backend] = _fresh_postgres_database(here)[1]
+        return
+    _close_connections(url_text)
+    if backend == "sqlite":
+        shutil.copyfile(_LOADED[backend], here)
+        return
+    admin = create_engine(_PG or "", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{here}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{here}" TEMPLATE "{_LOADED[backend]}"'))
+    admin.dispose()
 
 
 @pytest.fixture

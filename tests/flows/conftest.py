@@ -34,10 +34,9 @@ def invite_tokyo(created: dt.datetime, applied: dt.datetime = INVITED_AT) -> lis
     from db.events import apply_spec, find_event, invitation_uid, invited_contacts, read_spec
     from db.models import Invitation
     from db.session import session_scope
-    from flows.partners import load_reference_data
-    from tests.conftest import REPO
+    from tests.conftest import REPO, reference_data
 
-    load_reference_data()
+    reference_data()
     settings = get_settings()
     invited = []
     with session_scope() as session:

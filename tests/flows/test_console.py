@@ -15,7 +15,7 @@ from db.session import session_scope
 from flows.engine.console import closest_events, unknown_event_line
 from flows.invitations import send_invitations
 from flows.lifecycle import event_lifecycle, next_run_after
-from flows.partners import load_reference_data
+from tests.conftest import reference_data
 
 EVENTS = Path(__file__).resolve().parents[2] / "config" / "events"
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
@@ -45,7 +45,7 @@ def test_next_run_is_the_morning_after_the_event_in_its_zone() -> None:
 
 @pytest.fixture
 def symposium(amity_db: str) -> None:
-    load_reference_data()
+    reference_data()
     with session_scope() as session:
         apply_spec(
             session, read_spec(EVENTS / f"{SYMPOSIUM}.yaml", session), get_settings(), now=NOW

@@ -31,7 +31,7 @@ from db.session import session_scope
 from flows.cli import main
 from flows.invitations import plan_invitations
 from flows.outbound.ledger import claim, utc_now
-from flows.partners import load_reference_data
+from tests.conftest import reference_data
 from tests.smtp_sink import ScriptedHandler, free_port
 
 pytestmark = [
@@ -50,7 +50,7 @@ NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 def registry(amity_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AMITY_ATTACH_PDF", "false")  # the PDF is not what fails here
     get_settings.cache_clear()
-    load_reference_data()
+    reference_data()
     with session_scope() as session:
         spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
         apply_spec(session, spec, get_settings(), now=NOW)

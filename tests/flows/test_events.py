@@ -10,7 +10,7 @@ from db.events import apply_spec, cancel_event, find_event, invited_contacts
 from db.models import Event
 from db.session import session_scope
 from flows.domain.events import SpecError, parse_event_spec
-from flows.partners import load_reference_data
+from tests.conftest import reference_data
 from tests.goldens import golden
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -28,7 +28,7 @@ def _apply(name: str, **changes):
 
 @pytest.fixture
 def registry(amity_db: str) -> None:
-    load_reference_data()
+    reference_data()
 
 
 def test_apply_spec_creates_then_reapply_changes_nothing(registry: None) -> None:

@@ -14,7 +14,7 @@ from db.models import EventTransition
 from db.series import create_next_edition
 from db.session import session_scope
 from flows.lifecycle import event_lifecycle
-from flows.partners import load_reference_data
+from tests.conftest import reference_data
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 EVENTS = Path(__file__).resolve().parents[2] / "config" / "events"
@@ -24,7 +24,7 @@ SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
 
 @pytest.fixture
 def symposium(amity_db: str) -> None:
-    load_reference_data()
+    reference_data()
     with session_scope() as session:
         apply_spec(
             session, read_spec(EVENTS / f"{SYMPOSIUM}.yaml", session), get_settings(), now=NOW

@@ -28,7 +28,7 @@ from db.models import Bounce, Contact, Invitation, MailboxMessage, OutboxMessage
 from db.session import session_scope
 from flows.domain.anniversaries import FailingAddress
 from flows.mailbox import FaultInjected, fetch_new_messages
-from flows.partners import load_reference_data
+from tests.conftest import reference_data
 from tests.flows.conftest import invite_tokyo
 from tests.imap_server import ImapFolder
 
@@ -392,7 +392,7 @@ def test_bounce_of_a_sent_invitation_shows_and_stops_reminders(
     from flows.invitations import send_invitations
     from flows.reports import load_report_input
 
-    load_reference_data()
+    reference_data()
     with session_scope() as session:
         spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
         apply_spec(session, spec, get_settings(), now=NOW)

@@ -23,8 +23,8 @@ from db.session import session_scope
 from flows.approved import send_reviewed
 from flows.cli import main
 from flows.invitations import send_invitations
-from flows.partners import load_reference_data
 from flows.review import ReviewOutdated, deciding
+from tests.conftest import reference_data
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def symposium(amity_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The symposium (two Tokyo contacts), with approval required and nobody approving."""
     monkeypatch.delenv("AMITY_APPROVAL__AUTO_APPROVE_BY", raising=False)
     get_settings.cache_clear()
-    load_reference_data()
+    reference_data()
     with session_scope() as session:
         spec = read_spec(REPO / "config" / "events" / f"{SYMPOSIUM}.yaml", session)
         apply_spec(session, spec, get_settings(), now=NOW)
