@@ -73,7 +73,13 @@ from flows.engine.runners import task_runner_for
 from flows.outbound.artifacts import output_link
 from flows.outbound.ledger import chunks, send_manifest, tally, utc_now
 from flows.outbound.outputs import contact_file_stem, invitation_dir
-from flows.review import copies_dir_for_this_run, kept_copy, ledger_key, review_before_sending
+from flows.review import (
+    copies_dir_for_this_run,
+    discard_unreviewed_copies,
+    kept_copy,
+    ledger_key,
+    review_before_sending,
+)
 
 _T = TypeVar("_T")
 
@@ -374,11 +380,18 @@ def _as_is(value: _T) -> _T:
 _CHUNK_RUNNER: Any = task_runner_for("thread", get_settings().task_workers)
 
 
+def _discard_unreviewed(flow: Any, flow_run: Any, state: Any) -> None:
+    """A run that failed before its review leaves none of the copies it rendered."""
+    discard_unreviewed_copies(str(flow_run.id), get_settings())
+
+
 @flow(
     name="send invitations",
     flow_run_name="invitations: {event}",
     # chunks, never a task per letter; PDFs of a chunk use a process per core already
     task_runner=_CHUNK_RUNNER,
+    on_failure=[_discard_unreviewed],
+    on_crashed=[_discard_unreviewed],
 )
 def send_invitations(
     event: str,
@@ -609,3 +622,5 @@ def _artifact(summary: InvitationSummary) -> None:
             key=f"letters-{slugify(summary.event)}"[:60].lower().replace("_", "-"),
             description=f"Letters of {summary.event} to check before sending",
         )
+    else:  # an earlier run's list no longer holds
+        (Path(summary.out_dir).parent / "letters-to-check.md").unlink(missing_ok=True)

@@ -162,6 +162,17 @@ def copies_dir_for_this_run(settings: Settings, slug: str, *, dry_run: bool) -> 
     return review_copies_dir(settings, slug, run_id)
 
 
+def discard_unreviewed_copies(run_id: str, settings: Settings) -> None:
+    """Remove the copies a run wrote while rendering if it stopped before its review was
+    recorded (a preflight refusal, a render error): nobody reviewed them, nothing refers to them.
+    """
+    with session_scope() as session:
+        if review_by_run(session, run_id) is not None:
+            return
+    for keep in settings.out_dir.glob(f"*/reviews/{run_id}"):
+        shutil.rmtree(keep, ignore_errors=True)
+
+
 def kept_copy(keep: Path, stem: str) -> Path:
     """The kept .eml of the contact whose files are named ``stem`` (`contact_file_stem`)."""
     return keep / f"{stem}.eml"

@@ -422,3 +422,5 @@ def test_invite_strict_language_refuses_a_letter_missing_a_translation(
     with pytest.raises(PreflightError, match=r"event\.venue in en \(letter in fr\)"):
         send_invitations(CONFERENCE, only=["Paris"], strict_language=True, now=NOW)
     assert _outbox() == []
+    # the refused run rendered its messages for a review it never recorded: none are left
+    assert list(get_settings().out_dir.glob("*/reviews/*")) == []
