@@ -56,7 +56,6 @@ from flows.domain.letters import (
 )
 from flows.domain.mail import MailError, build_imip_message, make_message_id
 from flows.domain.pdf import htmls_to_pdfs
-from flows.domain.review import sha256_hex
 from flows.domain.slug import slugify
 from flows.engine.console import (
     mailing_rows,
@@ -76,7 +75,7 @@ from flows.outbound.outputs import contact_file_stem, invitation_dir
 from flows.review import (
     copies_dir_for_this_run,
     discard_unreviewed_copies,
-    kept_copy,
+    keep_copy,
     ledger_key,
     review_before_sending,
 )
@@ -290,14 +289,11 @@ def render_chunk(
         if pdf is not None:
             base.with_suffix(".pdf").write_bytes(pdf)
         base.with_suffix(".ics").write_bytes(item["ics"])
-        kept: dict[str, Any] = {}
+        kept: dict[str, str] = {}
         if dry_run:
             base.with_suffix(".eml").write_bytes(message)
         elif keep is not None:
-            copy = kept_copy(Path(keep), item["base"])
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            copy.write_bytes(message)
-            kept = {"eml": str(copy), "sha256": sha256_hex(message)}
+            kept = keep_copy(Path(keep), Path(item["base"]).with_suffix(".eml"), message)
         manifest.append(
             {
                 "contact_id": item["row"].contact_id,

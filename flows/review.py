@@ -173,9 +173,13 @@ def discard_unreviewed_copies(run_id: str, settings: Settings) -> None:
         shutil.rmtree(keep, ignore_errors=True)
 
 
-def kept_copy(keep: Path, stem: str) -> Path:
-    """The kept .eml of the contact whose files are named ``stem`` (`contact_file_stem`)."""
-    return keep / f"{stem}.eml"
+def keep_copy(keep: Path, rel: Path, data: bytes) -> dict[str, str]:
+    """Write a message under the review's copies (``rel``: its .eml below them); the
+    manifest fields that name the copy: its path and the sha256 the review records."""
+    dst = keep / rel
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(data)
+    return {"eml": str(dst), "sha256": sha256_hex(data)}
 
 
 def _keep_copies(
@@ -201,11 +205,8 @@ def _keep_copies(
             rel = src.relative_to(out)
         except ValueError:
             rel = Path(src.name)
-        dst = keep / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_bytes(data)
         rest = {k: v for k, v in m.items() if k != "message"}
-        kept.append({**rest, "eml": str(dst), "sha256": sha256_hex(data)})
+        kept.append({**rest, **keep_copy(keep, rel, data)})
     return kept
 
 

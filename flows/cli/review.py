@@ -70,7 +70,7 @@ def print_review_lines(review: dict[str, Any]) -> None:
     languages = ", ".join(f"{lang} {n}" for lang, n in review["languages"].items())
     print(f"  review {review['id']} (run {review['flow_run_id']}): {review['messages']} message(s)")
     print(f"    by language: {languages}")
-    count = review.get("warning_count", len(review["warnings"]))
+    count = review["warning_count"]
     print(f"    preflight warnings: {count}")
     for w in review["warnings"][:20]:
         print(f"      {w}")
