@@ -363,6 +363,12 @@ def _assemble(method: str | None, name: str | None, zones: bytes, blocks: Iterab
 # --- iTIP messages (invitations, updates, cancellations) -------------------------------------
 
 
+def _attendee(person: Person, role: str, partstat: str, rsvp: bool) -> vCalAddress:
+    return _address(
+        person, CUTYPE="INDIVIDUAL", ROLE=role, PARTSTAT=partstat, RSVP="TRUE" if rsvp else "FALSE"
+    )
+
+
 def _itip(
     vevent: Event,
     *,
@@ -377,16 +383,7 @@ def _itip(
 ) -> bytes:
     vevent.add("ORGANIZER", _address(organizer))
     for person, role in attendees:
-        vevent.add(
-            "ATTENDEE",
-            _address(
-                person,
-                CUTYPE="INDIVIDUAL",
-                ROLE=role,
-                PARTSTAT=partstat,
-                RSVP="TRUE" if rsvp else "FALSE",
-            ),
-        )
+        vevent.add("ATTENDEE", _attendee(person, role, partstat, rsvp))
     if alarm_before is not None:
         alarm = Alarm()
         alarm.add("ACTION", "DISPLAY")
@@ -412,7 +409,38 @@ def invitation_ics(
 
     An update after a minor change (same SEQUENCE) passes the attendee's recorded answer as
     ``partstat`` with ``rsvp=False``: the calendar keeps it and does not ask again.
+
+    Of an invitation run's calendars only the UID and ATTENDEE lines differ from one
+    contact to the next: the rest is serialised once per event version (and language) and
+    the two lines are written into it, the same bytes at a fraction of the cost.
     """
+    before_uid, before_attendee, after = _invitation_frame(
+        replace(event, uid=_UID_SLOT), organizer, stamp, method, role, alarm_before, partstat, rsvp
+    )
+    return b"".join(
+        (
+            before_uid,
+            _uid_line(event.uid),
+            before_attendee,
+            _attendee_line(_attendee(attendee, role, partstat, rsvp)),
+            after,
+        )
+    )
+
+
+def _invitation(
+    event: CalEvent,
+    *,
+    organizer: Person,
+    attendee: Person,
+    stamp: datetime,
+    method: str,
+    role: str,
+    alarm_before: timedelta | None,
+    partstat: str,
+    rsvp: bool,
+) -> bytes:
+    """The invitation serialised whole (what :func:`invitation_ics` writes, line for line)."""
     return _itip(
         event_vevent(event, stamp=stamp),
         tzid=event.tzid,
@@ -424,6 +452,55 @@ def invitation_ics(
         rsvp=rsvp,
         alarm_before=alarm_before,
     )
+
+
+#: placeholders of the per-contact lines in a serialised invitation (:func:`_invitation_frame`)
+_UID_SLOT = "amity-uid-slot"
+_ATTENDEE_SLOT = Person("attendee-slot@amity.invalid")
+
+
+@lru_cache(maxsize=64)
+def _invitation_frame(
+    event: CalEvent,
+    organizer: Person,
+    stamp: datetime,
+    method: str,
+    role: str,
+    alarm_before: timedelta | None,
+    partstat: str,
+    rsvp: bool,
+) -> tuple[bytes, bytes, bytes]:
+    """An invitation serialised around its UID and ATTENDEE lines: (before the UID line,
+    between the two, after the ATTENDEE line).
+
+    Each placeholder line is found whole, after a line end (a folded line's continuation
+    starts with a space), exactly once: no text of the event can be mistaken for it.
+    """
+    whole = _invitation(
+        event,
+        organizer=organizer,
+        attendee=_ATTENDEE_SLOT,
+        stamp=stamp,
+        method=method,
+        role=role,
+        alarm_before=alarm_before,
+        partstat=partstat,
+        rsvp=rsvp,
+    )
+    uid = b"\n" + _uid_line(_UID_SLOT)
+    attendee = b"\n" + _attendee_line(_attendee(_ATTENDEE_SLOT, role, partstat, rsvp))
+    if whole.count(uid) != 1 or whole.count(attendee) != 1:
+        raise RuntimeError("the invitation's UID or ATTENDEE line is not where it was expected")
+    before_uid, _, rest = whole.partition(uid)
+    before_attendee, _, after = rest.partition(attendee)
+    if not after:  # the ATTENDEE line came before the UID line
+        raise RuntimeError("the invitation's ATTENDEE line comes before its UID line")
+    return before_uid + b"\n", before_attendee + b"\n", after
+
+
+def _attendee_line(address: vCalAddress) -> bytes:
+    """The ATTENDEE content line as icalendar writes it (parameters sorted, folded)."""
+    return Contentline.from_parts("ATTENDEE", address.params, address).to_ical() + b"\r\n"
 
 
 def cancel_ics(

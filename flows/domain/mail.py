@@ -1,8 +1,11 @@
 """iMIP invitation e-mails (RFC 6047) and plain digest e-mails, built as bytes.
 
-Built with the legacy ``email.mime`` classes and the ``compat32`` policy: the same bytes as
-``EmailMessage`` at about a third of the cost (bench/bench_mail.py). That policy does not
-protect headers by itself, so every header value passes through :func:`_header_text` or
+Written by a small MIME writer for the few shapes amity sends (:class:`_Part`): the bytes
+``email.generator.BytesGenerator`` writes for the same ``email.mime`` objects under the
+``compat32`` policy (the test suite compares them on hundreds of random messages), with
+headers folded by that policy and bodies encoded by ``email.quoprimime`` and ``base64``, at
+about half the cost of building and walking the objects (bench/bench_mail.py). compat32 does
+not protect headers by itself, so every header value passes through :func:`_header_text` or
 :func:`_address`, which drop line breaks and control characters and RFC 2047-encode
 non-ASCII text: a name or subject typed with a CR/LF or a colon can never add a header.
 
@@ -20,21 +23,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from email import charset as _charset
-from email.generator import BytesGenerator
+from email import quoprimime
 from email.header import Header
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
+from email.message import Message
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flows.domain import i18n
 
@@ -57,12 +58,6 @@ IMIP_METHODS = frozenset(
     {"PUBLISH", "REQUEST", "REPLY", "ADD", "CANCEL", "REFRESH", "COUNTER", "DECLINECOUNTER"}
 )
 LINESEP = "\r\n"
-
-# Quoted-printable keeps text and HTML bodies readable in .eml files and golden diffs at
-# ~0.2 ms per message more than base64; a fresh Charset so the module-wide "utf-8" entry
-# that other code may rely on stays untouched.
-_QP_UTF8 = _charset.Charset("utf-8")
-_QP_UTF8.body_encoding = _charset.QP
 
 # C0/C1 controls, DEL and the Unicode line/paragraph separators: any of them could end a
 # header line in some parser.
@@ -158,16 +153,11 @@ def build_imip_message(
         raise MailError("ics", f"the calendar has no METHOD:{method} line")
     message_id = _check_message_id(message_id)
 
-    binaries: list[bytes] = []
-    calendar = MIMENonMultipart("text", "calendar", method=method, charset="UTF-8")
-    # base64 keeps the calendar's CRLF line ends byte-exact through any mail hop.
-    _set_base64(calendar, ics, binaries)
-
+    calendar = _base64_part(f'text/calendar; method="{method}"; charset="UTF-8"', ics)
     body = _alternative(message_id, text, _as_document(html, subject), calendar)
     return _finish(
         body,
         attachments,
-        binaries,
         from_addr=from_addr,
         from_name=from_name,
         to_addr=to_addr,
@@ -204,7 +194,6 @@ def build_plain_message(
     return _finish(
         body,
         attachments,
-        [],
         from_addr=from_addr,
         from_name=from_name,
         to_addr=to_addr,
@@ -375,32 +364,90 @@ def render_notice(kind: str, lang: str, context: Mapping[str, Any]) -> tuple[str
     )
 
 
-def _alternative(
-    message_id: str, text: str, html: str | None, calendar: MIMEBase | None
-) -> MIMEBase:
-    parts: list[MIMEBase] = [_text_part(text, "plain")]
+class _Encoded(NamedTuple):
+    """A non-ASCII header value (with an address after it for From/To), folded at output."""
+
+    text: str
+    addr: str | None = None
+
+
+#: a header value: ASCII text as is, or non-ASCII text to RFC 2047-encode
+_Value = str | _Encoded
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One MIME entity: its headers (values as the email package's compat32 model holds
+    them) and either a body (wire bytes, CRLF) or sub-parts under a boundary."""
+
+    headers: list[tuple[str, _Value]]
+    body: bytes = b""
+    parts: tuple[_Part, ...] = ()
+    boundary: str = ""
+
+    def to_bytes(self) -> bytes:
+        """The entity as ``email.generator.BytesGenerator`` writes it (compat32, CRLF)."""
+        head = b"".join(_fold(name, value) for name, value in self.headers) + b"\r\n"
+        if not self.parts:
+            return head + self.body
+        dash = f"--{self.boundary}".encode("ascii")
+        return b"".join(
+            (
+                head,
+                dash + b"\r\n",
+                (b"\r\n" + dash + b"\r\n").join(part.to_bytes() for part in self.parts),
+                b"\r\n" + dash + b"--\r\n",
+            )
+        )
+
+
+def _multipart(subtype: str, boundary: str, parts: Sequence[_Part]) -> _Part:
+    return _Part(
+        [("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')],
+        parts=tuple(parts),
+        boundary=boundary,
+    )
+
+
+def _alternative(message_id: str, text: str, html: str | None, calendar: _Part | None) -> _Part:
+    parts = [_text_part(text, "plain")]
     if html is not None:
         parts.append(_text_part(html, "html"))
     if calendar is not None:
         parts.append(calendar)
     if len(parts) == 1:
         return parts[0]
-    alternative = MIMEMultipart("alternative", boundary=_boundary(message_id, "alternative"))
-    for part in parts:
-        alternative.attach(part)
-    return alternative
+    return _multipart("alternative", _boundary(message_id, "alternative"), parts)
 
 
-def _text_part(text: str, subtype: str) -> MIMEBase:
-    part = MIMENonMultipart("text", subtype, charset="utf-8")
-    part.set_payload(text, _QP_UTF8)
-    return part
+def _text_part(text: str, subtype: str) -> _Part:
+    # Quoted-printable (of the UTF-8 bytes, as email.charset does) keeps text and HTML
+    # bodies readable in .eml files and golden diffs.
+    encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"))
+    return _Part(
+        [
+            ("Content-Type", f'text/{subtype}; charset="utf-8"'),
+            ("Content-Transfer-Encoding", "quoted-printable"),
+        ],
+        # the encoder ends its lines with LF (a CR in the text is encoded): CRLF on the wire
+        body=encoded.replace("\n", "\r\n").encode("ascii"),
+    )
+
+
+def _base64_part(content_type: str, data: bytes, disposition: str | None = None) -> _Part:
+    # base64 keeps a calendar's CRLF line ends (and a PDF) byte-exact through any mail hop
+    headers: list[tuple[str, _Value]] = [
+        ("Content-Type", content_type),
+        ("Content-Transfer-Encoding", "base64"),
+    ]
+    if disposition is not None:
+        headers.append(("Content-Disposition", disposition))
+    return _Part(headers, body=base64.encodebytes(data).replace(b"\n", b"\r\n"))
 
 
 def _finish(
-    body: MIMEBase,
+    body: _Part,
     attachments: Sequence[Attachment],
-    binaries: list[bytes],
     *,
     from_addr: str,
     from_name: str,
@@ -414,41 +461,34 @@ def _finish(
     if date.tzinfo is None or date.utcoffset() is None:
         raise MailError("date", "must be timezone-aware")
     if attachments:
-        message: MIMEBase = MIMEMultipart("mixed", boundary=_boundary(message_id, "mixed"))
-        message.attach(body)
-        for index, attachment in enumerate(attachments):
-            message.attach(_attachment(attachment, f"attachments[{index}]", binaries))
+        parts = [body]
+        parts += [
+            _attachment(attachment, f"attachments[{index}]")
+            for index, attachment in enumerate(attachments)
+        ]
+        message = _multipart("mixed", _boundary(message_id, "mixed"), parts)
     else:
         message = body
-    # The legacy classes stamp MIME-Version on every part and put it and Content-Type
-    # first; move them so the top reads From, To, Subject like any mail client's output.
-    for part in message.walk():
-        del part["MIME-Version"]
-    content_type = message["Content-Type"]
-    del message["Content-Type"]
-
-    _set(message, "From", _address(from_name, from_addr, "From", "from"))
-    _set(message, "To", _address(to_name, to_addr, "To", "to"))
-    # The one place subjects are encoded: no direction marks, whichever template made them.
-    _set(message, "Subject", _header_text(strip_bidi_controls(subject), "Subject"))
-    _set(message, "Date", format_datetime(date))
-    _set(message, "Message-ID", message_id)
+    # The top reads From, To, Subject like any mail client's output; MIME-Version and
+    # Content-Type come last (a lone text part keeps its transfer encoding first).
+    content_type = [(n, v) for n, v in message.headers if n == "Content-Type"]
+    top: list[tuple[str, _Value]] = [
+        *((n, v) for n, v in message.headers if n != "Content-Type"),
+        ("From", _address(from_name, from_addr, "From", "from")),
+        ("To", _address(to_name, to_addr, "To", "to")),
+        # The one place subjects are encoded: no direction marks, whichever template made them.
+        ("Subject", _header_text(strip_bidi_controls(subject), "Subject")),
+        ("Date", format_datetime(date)),
+        ("Message-ID", message_id),
+    ]
     for name, value in (headers or {}).items():
         if not _HEADER_NAME.match(name):
             raise MailError("headers", f"{name!r} is not a valid header name")
         if name.lower() in _RESERVED:
             raise MailError("headers", f"{name} is set by the builder")
-        _set(message, name, _header_text(value, name))
-    message["MIME-Version"] = "1.0"
-    message["Content-Type"] = content_type
-
-    buffer = io.BytesIO()
-    BytesGenerator(buffer, mangle_from_=False, policy=_POLICY).flatten(message, linesep=LINESEP)
-    raw = buffer.getvalue()
-    for index, data in enumerate(binaries):
-        encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
-        raw = raw.replace(_slot(index) + b"\r\n", encoded, 1)
-    return raw
+        top.append((name, _header_text(value, name)))
+    top += [("MIME-Version", "1.0"), *content_type]
+    return replace(message, headers=top).to_bytes()
 
 
 class _FastFold(Compat32):
@@ -470,45 +510,45 @@ class _FastFold(Compat32):
         return super().fold_binary(name, value)
 
 
-_POLICY = _FastFold(max_line_length=78)
+_POLICY = _FastFold(max_line_length=78, linesep=LINESEP)
 
 
-def _set_base64(part: MIMEBase, data: bytes, binaries: list[bytes]) -> None:
-    """Mark ``part`` as base64 and leave a slot filled with ``data`` after flattening.
-
-    The generator writes a payload line by line in Python (~1,400 calls for a 50 KB
-    letter); encoding with base64.encodebytes and splicing the bytes in afterwards gives
-    the same output at C speed. The slot holds a NUL, which no header (sanitized), QP or
-    base64 text can contain, so it cannot match anything else.
-    """
-    part["Content-Transfer-Encoding"] = "base64"
-    part.set_payload(_slot(len(binaries)).decode("ascii") + "\n")
-    binaries.append(data)
+def _fold(name: str, value: _Value) -> bytes:
+    """One header line, folded as the compat32 generator folds it."""
+    if isinstance(value, _Encoded):
+        return _folded_header(name, value.text, value.addr)
+    return _POLICY.fold_binary(name, value)
 
 
-def _slot(index: int) -> bytes:
-    return f"\x00amity-binary-{index}\x00".encode("ascii")
+@lru_cache(maxsize=512)
+def _folded_header(name: str, text: str, addr: str | None) -> bytes:
+    # RFC 2047 words of a non-ASCII name or subject: the office's name and an event's
+    # subject repeat in every message of a run, so each is encoded once.
+    header = Header(text, "utf-8", header_name=name)
+    if addr is not None:
+        header.append(f"<{addr}>", "us-ascii")
+    return _POLICY.fold_binary(name, header)  # type: ignore[arg-type]
 
 
-def _attachment(attachment: Attachment, field: str, binaries: list[bytes]) -> MIMEBase:
+def _attachment(attachment: Attachment, field: str) -> _Part:
     filename, mimetype, data = attachment
     maintype, subtype, params = _parse_mimetype(mimetype, field)
     if maintype == "text" and "charset" not in params:
         params["charset"] = "UTF-8"
     name = _attachment_filename(filename)
     # Non-ASCII names go out as RFC 2231 parameters (filename*=utf-8''…), which every
-    # current mail client decodes.
+    # current mail client decodes; the email package writes the parameters.
     name_charset = None if name.isascii() else "utf-8"
-    part = MIMEBase(maintype, subtype)
+    part = Message()
+    part["Content-Type"] = f"{maintype}/{subtype}"
     for key, value in params.items():
         part.set_param(key, value)
     part.set_param("name", name, charset=name_charset)
-    _set_base64(part, data, binaries)
     disposition_name: str | tuple[str, str, str] = (
         name if name_charset is None else (name_charset, "", name)
     )
     part.add_header("Content-Disposition", "attachment", filename=disposition_name)
-    return part
+    return _base64_part(part["Content-Type"], data, part["Content-Disposition"])
 
 
 def _parse_mimetype(mimetype: str, field: str) -> tuple[str, str, dict[str, str]]:
@@ -532,19 +572,14 @@ def _attachment_filename(filename: str) -> str:
     return name or "attachment"
 
 
-def _set(message: MIMEBase, name: str, value: str | Header) -> None:
-    # compat32 folds Header objects itself; typeshed only knows the str form.
-    message[name] = value  # type: ignore[assignment]
-
-
-def _header_text(value: str, name: str) -> str | Header:
+def _header_text(value: str, name: str) -> _Value:
     clean = sanitize_header_text(value)
     if clean.isascii():
         return clean
-    return Header(clean, "utf-8", header_name=name)
+    return _Encoded(clean)
 
 
-def _address(name: str, addr: str, header: str, field: str) -> str | Header:
+def _address(name: str, addr: str, header: str, field: str) -> _Value:
     addr = _check_address(addr, f"{field}_addr")
     display = sanitize_header_text(name)
     if not display:
@@ -552,9 +587,7 @@ def _address(name: str, addr: str, header: str, field: str) -> str | Header:
     if display.isascii():
         # formataddr quotes a name holding specials such as ':' ',' '"' or '\'.
         return formataddr((display, addr))
-    encoded = Header(display, "utf-8", header_name=header)
-    encoded.append(f"<{addr}>", "us-ascii")
-    return encoded
+    return _Encoded(display, addr)
 
 
 def _check_address(addr: str, field: str) -> str:

@@ -504,3 +504,60 @@ def test_subset_feeds_contact_uid_gives_the_same_bytes_as_building_it(own_uid: s
     assert feeds["contact:7"] == built["contact:7"]
     assert MUSIC_WEEK.uid.encode() in feeds["partner:Berlin"]
     assert ics_problems(feeds["contact:7"]) == []
+
+
+_LONG_UID = "invitation-" + "very-long-slug-" * 6 + "7,a;b\\c@amity.example"
+
+
+@pytest.mark.parametrize(
+    ("event", "attendee", "options"),
+    [
+        (SYMPOSIUM, TAKAHASHI, {}),
+        (SYMPOSIUM, Person("a@b.example"), {}),  # no CN
+        (replace(SYMPOSIUM, uid=_LONG_UID), TAKAHASHI, {}),
+        (
+            replace(MUSIC_WEEK, uid="ü-uid@amity.example", description=HOSTILE, location=HOSTILE),
+            Person(
+                "long.name@berlin.example", 'Dr. "Anna" Maria Schmidt-Müller; Bürgermeisterin ' * 3
+            ),
+            {"alarm_before": timedelta(days=1)},
+        ),
+        (
+            replace(
+                SYMPOSIUM, all_day=True, summary="ATTENDEE;CN=x:mailto:a@b\nUID:amity-uid-slot"
+            ),
+            Person("attendee-slot@amity.invalid", "UID:amity-uid-slot"),
+            {"partstat": "ACCEPTED", "rsvp": False, "role": "OPT-PARTICIPANT"},
+        ),
+        (MUSIC_WEEK, TAKAHASHI, {"method": "CANCEL", "rsvp": False}),
+    ],
+)
+def test_invitation_from_its_frame_equals_the_whole_serialisation(
+    event: CalEvent, attendee: Person, options: dict[str, object]
+) -> None:
+    """The UID and ATTENDEE lines written into a frame serialised once give the very bytes
+    of the invitation serialised whole, whatever the text around them."""
+    from flows.domain.ical import _invitation
+
+    settings: dict[str, object] = {
+        "method": "REQUEST",
+        "role": "REQ-PARTICIPANT",
+        "alarm_before": None,
+        "partstat": "NEEDS-ACTION",
+        "rsvp": True,
+        **options,
+    }
+    framed = invitation_ics(event, organizer=OFFICE, attendee=attendee, stamp=STAMP, **settings)  # type: ignore[arg-type]
+    whole = _invitation(event, organizer=OFFICE, attendee=attendee, stamp=STAMP, **settings)  # type: ignore[arg-type]
+
+    assert framed == whole
+    # the frame is shared: a second contact of the same event gets its own lines in it
+    other = invitation_ics(
+        replace(event, uid="other@amity.example"),
+        organizer=OFFICE,
+        attendee=Person("other@x.example", "Other"),
+        stamp=STAMP,
+        **settings,  # type: ignore[arg-type]
+    )
+    assert b"UID:other@amity.example\r\n" in other
+    assert b"mailto:other@x.example" in other and attendee.email.encode() not in other
