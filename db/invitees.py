@@ -184,30 +184,46 @@ def plan_invitees(
     taken = next_references(session, year, len(unnumbered), reserve=not dry_run)
     numbers = dict(zip(unnumbered, taken, strict=True))
     rows = []
+    new: list[dict[str, object]] = []  # inserted at once: 10,000 ORM objects flush in ~1.5 s
     for row in invitees(session, contacts):
         inv = existing.get(row.contact_id)
         uid = inv.uid if inv else invitation_uid(event.slug, row.contact_id, domain)
-        if inv is None and not dry_run and not row.is_opted_out:
-            inv = Invitation(
-                event_id=event.id,
-                contact_id=row.contact_id,
-                uid=uid,
-                sequence=event.sequence,
-                created_dt=now,
+        number = numbers.get(row.contact_id)
+        if inv is None:
+            if not dry_run and not row.is_opted_out:
+                new.append(
+                    {
+                        "event_id": event.id,
+                        "contact_id": row.contact_id,
+                        "uid": uid,
+                        "sequence": event.sequence,
+                        "created_dt": now,
+                        "reference_year": year if number is not None else None,
+                        "reference_number": number,
+                    }
+                )
+            rows.append(
+                row.with_invitation(
+                    uid=uid,
+                    sequence=event.sequence,
+                    rsvp_state="needs-action",
+                    reference_year=year,
+                    reference_number=number or 0,
+                )
             )
-            session.add(inv)
-        if inv is not None and row.contact_id in numbers and not dry_run:
-            inv.reference_year, inv.reference_number = year, numbers[row.contact_id]
-        numbered = inv is not None and inv.reference_number is not None
+            continue
+        if number is not None and not dry_run:
+            inv.reference_year, inv.reference_number = year, number
+        numbered = inv.reference_number is not None
         rows.append(
             row.with_invitation(
                 uid=uid,
-                sequence=inv.sequence if inv else event.sequence,
-                rsvp_state=inv.rsvp_state if inv else "needs-action",
-                reference_year=inv.reference_year if numbered and inv else year,
-                reference_number=(
-                    inv.reference_number if numbered and inv else numbers.get(row.contact_id, 0)
-                ),
+                sequence=inv.sequence,
+                rsvp_state=inv.rsvp_state,
+                reference_year=inv.reference_year if numbered else year,
+                reference_number=inv.reference_number if numbered else (number or 0),
             )
         )
+    if new:
+        session.execute(insert(Invitation), new)
     return rows

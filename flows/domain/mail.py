@@ -277,22 +277,25 @@ def _styles(tag: str, classes: set[str], *, start: str, end: str, cjk: bool = Fa
 
 
 def _inline_css(fragment: str, *, start: str, end: str, cjk: bool) -> str:
-    def restyle(m: re.Match[str]) -> str:
-        tag, attrs, close = m.group(1).lower(), m.group(2), m.group(3)
-        found = dict(_ATTR.findall(attrs))
-        classes = set(found.get("class", "").split())
-        style = _styles(tag, classes, start=start, end=end, cjk=cjk)
-        if not style:
-            return m.group(0)
-        if "style" in found:  # the template's own style wins: it comes after ours
-            attrs = attrs.replace(
-                f'style="{found["style"]}"', f'style="{style}{found["style"]}"', 1
-            )
-        else:
-            attrs = f'{attrs} style="{style}"'
-        return f"<{m.group(1)}{attrs}{close}>"
+    return _START_TAG.sub(
+        lambda m: _restyled(m.group(0), m.group(1), m.group(2), m.group(3), start, end, cjk),
+        fragment,
+    )
 
-    return _START_TAG.sub(restyle, fragment)
+
+@lru_cache(maxsize=4096)
+def _restyled(tag: str, name: str, attrs: str, close: str, start: str, end: str, cjk: bool) -> str:
+    """One start tag with its inline style (the same tags recur in every letter of a run)."""
+    found = dict(_ATTR.findall(attrs))
+    classes = set(found.get("class", "").split())
+    style = _styles(name.lower(), classes, start=start, end=end, cjk=cjk)
+    if not style:
+        return tag
+    if "style" in found:  # the template's own style wins: it comes after ours
+        attrs = attrs.replace(f'style="{found["style"]}"', f'style="{style}{found["style"]}"', 1)
+    else:
+        attrs = f'{attrs} style="{style}"'
+    return f"<{name}{attrs}{close}>"
 
 
 def mail_document(fragment: str, *, title: str) -> str:

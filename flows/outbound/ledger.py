@@ -93,6 +93,10 @@ def _owner_is_dead(token: str) -> bool:
     return False
 
 
+#: values in one SQL IN list (SQLite allows 32,766 bound parameters per statement)
+_IN_LIMIT = 1000
+
+
 @dataclass(frozen=True)
 class Claim:
     """A message to send: this run holds the ledger row ``ledger_id``."""
@@ -138,17 +142,26 @@ def claim(
     keys = {(p, r.lower(), o) for p, r, o, _ in items}
     purposes = {k[0] for k in keys}
     occurrences = {k[2] for k in keys}
-    existing = session.execute(
-        select(
-            OutboxMessage.id,
-            OutboxMessage.purpose,
-            OutboxMessage.recipient,
-            OutboxMessage.occurrence,
-            OutboxMessage.state,
-            OutboxMessage.claim_token,
-            OutboxMessage.claimed_dt,
-        ).where(OutboxMessage.purpose.in_(purposes), OutboxMessage.occurrence.in_(occurrences))
-    ).all()
+    recipients = sorted({k[1] for k in keys})
+    existing = []
+    # only these recipients' rows (through the unique index): a run's later chunks would
+    # otherwise read every row its earlier chunks wrote
+    for start in range(0, len(recipients), _IN_LIMIT):
+        existing += session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.purpose,
+                OutboxMessage.recipient,
+                OutboxMessage.occurrence,
+                OutboxMessage.state,
+                OutboxMessage.claim_token,
+                OutboxMessage.claimed_dt,
+            ).where(
+                OutboxMessage.purpose.in_(purposes),
+                OutboxMessage.recipient.in_(recipients[start : start + _IN_LIMIT]),
+                OutboxMessage.occurrence.in_(occurrences),
+            )
+        ).all()
     claimed, sent = [], []
     for row in existing:
         key = (row.purpose, row.recipient, row.occurrence)
