@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -143,7 +143,7 @@ def claim(
     purposes = {k[0] for k in keys}
     occurrences = {k[2] for k in keys}
     recipients = sorted({k[1] for k in keys})
-    existing: list[Row[Any]] = []
+    existing: list[Any] = []
     # only these recipients' rows (through the unique index): a run's later chunks would
     # otherwise read every row its earlier chunks wrote
     for start in range(0, len(recipients), _IN_LIMIT):
