@@ -243,6 +243,10 @@ class Settings(BaseSettings):
     send_interval_seconds: float = 0.0
     #: recipients per Prefect task; the flow never runs one task per letter
     batch_size: int = 100
+    #: messages one sending task claims, sends and confirms at once: each task costs Prefect
+    #: ~10-20 ms and each batch a ledger transaction and a disk sync (messages are not held
+    #: in memory: they are read from the reviewed copies)
+    send_batch_size: int = Field(default=1000, ge=1)
     #: chunks of one invitation run in flight at once (threads, or Dask worker processes);
     #: each chunk renders its PDFs on a process per core, so keep it small
     task_workers: int = Field(default=2, ge=1)

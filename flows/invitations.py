@@ -503,8 +503,9 @@ def send_invitations(
             ranks={r.contact_id: r.rank for r in recipients},
             now=now,
         )
+        to_send = chunks([m for chunk in manifests for m in chunk], settings.send_batch_size)
         sends = [
-            send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence) for m in manifests
+            send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence) for m in to_send
         ]
         ours: list[tuple[str, str, str]] = []
         for number, future in enumerate(sends, start=1):

@@ -449,7 +449,7 @@ def release(
         return [], {**info, "status": "scheduled", "scheduled_run_id": run}
     with session_scope() as session:
         mark_sent(session, approval.id, dt.datetime.now(dt.UTC))
-    return chunks(list(approval.messages), settings.batch_size), {**info, "status": "sent"}
+    return chunks(list(approval.messages), settings.send_batch_size), {**info, "status": "sent"}
 
 
 def review_info(approval: Approval) -> dict[str, Any]:

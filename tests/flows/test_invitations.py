@@ -177,8 +177,9 @@ def test_invite_over_smtp_records_permanent_refusal_and_sends_the_rest(
 # meet at chosen points through flows/outbound/faults.py, so no test sleeps or polls for a
 # moment to kill in. PDFs are off: what is checked is the ledger, not the letters.
 
-#: small chunks, so that a run is killed or meets the other one with work still to do
-CRASH_ENV = {"AMITY_BATCH_SIZE": "4", "AMITY_ATTACH_PDF": "false"}
+#: small chunks (rendered and sent), so that a run is killed or meets the other one with work
+#: still to do
+CRASH_ENV = {"AMITY_BATCH_SIZE": "4", "AMITY_SEND_BATCH_SIZE": "4", "AMITY_ATTACH_PDF": "false"}
 
 
 def _amity_process(
