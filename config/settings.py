@@ -241,8 +241,9 @@ class Settings(BaseSettings):
     strict_language: bool = False
     #: pause between two messages, for relays that limit how fast they accept mail
     send_interval_seconds: float = 0.0
-    #: recipients per Prefect task; the flow never runs one task per letter
-    batch_size: int = 100
+    #: recipients rendered per Prefect task (a task costs Prefect 10-20 ms; a chunk with PDFs
+    #: is held in memory while its PDFs render); the flow never runs one task per letter
+    batch_size: int = 200
     #: messages one sending task claims, sends and confirms at once: each task costs Prefect
     #: ~10-20 ms and each batch a ledger transaction and a disk sync (messages are not held
     #: in memory: they are read from the reviewed copies)
