@@ -477,10 +477,10 @@ def _finish(
     content_type = [(n, v) for n, v in message.headers if n == "Content-Type"]
     top: list[tuple[str, _Value]] = [
         *((n, v) for n, v in message.headers if n != "Content-Type"),
-        ("From", _address(from_name, from_addr, "From", "from")),
-        ("To", _address(to_name, to_addr, "To", "to")),
+        ("From", _address(from_name, from_addr, "from")),
+        ("To", _address(to_name, to_addr, "to")),
         # The one place subjects are encoded: no direction marks, whichever template made them.
-        ("Subject", _header_text(strip_bidi_controls(subject), "Subject")),
+        ("Subject", _header_text(strip_bidi_controls(subject))),
         ("Date", format_datetime(date)),
         ("Message-ID", message_id),
     ]
@@ -489,7 +489,7 @@ def _finish(
             raise MailError("headers", f"{name!r} is not a valid header name")
         if name.lower() in _RESERVED:
             raise MailError("headers", f"{name} is set by the builder")
-        top.append((name, _header_text(value, name)))
+        top.append((name, _header_text(value)))
     top += [("MIME-Version", "1.0"), *content_type]
     return replace(message, headers=top).to_bytes()
 
@@ -575,14 +575,14 @@ def _attachment_filename(filename: str) -> str:
     return name or "attachment"
 
 
-def _header_text(value: str, name: str) -> _Value:
+def _header_text(value: str) -> _Value:
     clean = sanitize_header_text(value)
     if clean.isascii():
         return clean
     return _Encoded(clean)
 
 
-def _address(name: str, addr: str, header: str, field: str) -> _Value:
+def _address(name: str, addr: str, field: str) -> _Value:
     addr = _check_address(addr, f"{field}_addr")
     display = sanitize_header_text(name)
     if not display:
