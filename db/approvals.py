@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from db.calendars import event_info
 from db.invitees import invitees
 from db.models import Approval, Contact, Event, Invitation, OutboxMessage
+from db.outbox import ledger_rows
 from flows.domain.review import approval_status
 
 
@@ -63,15 +64,8 @@ def sent_keys(session: Session, keys: Sequence[tuple[str, str, str]]) -> set[tup
     """Which (purpose, recipient, occurrence) ledger keys were confirmed sent already."""
     if not keys:
         return set()
-    rows = session.execute(
-        select(OutboxMessage.purpose, OutboxMessage.recipient, OutboxMessage.occurrence).where(
-            OutboxMessage.state == "sent",
-            OutboxMessage.purpose.in_({k[0] for k in keys}),
-            OutboxMessage.occurrence.in_({k[2] for k in keys}),
-        )
-    )
-    wanted = set(keys)
-    return {(p, r, o) for p, r, o in rows if (p, r, o) in wanted}
+    rows = ledger_rows(session, keys, where=OutboxMessage.state == "sent")
+    return {(row.purpose, row.recipient, row.occurrence) for row in rows}
 
 
 def record_review(

@@ -36,12 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config.settings import Settings, get_settings
 from db.models import OutboxMessage
+from db.outbox import ledger_rows
 from db.session import session_scope
 from flows.outbound import faults
 from flows.outbound.transport import DeliveryError, Transport, make_transport
@@ -93,10 +94,6 @@ def _owner_is_dead(token: str) -> bool:
     return False
 
 
-#: values in one SQL IN list (SQLite allows 32,766 bound parameters per statement)
-_IN_LIMIT = 1000
-
-
 @dataclass(frozen=True)
 class Claim:
     """A message to send: this run holds the ledger row ``ledger_id``."""
@@ -140,33 +137,20 @@ def claim(
     ]
     session.execute(insert_fn(OutboxMessage).on_conflict_do_nothing(), rows)
     keys = {(p, r.lower(), o) for p, r, o, _ in items}
-    purposes = {k[0] for k in keys}
-    occurrences = {k[2] for k in keys}
-    recipients = sorted({k[1] for k in keys})
-    existing: list[Any] = []
-    # only these recipients' rows (through the unique index): a run's later chunks would
-    # otherwise read every row its earlier chunks wrote
-    for start in range(0, len(recipients), _IN_LIMIT):
-        existing += session.execute(
-            select(
-                OutboxMessage.id,
-                OutboxMessage.purpose,
-                OutboxMessage.recipient,
-                OutboxMessage.occurrence,
-                OutboxMessage.state,
-                OutboxMessage.claim_token,
-                OutboxMessage.claimed_dt,
-            ).where(
-                OutboxMessage.purpose.in_(purposes),
-                OutboxMessage.recipient.in_(recipients[start : start + _IN_LIMIT]),
-                OutboxMessage.occurrence.in_(occurrences),
-            )
-        ).all()
+    # read whole before the updates below
+    existing = list(
+        ledger_rows(
+            session,
+            keys,
+            OutboxMessage.id,
+            OutboxMessage.state,
+            OutboxMessage.claim_token,
+            OutboxMessage.claimed_dt,
+        )
+    )
     claimed, sent = [], []
     for row in existing:
         key = (row.purpose, row.recipient, row.occurrence)
-        if key not in keys:
-            continue
         if row.state == "sent":
             sent.append(key)
             continue
@@ -309,22 +293,10 @@ def tally(
     if not wanted:
         return Tally()
     mine = {(p, r.lower(), o) for p, r, o in ours}
-    rows = session.execute(
-        select(
-            OutboxMessage.purpose,
-            OutboxMessage.recipient,
-            OutboxMessage.occurrence,
-            OutboxMessage.state,
-            OutboxMessage.sent_dt,
-        ).where(
-            OutboxMessage.purpose.in_({k[0] for k in wanted}),
-            OutboxMessage.occurrence.in_({k[2] for k in wanted}),
-        )
-    ).all()
+    rows = ledger_rows(session, wanted, OutboxMessage.state, OutboxMessage.sent_dt)
     since_count = before = elsewhere = 0
     for row in rows:
-        key = (row.purpose, row.recipient, row.occurrence)
-        if key not in wanted or key in mine:
+        if (row.purpose, row.recipient, row.occurrence) in mine:
             continue
         if row.state == "sent" and row.sent_dt is not None:
             if row.sent_dt >= since:

@@ -152,3 +152,45 @@ def test_deliver_takes_over_a_claim_older_than_the_lease(amity_db: str) -> None:
     assert [m.context for m in within.sent] == []
     assert [m.context for m in after.sent] == [0, 1]
     assert [state for _, state, _ in _rows()] == ["sent", "sent"]
+
+
+def test_ledger_rows_finds_exactly_the_keys_asked_across_statements(amity_db: str) -> None:
+    """Keys over more recipients than one IN list holds; the same recipients' other
+    occurrences and purposes, and other recipients, are not returned."""
+    from db.outbox import IN_LIMIT, ledger_rows
+
+    now = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+    count = IN_LIMIT + 7
+    rows = [
+        {
+            "purpose": purpose,
+            "recipient": f"c{n}@x.example",
+            "occurrence": f"uid-{n}:{sequence}:invite",
+            "message_id": f"<{purpose}.{n}.{sequence}@x>",
+            "state": "sent" if n % 2 else "claimed",
+            "claim_token": "t",
+            "claimed_dt": now,
+            "attempts": 0,
+        }
+        for n in range(count + 3)
+        for purpose in ("invitation", "reminder")
+        for sequence in (0, 1)
+    ]
+    with session_scope() as session:
+        session.execute(OutboxMessage.__table__.insert(), rows)  # type: ignore[attr-defined]
+        asked = {("invitation", f"c{n}@x.example", f"uid-{n}:1:invite") for n in range(count)}
+
+        found = [
+            (r.purpose, r.recipient, r.occurrence, r.state)
+            for r in ledger_rows(session, asked, OutboxMessage.state)
+        ]
+        sent = {
+            (r.purpose, r.recipient, r.occurrence)
+            for r in ledger_rows(session, asked, where=OutboxMessage.state == "sent")
+        }
+
+    assert {f[:3] for f in found} == asked and len(found) == count
+    assert all(
+        state == ("sent" if int(r[1:].split("@")[0]) % 2 else "claimed") for _, r, _, state in found
+    )
+    assert sent == {k for k in asked if int(k[1][1:].split("@")[0]) % 2}

@@ -1,0 +1,46 @@
+"""Reading the delivery ledger (``outbox_message``) by message key."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from db.models import OutboxMessage
+
+#: recipients in one SQL IN list (SQLite allows 32,766 bound parameters a statement)
+IN_LIMIT = 1000
+
+
+def ledger_rows(
+    session: Session,
+    keys: Collection[tuple[str, str, str]],
+    *columns: Any,
+    where: ColumnElement[bool] | None = None,
+) -> Iterator[Any]:
+    """The ledger rows of these (purpose, lower-case recipient, occurrence) keys: ``columns``
+    after purpose, recipient and occurrence, which every row starts with.
+
+    Rows are found through the unique index's (purpose, recipient) prefix, a thousand
+    recipients a statement, and picked out by key here: an invitation's occurrence names its
+    UID, so a run has as many occurrences as messages, and filtering on them in SQL would
+    probe recipients x occurrences index entries (or, without recipients, read every row of
+    the purpose, those of earlier runs and batches included).
+    """
+    wanted = set(keys)
+    purposes = {k[0] for k in wanted}
+    recipients = sorted({k[1] for k in wanted})
+    for start in range(0, len(recipients), IN_LIMIT):
+        query = select(
+            OutboxMessage.purpose, OutboxMessage.recipient, OutboxMessage.occurrence, *columns
+        ).where(
+            OutboxMessage.purpose.in_(purposes),
+            OutboxMessage.recipient.in_(recipients[start : start + IN_LIMIT]),
+        )
+        if where is not None:
+            query = query.where(where)
+        for row in session.execute(query):
+            if (row.purpose, row.recipient, row.occurrence) in wanted:
+                yield row
