@@ -8,7 +8,9 @@ writes the same files (letter, .ics, the message in a Maildir) in a plain loop; 
 API. The two runs' files are compared byte for byte, so (b)/(a) measures orchestration and
 the ledger only. Both without PDF attachments (PDF speed is bench_pdf.py's subject).
 The bare loop runs before and after the flow, and (b) is compared with the mean of the two:
-this machine's speed drifts by more than the target's margin within minutes. The disk is
+this machine's speed drifts by more than the target's margin within minutes. (The run after
+finds caches warm and the invitations planned, if anything a little faster: the ratio errs
+against the flow.) The disk is
 synced before each timed part, so no part pays for the files of the one before.
 Targets: (a) >= 500 invitations/s on one core, (b)/(a) <= 1.15, peak RSS <= 400 MB.
 `--profile FILE` writes a cProfile of the flow run (read it with `python -m pstats FILE`).

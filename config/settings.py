@@ -245,8 +245,8 @@ class Settings(BaseSettings):
     #: is held in memory while its PDFs render); the flow never runs one task per letter
     batch_size: int = 200
     #: messages one sending task claims, sends and confirms at once: each task costs Prefect
-    #: ~10-20 ms and each batch a ledger transaction and a disk sync (messages are not held
-    #: in memory: they are read from the reviewed copies)
+    #: ~10-20 ms and each batch a ledger transaction and a disk sync (with sign-off on, the
+    #: messages are read from the reviewed copies, not held in memory)
     send_batch_size: int = Field(default=1000, ge=1)
     #: chunks of one invitation run in flight at once (threads, or Dask worker processes);
     #: each chunk renders its PDFs on a process per core, so keep it small

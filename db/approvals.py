@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from db.calendars import event_info
 from db.invitees import invitees
 from db.models import Approval, Contact, Event, Invitation, OutboxMessage
-from db.outbox import ledger_rows
+from db.outbox import rows_by_key
 from flows.domain.review import approval_status
 
 
@@ -64,7 +64,7 @@ def sent_keys(session: Session, keys: Sequence[tuple[str, str, str]]) -> set[tup
     """Which (purpose, recipient, occurrence) ledger keys were confirmed sent already."""
     if not keys:
         return set()
-    rows = ledger_rows(session, keys, where=OutboxMessage.state == "sent")
+    rows = rows_by_key(session, keys, where=OutboxMessage.state == "sent")
     return {(row.purpose, row.recipient, row.occurrence) for row in rows}
 
 

@@ -51,6 +51,8 @@ class Invitee:
     #: the contact's invitation (filled by the plan): calendar UID, SEQUENCE, answer
     uid: str = ""
     sequence: int = 0
+    #: the answer recorded; "" for a contact this run invites for the first time (a reminder
+    #: goes only to those invited before who have not answered)
     rsvp_state: str = "needs-action"
     #: the letter's reference number within ``reference_year`` (0 = not given yet)
     reference_year: int = 0
@@ -198,7 +200,7 @@ def plan_invitees(
                         "uid": uid,
                         "sequence": event.sequence,
                         "created_dt": now,
-                        "reference_year": year if number is not None else None,
+                        "reference_year": year,
                         "reference_number": number,
                     }
                 )
@@ -206,7 +208,7 @@ def plan_invitees(
                 row.with_invitation(
                     uid=uid,
                     sequence=event.sequence,
-                    rsvp_state="needs-action",
+                    rsvp_state="",  # not invited before: nothing to remind of
                     reference_year=year,
                     reference_number=number or 0,
                 )

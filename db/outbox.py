@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from db.models import OutboxMessage
 
-#: recipients in one SQL IN list (SQLite allows 32,766 bound parameters a statement)
-IN_LIMIT = 1000
+#: recipients in one SQL IN list (SQLite before 3.32 allows 999 bound parameters a
+#: statement, later ones 32,766; PostgreSQL 65,535)
+IN_LIMIT = 900
 
 
-def ledger_rows(
+def rows_by_key(
     session: Session,
     keys: Collection[tuple[str, str, str]],
     *columns: Any,
@@ -23,7 +24,7 @@ def ledger_rows(
     """The ledger rows of these (purpose, lower-case recipient, occurrence) keys: ``columns``
     after purpose, recipient and occurrence, which every row starts with.
 
-    Rows are found through the unique index's (purpose, recipient) prefix, a thousand
+    Rows are found through the unique index's (purpose, recipient) prefix, 900
     recipients a statement, and picked out by key here: an invitation's occurrence names its
     UID, so a run has as many occurrences as messages, and filtering on them in SQL would
     probe recipients x occurrences index entries (or, without recipients, read every row of

@@ -377,7 +377,7 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
             slug=plan.slug,
             purpose=CHANGES,
             occurrence="",
-            manifests=chunks(planned, settings.batch_size),
+            manifests=chunks(planned, settings.send_batch_size),  # rendered: sent in batches
             ranks={},
             now=now,
         )

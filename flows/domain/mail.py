@@ -380,8 +380,8 @@ _Value = str | _Encoded
 
 @dataclass(frozen=True)
 class _Part:
-    """One MIME entity: its headers (values as the email package's compat32 model holds
-    them) and either a body (wire bytes, CRLF) or sub-parts under a boundary."""
+    """One MIME entity: its headers (ASCII text, or `_Encoded` text folded at output) and
+    either a body (wire bytes, CRLF) or sub-parts under a boundary."""
 
     headers: list[tuple[str, _Value]]
     body: bytes = b""
@@ -432,7 +432,8 @@ def _text_part(text: str, subtype: str) -> _Part:
             ("Content-Type", f'text/{subtype}; charset="utf-8"'),
             ("Content-Transfer-Encoding", "quoted-printable"),
         ],
-        # the encoder ends its lines with LF (a CR in the text is encoded): CRLF on the wire
+        # the encoder ends its lines with LF (CR, LF and CRLF in the text each end a line);
+        # CRLF on the wire
         body=encoded.replace("\n", "\r\n").encode("ascii"),
     )
 
@@ -559,6 +560,8 @@ def _parse_mimetype(mimetype: str, field: str) -> tuple[str, str, dict[str, str]
     maintype, _, subtype = head.lower().partition("/")
     if not _TOKEN.match(maintype) or not _TOKEN.match(subtype):
         raise MailError(field, f"{mimetype!r} is not a MIME type")
+    if maintype in ("message", "multipart"):  # RFC 2046: never base64, as attachments go
+        raise MailError(field, f"{mimetype!r} cannot be attached as a file")
     params: dict[str, str] = {}
     for raw in raw_params:
         key, sep, value = raw.partition("=")

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings, get_settings
 from db.models import OutboxMessage
-from db.outbox import ledger_rows
+from db.outbox import rows_by_key
 from db.session import session_scope
 from flows.outbound import faults
 from flows.outbound.transport import DeliveryError, Transport, make_transport
@@ -139,7 +139,7 @@ def claim(
     keys = {(p, r.lower(), o) for p, r, o, _ in items}
     # read whole before the updates below
     existing = list(
-        ledger_rows(
+        rows_by_key(
             session,
             keys,
             OutboxMessage.id,
@@ -293,7 +293,7 @@ def tally(
     if not wanted:
         return Tally()
     mine = {(p, r.lower(), o) for p, r, o in ours}
-    rows = ledger_rows(session, wanted, OutboxMessage.state, OutboxMessage.sent_dt)
+    rows = rows_by_key(session, wanted, OutboxMessage.state, OutboxMessage.sent_dt)
     since_count = before = elsewhere = 0
     for row in rows:
         if (row.purpose, row.recipient, row.occurrence) in mine:

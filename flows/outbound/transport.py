@@ -153,7 +153,7 @@ class MaildirTransport(_Batch):
     leaves one file: the second ``send`` reports ``duplicate=True``. Files are written in
     tmp/ and hard-linked into new/ (the Maildir protocol), which is atomic and fails if the
     name exists — two processes delivering the same message cannot both succeed. A message a
-    client has since moved to cur/ is recognised from the listing of cur/ taken by ``open()``.
+    client has since moved to cur/ is recognised from the listing taken by ``open()``.
 
     ``durability`` says when written messages are forced to disk, so that one the ledger
     confirms survives a power cut (a killed process loses nothing either way):
@@ -179,13 +179,10 @@ class MaildirTransport(_Batch):
         try:
             for sub in ("tmp", "new", "cur"):
                 (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-            # new/ is not listed: linking into it fails for a name already there. Only cur/,
-            # where a client moves what it has read, renamed KEY:2,FLAGS, needs the listing
-            # (a run opens the outbox once per chunk: listing new/ too would read every
-            # message name of the run again each time).
             self._delivered = {
                 name.split(":", 1)[0]
-                for name in os.listdir(self.path / "cur")
+                for sub in ("new", "cur")
+                for name in os.listdir(self.path / sub)
                 if not name.startswith(".")
             }
         except OSError as exc:

@@ -366,6 +366,42 @@ def test_invite_remind_pending_resends_same_calendar_in_a_new_message(registry: 
     assert first == second  # the same calendar object: same UID and SEQUENCE
 
 
+def test_invite_remind_pending_skips_a_contact_never_invited(registry: None) -> None:
+    """A contact added after the invitations went out gets an invitation from the next
+    ordinary run, not a reminder of one they never had (dry run or not)."""
+    send_invitations(SYMPOSIUM, now=NOW)
+    with session_scope() as session:
+        sato = session.scalars(
+            select(Contact).where(Contact.email == "ken.sato@tokyo.example.org")
+        ).one()
+        session.add(
+            Contact(
+                city_id=sato.city_id,
+                name_native="新人 太郎",
+                name_latin="Taro Shinjin",
+                title="",
+                honorific="",
+                office="",
+                email="taro.shinjin@tokyo.example.org",
+                language="ja",
+                is_opted_out=False,
+                note="",
+            )
+        )
+    preview = send_invitations(
+        SYMPOSIUM, remind_pending=True, dry_run=True, now=NOW + dt.timedelta(days=7)
+    )
+    reminded = send_invitations(SYMPOSIUM, remind_pending=True, now=NOW + dt.timedelta(days=7))
+    after_reminders = [m["To"].addresses[0].addr_spec for m in _outbox()]
+    invited = send_invitations(SYMPOSIUM, now=NOW + dt.timedelta(days=7, hours=1))
+
+    assert preview["invited"] == reminded["invited"] == reminded["sent"] == 2
+    assert "taro.shinjin@tokyo.example.org" not in after_reminders
+    assert (invited["sent"], invited["already_sent"]) == (1, 2)
+    to_taro = [m for m in _outbox() if m["To"].addresses[0].addr_spec.startswith("taro.")]
+    assert len(to_taro) == 1 and _calendar_part(to_taro[0]).count(b"METHOD:REQUEST") == 1
+
+
 def _references() -> dict[str, tuple[int | None, int | None]]:
     with session_scope() as session:
         rows = session.execute(

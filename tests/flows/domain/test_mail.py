@@ -285,6 +285,15 @@ def test_imip_message_attachment_filename_keeps_no_path() -> None:
     assert list(parse(raw).walk())[5].get_filename() == "passwd .pdf"
 
 
+@pytest.mark.parametrize("mimetype", ["message/rfc822", "multipart/mixed; boundary=x"])
+def test_imip_message_refuses_a_message_or_multipart_attachment(mimetype: str) -> None:
+    # RFC 2046 allows neither type a base64 body, which is how attachments are written
+    with pytest.raises(MailError) as caught:
+        build(attachments=[("forwarded.eml", mimetype, b"Subject: x\r\n\r\nbody\r\n")])
+
+    assert caught.value.field == "attachments[0]"
+
+
 def test_imip_message_non_ascii_attachment_name_round_trips() -> None:
     raw = build(attachments=[("招待状-東京都.pdf", "application/pdf", FAKE_PDF)])
 

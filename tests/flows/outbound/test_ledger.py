@@ -154,10 +154,10 @@ def test_deliver_takes_over_a_claim_older_than_the_lease(amity_db: str) -> None:
     assert [state for _, state, _ in _rows()] == ["sent", "sent"]
 
 
-def test_ledger_rows_finds_exactly_the_keys_asked_across_statements(amity_db: str) -> None:
+def test_rows_by_key_finds_exactly_the_keys_asked_across_statements(amity_db: str) -> None:
     """Keys over more recipients than one IN list holds; the same recipients' other
     occurrences and purposes, and other recipients, are not returned."""
-    from db.outbox import IN_LIMIT, ledger_rows
+    from db.outbox import IN_LIMIT, rows_by_key
 
     now = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
     count = IN_LIMIT + 7
@@ -182,11 +182,11 @@ def test_ledger_rows_finds_exactly_the_keys_asked_across_statements(amity_db: st
 
         found = [
             (r.purpose, r.recipient, r.occurrence, r.state)
-            for r in ledger_rows(session, asked, OutboxMessage.state)
+            for r in rows_by_key(session, asked, OutboxMessage.state)
         ]
         sent = {
             (r.purpose, r.recipient, r.occurrence)
-            for r in ledger_rows(session, asked, where=OutboxMessage.state == "sent")
+            for r in rows_by_key(session, asked, where=OutboxMessage.state == "sent")
         }
 
     assert {f[:3] for f in found} == asked and len(found) == count
