@@ -65,7 +65,7 @@ from flows.outbound.calendar_files import (
     write_change,
     write_feeds,
 )
-from flows.outbound.ledger import Outgoing, chunks, deliver
+from flows.outbound.ledger import Outgoing, deliver
 from flows.outbound.outputs import contact_file_stem
 from flows.review import ledger_key, review_before_sending
 from flows.schedule import CaldavSummary, ScheduleError, publish_caldav
@@ -343,7 +343,6 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
         return refused  # a Failed state: one line in the UI
     now = now or dt.datetime.now(dt.UTC)
     log = run_logger()
-    settings = get_settings()
     plan = plan_changes(event)
     summary = ChangeSummary(
         event=plan.slug,
@@ -377,7 +376,7 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
             slug=plan.slug,
             purpose=CHANGES,
             occurrence="",
-            manifests=chunks(planned, settings.send_batch_size),  # rendered: sent in batches
+            manifests=[planned],
             ranks={},
             now=now,
         )

@@ -503,9 +503,8 @@ def send_invitations(
             ranks={r.contact_id: r.rank for r in recipients},
             now=now,
         )
-        to_send = chunks([m for chunk in manifests for m in chunk], settings.send_batch_size)
         sends = [
-            send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence) for m in to_send
+            send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence) for m in manifests
         ]
         ours: list[tuple[str, str, str]] = []
         for number, future in enumerate(sends, start=1):
@@ -608,8 +607,8 @@ def _artifact(summary: InvitationSummary) -> None:
     The whole list goes to ``letters-to-check.md`` in the event's output folder; the artifact
     lists the first ones of each kind.
     """
+    report = Path(summary.out_dir).parent / "letters-to-check.md"
     if summary.mixed or summary.address_problems or summary.fallbacks:
-        report = Path(summary.out_dir).parent / "letters-to-check.md"
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(language_report(summary), encoding="utf-8")
         summary.letters_to_check = str(report)
@@ -620,4 +619,4 @@ def _artifact(summary: InvitationSummary) -> None:
             description=f"Letters of {summary.event} to check before sending",
         )
     else:  # an earlier run's list no longer holds
-        (Path(summary.out_dir).parent / "letters-to-check.md").unlink(missing_ok=True)
+        report.unlink(missing_ok=True)

@@ -294,14 +294,14 @@ def review_before_sending(
     ranks: dict[int, str],
     now: dt.datetime,
 ) -> tuple[list[list[dict[str, Any]]], dict[str, Any] | None]:
-    """The messages to send now (the reviewed copies) and what the review says.
+    """The messages to send now (the reviewed copies), in send batches, and what the review says.
 
     Messages sent before need no review (the ledger skips them); with nothing new to send
     the run goes on as before.
     """
     settings = get_settings()
     if not settings.approval.required:
-        return manifests, None
+        return _send_batches(manifests, settings), None
     flat = [m for manifest in manifests for m in manifest]
     with session_scope() as session:
         done = sent_keys(session, [ledger_key(m, purpose, occurrence) for m in flat])
@@ -313,7 +313,7 @@ def review_before_sending(
             review_copies_dir(settings, slug, run_id),
         )
     if not new:
-        return manifests, None
+        return _send_batches(manifests, settings), None
     decider = _DECIDER.get()
     auto = settings.approval.auto_approve_by
     if decider is not None or auto:
@@ -449,7 +449,15 @@ def release(
         return [], {**info, "status": "scheduled", "scheduled_run_id": run}
     with session_scope() as session:
         mark_sent(session, approval.id, dt.datetime.now(dt.UTC))
-    return chunks(list(approval.messages), settings.send_batch_size), {**info, "status": "sent"}
+    return _send_batches([approval.messages], settings), {**info, "status": "sent"}
+
+
+def _send_batches(
+    manifests: Sequence[Sequence[dict[str, Any]]], settings: Settings
+) -> list[list[dict[str, Any]]]:
+    """The messages in batches of ``send_batch_size``, each sent by one task (they were
+    rendered in chunks of ``batch_size``)."""
+    return chunks([m for manifest in manifests for m in manifest], settings.send_batch_size)
 
 
 def review_info(approval: Approval) -> dict[str, Any]:

@@ -379,13 +379,8 @@ def test_invite_remind_pending_skips_a_contact_never_invited(registry: None) -> 
                 city_id=sato.city_id,
                 name_native="新人 太郎",
                 name_latin="Taro Shinjin",
-                title="",
-                honorific="",
-                office="",
                 email="taro.shinjin@tokyo.example.org",
                 language="ja",
-                is_opted_out=False,
-                note="",
             )
         )
     preview = send_invitations(
