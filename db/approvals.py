@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from db.calendars import event_info
 from db.invitees import invitees
 from db.models import Approval, Contact, Event, Invitation, OutboxMessage
-from db.outbox import rows_by_key
+from db.outbox import IN_LIMIT, rows_by_key
 from flows.domain.review import approval_status
 
 
@@ -34,16 +34,26 @@ class ApprovalClosed(ValueError):
 def data_digest(session: Session, event_id: int, contact_ids: Sequence[int]) -> str:
     """sha256 of what the messages are rendered from: the event, the contacts, their invitations.
 
-    A contact edited, the event moved or renamed, a SEQUENCE bumped: another digest.
+    A contact edited, the event moved or renamed, a SEQUENCE bumped: another digest. Read as
+    plain rows (10,000 contacts as ORM objects took a second), 900 contacts a statement.
     """
     event = session.get(Event, event_id)
     assert event is not None
-    contacts = list(
-        session.scalars(select(Contact).where(Contact.id.in_(contact_ids)).order_by(Contact.id))
-    )
+    ids = sorted(set(contact_ids))
+    contacts: list[Any] = []
+    for start in range(0, len(ids), IN_LIMIT):
+        part = ids[start : start + IN_LIMIT]
+        contacts += session.execute(
+            select(Contact.__table__).where(Contact.id.in_(part)).order_by(Contact.id)
+        )
+    inv = Invitation.__table__.c
     invitations = {
-        inv.contact_id: (inv.uid, inv.sequence, inv.reference_year, inv.reference_number)
-        for inv in session.scalars(select(Invitation).where(Invitation.event_id == event_id))
+        contact_id: (uid, sequence, year, number)
+        for contact_id, uid, sequence, year, number in session.execute(
+            select(
+                inv.contact_id, inv.uid, inv.sequence, inv.reference_year, inv.reference_number
+            ).where(inv.event_id == event_id)
+        )
     }
     payload = repr(
         (
@@ -83,8 +93,12 @@ def record_review(
     now: dt.datetime,
     timeout: dt.timedelta,
     send_at: dt.datetime | None = None,
-) -> int:
-    """A new pending review; earlier pending ones of the same event and purpose are superseded."""
+) -> Approval:
+    """A new pending review; earlier pending ones of the same event and purpose are superseded.
+
+    The row is returned, not its id: the session keeps a flushed row only while someone holds
+    it, and loading the messages again costs a second per 10,000.
+    """
     session.execute(
         update(Approval)
         .where(
@@ -114,7 +128,7 @@ def record_review(
     )
     session.add(approval)
     session.flush()
-    return approval.id
+    return approval
 
 
 def find_approval(session: Session, ref: str) -> Approval:

@@ -7,10 +7,11 @@ dataclasses of plain values, never ORM objects.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,7 +99,8 @@ def partner_ties(session: Session) -> dict[int, TieDate]:
     return {partner: tie for partner, (_, tie) in found.items()}
 
 
-def invitees(session: Session, contacts: list[Contact]) -> list[Invitee]:
+def invitees(session: Session, contacts: Sequence[Contact | Row[Any]]) -> list[Invitee]:
+    """The contacts (ORM objects, or rows of the contact table) as invitees."""
     ties = partner_ties(session)
     cities = {c.id: c for c in session.scalars(select(City))}
     out = []

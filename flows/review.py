@@ -326,7 +326,7 @@ def review_before_sending(
         approval = review_by_run(session, run_id) if context == "suspend" else None
         if approval is None:
             kept = _keep_copies(new, settings, slug, run_id)
-            approval_id = record_review(
+            approval = record_review(
                 session,
                 event_id=event_id,
                 purpose=purpose,
@@ -341,8 +341,6 @@ def review_before_sending(
                 timeout=settings.approval.timeout,
                 send_at=_SEND_AT.get(),
             )
-            approval = session.get(Approval, approval_id)
-            assert approval is not None
             fresh = True
         else:
             fresh = False

@@ -1,0 +1,123 @@
+"""The review's data digest: what the messages were rendered from, read back at send time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import insert, select, update
+
+from config.settings import get_settings
+from db.approvals import data_digest
+from db.events import apply_spec
+from db.models import City, Contact, Event, Invitation, Tie
+from db.outbox import IN_LIMIT
+from db.session import session_scope
+from flows.domain.events import parse_event_spec
+
+NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+#: more contacts than one statement reads
+COUNT = IN_LIMIT + 60
+
+
+def _event_with_contacts() -> tuple[int, list[int]]:
+    with session_scope() as s:
+        home = City(
+            name="Beijing",
+            native_name="北京",
+            country_code="CN",
+            timezone="Asia/Shanghai",
+            language="zh",
+            kind="municipality",
+            is_home=True,
+        )
+        lyon = City(
+            name="Lyon",
+            native_name="Lyon",
+            country_code="FR",
+            timezone="Europe/Paris",
+            language="fr",
+            kind="municipality",
+            names={"zh": "里昂"},
+        )
+        s.add_all([home, lyon])
+        s.flush()
+        s.add(Tie(home_city_id=home.id, partner_city_id=lyon.id, established_on=None))
+        s.execute(
+            insert(Contact),
+            [
+                {
+                    "city_id": lyon.id,
+                    "name_native": f"Camille Martin {n}",
+                    "name_latin": f"Camille Martin {n}",
+                    "title": "Maire",
+                    "email": f"c{n}@lyon.example.org",
+                    "language": "fr",
+                    "salutations": {"fr": f"Madame la Maire {n}"} if n % 7 == 0 else {},
+                }
+                for n in range(COUNT)
+            ],
+        )
+        spec = parse_event_spec(
+            "spec",
+            {
+                "slug": "forum",
+                "title": {"en": "Forum", "fr": "Forum"},
+                "kind": "conference",
+                "host_city": "Beijing",
+                "venue": "Hall",
+                "venue_address": "Street 1",
+                "timezone": "Asia/Shanghai",
+                "start": "2027-09-14T09:00",
+                "end": "2027-09-15T17:00",
+                "invite": {"ties": "all"},
+            },
+            known_cities=["Beijing", "Lyon"],
+        )
+        apply_spec(s, spec, get_settings(), now=NOW)
+        event_id = s.scalars(select(Event.id)).one()
+        ids = list(s.scalars(select(Contact.id).order_by(Contact.id)))
+        s.execute(
+            insert(Invitation),
+            [
+                {
+                    "event_id": event_id,
+                    "contact_id": c,
+                    "uid": f"u{c}@amity",
+                    "sequence": 0,
+                    "created_dt": NOW,
+                    "reference_year": 2026,
+                    "reference_number": c,
+                }
+                for c in ids
+            ],
+        )
+    return event_id, ids
+
+
+def _digest(event_id: int, ids: list[int]) -> str:
+    with session_scope() as s:
+        return data_digest(s, event_id, ids)
+
+
+def _edit(contact_id: int, title: str) -> None:
+    with session_scope() as s:
+        s.execute(update(Contact).where(Contact.id == contact_id).values(title=title))
+
+
+def test_data_digest_reads_every_contact_over_several_statements(amity_db: str) -> None:
+    event_id, ids = _event_with_contacts()
+    assert _digest(event_id, ids[::-1]) == _digest(event_id, ids)  # the order is not data
+    outside, listed = ids[0], ids[1:]
+    before = _digest(event_id, listed)
+    _edit(outside, "Maire adjoint")
+    assert _digest(event_id, listed) == before  # a contact not messaged is not part of it
+
+    seen = {before}
+    # one contact read by the first statement, one by the second
+    for contact_id in (listed[0], listed[-1]):
+        _edit(contact_id, "Maire adjoint")
+        seen.add(_digest(event_id, listed))
+    with session_scope() as s:
+        s.execute(update(Invitation).where(Invitation.contact_id == listed[-1]).values(sequence=1))
+    seen.add(_digest(event_id, listed))
+    assert len(seen) == 4
