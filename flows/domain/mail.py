@@ -423,10 +423,30 @@ def _alternative(message_id: str, text: str, html: str | None, calendar: _Part |
     return _multipart("alternative", _boundary(message_id, "alternative"), parts)
 
 
+#: what ends a line for the quoted-printable encoder: CR, LF and CRLF (every other control
+#: character is encoded, so it ends no line)
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _quoted_printable(text: str) -> str:
+    """``quoprimime.body_encode`` of the UTF-8 bytes (lines end with LF), a line at a time.
+
+    The encoder treats each line on its own, so the same line encodes the same way in every
+    message: the paragraphs letters in one language share are encoded once per run.
+    """
+    body = text.encode("utf-8").decode("latin-1")
+    return "\n".join(_quoted_printable_line(line) for line in _LINE_END.split(body))
+
+
+@lru_cache(maxsize=8192)
+def _quoted_printable_line(line: str) -> str:
+    return quoprimime.body_encode(line)
+
+
 def _text_part(text: str, subtype: str) -> _Part:
     # Quoted-printable (of the UTF-8 bytes, as email.charset does) keeps text and HTML
     # bodies readable in .eml files and golden diffs.
-    encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"))
+    encoded = _quoted_printable(text)
     return _Part(
         [
             ("Content-Type", f'text/{subtype}; charset="utf-8"'),

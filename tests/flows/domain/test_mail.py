@@ -634,3 +634,24 @@ def test_message_writer_matches_the_standard_library_byte_for_byte() -> None:
         else:
             built = build_plain_message(**kw)  # type: ignore[arg-type]
             assert built == _stdlib_bytes(ics=None, **kw), f"message {n}: {kw}"
+
+
+def test_quoted_printable_by_line_equals_the_standard_encoder() -> None:
+    """Bodies are encoded a line at a time with a cache; the bytes are the encoder's, for
+    every kind of line end, long lines, '=' at the fold, trailing white space and controls
+    (which end no line), and for a line met again after its first encoding."""
+    import random
+    from email import quoprimime
+
+    from flows.domain.mail import _quoted_printable
+
+    rnd = random.Random(29112026)
+    pieces = [*_PIECES, "\x0b", "\x0c", "\x85", "\x1c", "\u2028", "=" * 3, "a" * 74 + "="]
+    seen: list[str] = []
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40)))
+        if seen and rnd.random() < 0.3:  # lines of an earlier body (hits of the cache)
+            text = rnd.choice(seen) + rnd.choice(["\n", "\r\n", ""]) + text
+        seen.append(text)
+        expected = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"))
+        assert _quoted_printable(text) == expected, repr(text)
