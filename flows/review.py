@@ -175,11 +175,16 @@ def discard_unreviewed_copies(run_id: str, settings: Settings) -> None:
 
 def keep_copy(keep: Path, rel: Path, data: bytes) -> dict[str, str]:
     """Write a message under the review's copies (``rel``: its .eml below them); the
-    manifest fields that name the copy: its path and the sha256 the review records."""
+    manifest fields that name the copy: its path and the sha256 the review records.
+
+    The copy ends its lines as a Maildir file does (LF; SMTP sends it with CRLF), so a
+    Maildir outbox on the same file system takes the reviewed file itself (a hard link).
+    """
     dst = keep / rel
     dst.parent.mkdir(parents=True, exist_ok=True)
-    dst.write_bytes(data)
-    return {"eml": str(dst), "sha256": sha256_hex(data)}
+    kept = data.replace(b"\r\n", b"\n")
+    dst.write_bytes(kept)
+    return {"eml": str(dst), "sha256": sha256_hex(kept)}
 
 
 def _keep_copies(

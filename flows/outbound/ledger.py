@@ -45,7 +45,7 @@ from db.models import OutboxMessage
 from db.outbox import rows_by_key
 from db.session import session_scope
 from flows.outbound import faults
-from flows.outbound.transport import DeliveryError, Transport, make_transport
+from flows.outbound.transport import DeliveryError, SendResult, Transport, make_transport
 
 #: the default lease: a claim its owner has not renewed for this long is taken over
 CLAIM_LEASE = dt.timedelta(minutes=15)
@@ -362,9 +362,6 @@ class Outgoing(Generic[T]):
     def key(self) -> tuple[str, str, str]:
         return (self.purpose, self.recipient.lower(), self.occurrence)
 
-    def data(self) -> bytes:
-        return self.message.read_bytes() if isinstance(self.message, Path) else self.message
-
 
 @dataclass
 class DeliveryResult(Generic[T]):
@@ -457,12 +454,7 @@ def _send_claimed(
                 time.sleep(settings.send_interval_seconds)
             with faults.in_flight():
                 try:
-                    delivered = transport.send(
-                        item.data(),
-                        sender=settings.office.email,
-                        recipients=[item.recipient],
-                        message_id=item.message_id,
-                    )
+                    delivered = _send_one(transport, item, settings.office.email)
                 except DeliveryError as exc:  # permanent, or transient after every retry
                     fail([c], str(exc), exc.attempts)
                     if exc.scope == "connection":  # every other message would fail the same
@@ -487,6 +479,17 @@ def _send_claimed(
             result.sent = [i for i in result.sent if id(i) not in sent_ids]
             fail(unsynced, f"written but not saved to disk: {_reason(exc)}", 1)
     confirm_done()
+
+
+def _send_one(transport: Transport, item: Outgoing[Any], sender: str) -> SendResult:
+    """Send a message held in memory, or written in a file (a Maildir may link that file)."""
+    if isinstance(item.message, Path):
+        return transport.send_file(
+            item.message, sender=sender, recipients=[item.recipient], message_id=item.message_id
+        )
+    return transport.send(
+        item.message, sender=sender, recipients=[item.recipient], message_id=item.message_id
+    )
 
 
 def _reason(exc: BaseException) -> str:

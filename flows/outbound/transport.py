@@ -116,6 +116,10 @@ class Transport(Protocol):
         self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str
     ) -> SendResult: ...
 
+    def send_file(
+        self, path: Path, *, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -132,6 +136,19 @@ class _Batch:
 
     def close(self) -> None:
         pass
+
+    def send(
+        self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult:
+        raise NotImplementedError
+
+    def send_file(
+        self, path: Path, *, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult:
+        """Send the message written in ``path`` (an OSError if it cannot be read)."""
+        return self.send(
+            path.read_bytes(), sender=sender, recipients=recipients, message_id=message_id
+        )
 
     def __enter__(self) -> Self:
         self.open()
@@ -264,7 +281,7 @@ class MaildirTransport(_Batch):
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
             if self.durability == "each" and not duplicate:
-                _fsync_dir(target.parent)
+                _fsync(target.parent)
         except OSError as exc:
             if exc.errno in _UNWRITABLE:
                 raise self._unwritable(exc) from exc
@@ -274,9 +291,51 @@ class MaildirTransport(_Batch):
         self._delivered.add(key)
         return SendResult(message_id, self.name, str(target), duplicate=duplicate)
 
+    def send_file(
+        self, path: Path, *, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult:
+        """Deliver a written message; one in this Maildir's form (LF line ends, as the review
+        keeps its copies) on the same file system is hard-linked into new/ as it is: no second
+        copy of the bytes. The file must not be changed afterwards (reviewed copies are not).
+        """
+        data = path.read_bytes()
+        if b"\r\n" in data:
+            return self.send(data, sender=sender, recipients=recipients, message_id=message_id)
+        if self._delivered is None:
+            self.open()
+        assert self._delivered is not None
+        key = self.key_for(message_id)
+        target = self.path / "new" / key
+        if key in self._delivered:
+            return SendResult(message_id, self.name, str(target), duplicate=True)
+        try:
+            if self.durability == "each":
+                _fsync(path)
+            os.link(path, target)
+            duplicate = False
+        except FileExistsError:
+            duplicate = True
+        except OSError as exc:
+            if exc.errno not in _NO_LINK:
+                if exc.errno in _UNWRITABLE:
+                    raise self._unwritable(exc) from exc
+                raise TransientFailure(f"{target}: {exc.strerror or exc}") from exc
+            # another file system, or one without hard links: the bytes are written instead
+            return self.send(data, sender=sender, recipients=recipients, message_id=message_id)
+        if not duplicate:
+            if self.durability == "each":
+                _fsync(target.parent)
+            elif self.durability == "batch":
+                self._unsynced = True
+        self._delivered.add(key)
+        return SendResult(message_id, self.name, str(target), duplicate=duplicate)
+
 
 #: errors that fail every write to the outbox, not just one message
 _UNWRITABLE = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
+#: a hard link refused because of where the file is (another file system, no links there,
+#: too many links): the message is written as a new file instead
+_NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP})
 #: tmp/ files older than this are a dead writer's (the Maildir specification's 36 hours)
 _TMP_MAX_AGE = 36 * 3600
 #: this host in tmp/ file names (no dots: the name is split on them)
@@ -593,7 +652,8 @@ def _load_libc() -> ctypes.CDLL | None:
 _LIBC = _load_libc()
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Force a file or a directory (its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

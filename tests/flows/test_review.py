@@ -8,6 +8,7 @@ in through the API.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from pathlib import Path
@@ -114,8 +115,13 @@ def test_approve_sends_exactly_the_reviewed_bytes_once(
     assert decided.sent_dt is not None
     assert again["sent"] == 0  # the review was sent; nothing goes out twice
     assert _sent_ledger() == TOKYO
-    # the Maildir holds the reviewed bytes (stored with the Maildir's LF line ends)
-    assert sorted(_outbox()) == sorted(m.replace(b"\r\n", b"\n") for m in reviewed)
+    # the Maildir holds the reviewed bytes: the reviewed files themselves (hard links; the
+    # review keeps its copies with the Maildir's LF line ends)
+    assert sorted(_outbox()) == reviewed
+    box = get_settings().outbox_dir / "new"
+    assert sorted(os.stat(p).st_ino for p in box.iterdir()) == sorted(
+        os.stat(m["eml"]).st_ino for m in approval.messages
+    )
 
 
 def test_reject_sends_nothing_and_keeps_the_reason(

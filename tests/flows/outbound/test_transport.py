@@ -132,6 +132,73 @@ def test_maildir_message_moved_to_cur_by_a_client_is_not_resent(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("durability", ["each", "batch", "off"])
+def test_maildir_takes_a_kept_file_in_its_own_form_by_hard_link(
+    tmp_path: Path, durability: str
+) -> None:
+    raw, message_id = invitation()
+    kept = tmp_path / "reviews" / "run" / "tanaka.eml"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(raw.replace(b"\r\n", b"\n"))  # as the review keeps its copies
+
+    with MaildirTransport(tmp_path / "outbox", durability=durability) as transport:  # type: ignore[arg-type]
+        result = transport.send_file(
+            kept, sender=SENDER, recipients=["a@x.example"], message_id=message_id
+        )
+        again = transport.send_file(
+            kept, sender=SENDER, recipients=["a@x.example"], message_id=message_id
+        )
+
+    delivered = Path(result.location)
+    assert (result.duplicate, again.duplicate) == (False, True)
+    assert delivered.parent == tmp_path / "outbox" / "new"
+    assert os.path.samefile(delivered, kept)  # the reviewed file itself, not a copy
+    (message,) = mailbox.Maildir(tmp_path / "outbox", create=False)
+    assert message["Message-ID"] == message_id
+    kept.unlink()  # the review's copies can go: the outbox keeps the message
+    assert delivered.read_bytes() == raw.replace(b"\r\n", b"\n")
+    with MaildirTransport(tmp_path / "outbox") as transport:  # a re-run finds it delivered
+        assert transport.send(
+            raw, sender=SENDER, recipients=["a@x.example"], message_id=message_id
+        ).duplicate
+
+
+def test_maildir_writes_a_file_it_cannot_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message file with CRLF line ends is written in the Maildir's form; one on another
+    file system (the link refused: EXDEV) is written as a new file."""
+    import errno
+
+    raw, message_id = invitation(1)
+    crlf = tmp_path / "crlf.eml"
+    crlf.write_bytes(raw)
+    other, other_id = invitation(2)
+    elsewhere = tmp_path / "elsewhere.eml"
+    elsewhere.write_bytes(other.replace(b"\r\n", b"\n"))
+    real_link = os.link
+
+    def link(src: Any, dst: Any, **kw: Any) -> None:
+        if Path(src) == elsewhere:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_link(src, dst, **kw)
+
+    monkeypatch.setattr(os, "link", link)
+    with MaildirTransport(tmp_path / "outbox") as transport:
+        first = transport.send_file(
+            crlf, sender=SENDER, recipients=["a@x.example"], message_id=message_id
+        )
+        second = transport.send_file(
+            elsewhere, sender=SENDER, recipients=["a@x.example"], message_id=other_id
+        )
+
+    for result, source, data in ((first, crlf, raw), (second, elsewhere, other)):
+        assert not result.duplicate
+        assert not os.path.samefile(result.location, source)
+        assert Path(result.location).read_bytes() == data.replace(b"\r\n", b"\n")
+    assert os.listdir(tmp_path / "outbox" / "tmp") == []
+
+
+@pytest.mark.parametrize("durability", ["each", "batch", "off"])
 def test_maildir_each_durability_delivers_every_message(tmp_path: Path, durability: str) -> None:
     with MaildirTransport(tmp_path, durability=durability) as transport:  # type: ignore[arg-type]
         for n in range(3):
@@ -208,6 +275,20 @@ def test_smtp_lf_only_message_is_sent_with_crlf(smtp_server: tuple[ScriptedHandl
         )
 
     assert handler.received[0][2] == raw
+
+
+def test_smtp_sends_a_kept_file_with_crlf(
+    smtp_server: tuple[ScriptedHandler, int], tmp_path: Path
+) -> None:
+    handler, port = smtp_server
+    raw, message_id = invitation()
+    kept = tmp_path / "kept.eml"
+    kept.write_bytes(raw.replace(b"\r\n", b"\n"))  # as the review keeps its copies
+
+    with smtp(port) as transport:
+        transport.send_file(kept, sender=SENDER, recipients=["a@x.example"], message_id=message_id)
+
+    assert handler.received == [(SENDER, ["a@x.example"], raw)]
 
 
 def test_smtp_batch_reuses_one_connection(smtp_server: tuple[ScriptedHandler, int]) -> None:
