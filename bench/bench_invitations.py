@@ -227,6 +227,8 @@ def main() -> None:
     parser.add_argument("--bare-only", action="store_true", help="time the bare loop only")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the first flow run into FILE")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     rounds = 1 if args.bare_only else args.rounds
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -120,9 +120,10 @@ def record_review(
         message_count=len(messages),
         summary=summary,
         messages=messages,
-        requested_dt=now,
-        expires_dt=now + timeout,
-        send_at_dt=send_at,
+        # in UTC, as the database gives them back (the row is used as it is)
+        requested_dt=now.astimezone(dt.UTC),
+        expires_dt=(now + timeout).astimezone(dt.UTC),
+        send_at_dt=send_at.astimezone(dt.UTC) if send_at else None,
         decided_by="",
         comment="",
     )

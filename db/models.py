@@ -546,9 +546,10 @@ class Bounce(Base):
 class Approval(Base):
     """A review of rendered messages and the decision on it: who sent what abroad, and why.
 
-    Everything a run would send is rendered first; its bytes are kept under the review and
-    their digest recorded here. A decision applies to exactly those bytes: the data they were
-    rendered from (``data_digest``) must be unchanged when they go out.
+    Everything a run would send is rendered first; its bytes are kept under the review (with
+    LF line ends, as a Maildir stores them; SMTP sends them with CRLF) and their digest
+    recorded here. A decision applies to exactly those bytes: the data they were rendered
+    from (``data_digest``) must be unchanged when they go out.
     """
 
     __tablename__ = "approval"

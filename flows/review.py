@@ -21,6 +21,7 @@ rendered from has not changed since; on rejection nothing is sent and the reason
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -178,12 +179,15 @@ def keep_copy(keep: Path, rel: Path, data: bytes) -> dict[str, str]:
     manifest fields that name the copy: its path and the sha256 the review records.
 
     The copy ends its lines as a Maildir file does (LF; SMTP sends it with CRLF), so a
-    Maildir outbox on the same file system takes the reviewed file itself (a hard link).
+    Maildir outbox on the same file system takes the reviewed file itself (a hard link). It
+    is a new file, read-only: a message delivered from an earlier copy never changes.
     """
     dst = keep / rel
     dst.parent.mkdir(parents=True, exist_ok=True)
     kept = data.replace(b"\r\n", b"\n")
-    dst.write_bytes(kept)
+    dst.unlink(missing_ok=True)
+    with open(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "wb") as handle:
+        handle.write(kept)
     return {"eml": str(dst), "sha256": sha256_hex(kept)}
 
 

@@ -1,6 +1,7 @@
 """Deliver built e-mails: into a Maildir (the embedded default) or through an SMTP server.
 
-Both transports take the finished message bytes and never look inside them. A transport
+Both transports take the finished message (its bytes, or the file it was written to) and
+never look inside it. A transport
 holds at most one connection and is not thread-safe: use one per Prefect task (per chunk
 of recipients), as a context manager, so the SMTP connection is reused for the chunk.
 
@@ -28,6 +29,7 @@ import re
 import smtplib
 import socket
 import ssl
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -169,7 +171,8 @@ class MaildirTransport(_Batch):
     The file name is the slug of the Message-ID, so delivering the same message twice
     leaves one file: the second ``send`` reports ``duplicate=True``. Files are written in
     tmp/ and hard-linked into new/ (the Maildir protocol), which is atomic and fails if the
-    name exists — two processes delivering the same message cannot both succeed. A message a
+    name exists — two processes delivering the same message cannot both succeed; a reviewed
+    copy (``send_file``) is hard-linked into new/ itself. A message a
     client has since moved to cur/ is recognised from the listing taken by ``open()``.
 
     ``durability`` says when written messages are forced to disk, so that one the ledger
@@ -254,6 +257,59 @@ class MaildirTransport(_Batch):
     def send(
         self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str
     ) -> SendResult:
+        # Maildir files use the local line ending; the bytes stay otherwise untouched.
+        data = message.replace(b"\r\n", b"\n")
+        return self._deliver(message_id, lambda target, key: self._write(data, target, key))
+
+    def send_file(
+        self, path: Path, *, sender: str, recipients: Sequence[str], message_id: str
+    ) -> SendResult:
+        """Deliver a written message. A file in this Maildir's form (LF line ends, as the
+        review keeps its copies) on the same file system, ours, not writable by others and
+        with no other name, is hard-linked into new/ itself: no second copy of the bytes.
+        The very file read is linked (through its descriptor), so a file swapped in between
+        is never delivered; any other file is written as ``send`` writes bytes.
+        """
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        try:
+            with open(fd, "rb", closefd=False) as handle:
+                data = handle.read()
+            info = os.fstat(fd)
+            linkable = (
+                b"\r\n" not in data
+                and stat.S_ISREG(info.st_mode)
+                and info.st_uid == os.geteuid()
+                and info.st_nlink == 1
+                and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+                and _PROC_FD_LINKS
+            )
+            if not linkable:
+                return self.send(data, sender=sender, recipients=recipients, message_id=message_id)
+
+            def place(target: Path, key: str) -> bool:
+                try:
+                    # /proc/self/fd/N names the open file: its inode is linked, whatever
+                    # the path names by now (linkat, following that name)
+                    proc = os.open(_PROC_FD, os.O_RDONLY | os.O_DIRECTORY)
+                    try:
+                        os.link(str(fd), target, src_dir_fd=proc, follow_symlinks=True)
+                    finally:
+                        os.close(proc)
+                except FileExistsError:
+                    return True
+                except OSError:  # another file system, no hard links there: write the bytes
+                    return self._write(data, target, key)
+                if self.durability == "each":
+                    os.fsync(fd)
+                return False
+
+            return self._deliver(message_id, place)
+        finally:
+            os.close(fd)
+
+    def _deliver(self, message_id: str, place: Callable[[Path, str], bool]) -> SendResult:
+        """Put a message into new/ under its key with ``place(target, key)`` (True: the name
+        was taken already), unless the listing has it; the durability's part after it."""
         if self._delivered is None:
             self.open()
         assert self._delivered is not None
@@ -261,25 +317,8 @@ class MaildirTransport(_Batch):
         target = self.path / "new" / key
         if key in self._delivered:
             return SendResult(message_id, self.name, str(target), duplicate=True)
-        # Maildir files use the local line ending; the bytes stay otherwise untouched.
-        data = message.replace(b"\r\n", b"\n")
-        tmp = self.path / "tmp" / f"{key}.{os.getpid()}.{next(self._counter)}.{_HOST}"
         try:
-            try:
-                with open(tmp, "xb") as handle:
-                    handle.write(data)
-                    if self.durability == "each":
-                        handle.flush()
-                        os.fsync(handle.fileno())
-                try:
-                    os.link(tmp, target)
-                    duplicate = False
-                except FileExistsError:
-                    duplicate = True
-            finally:
-                # a read-only outbox refuses the unlink too; the next open() cleans tmp/
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            duplicate = place(target, key)
             if self.durability == "each" and not duplicate:
                 _fsync(target.parent)
         except OSError as exc:
@@ -291,51 +330,32 @@ class MaildirTransport(_Batch):
         self._delivered.add(key)
         return SendResult(message_id, self.name, str(target), duplicate=duplicate)
 
-    def send_file(
-        self, path: Path, *, sender: str, recipients: Sequence[str], message_id: str
-    ) -> SendResult:
-        """Deliver a written message; one in this Maildir's form (LF line ends, as the review
-        keeps its copies) on the same file system is hard-linked into new/ as it is: no second
-        copy of the bytes. The file must not be changed afterwards (reviewed copies are not).
-        """
-        data = path.read_bytes()
-        if b"\r\n" in data:
-            return self.send(data, sender=sender, recipients=recipients, message_id=message_id)
-        if self._delivered is None:
-            self.open()
-        assert self._delivered is not None
-        key = self.key_for(message_id)
-        target = self.path / "new" / key
-        if key in self._delivered:
-            return SendResult(message_id, self.name, str(target), duplicate=True)
+    def _write(self, data: bytes, target: Path, key: str) -> bool:
+        """Write ``data`` in tmp/ and link it into new/ as ``target``; True if the name was
+        taken already (the Maildir protocol: atomic, and fails if the name exists)."""
+        tmp = self.path / "tmp" / f"{key}.{os.getpid()}.{next(self._counter)}.{_HOST}"
         try:
-            if self.durability == "each":
-                _fsync(path)
-            os.link(path, target)
-            duplicate = False
-        except FileExistsError:
-            duplicate = True
-        except OSError as exc:
-            if exc.errno not in _NO_LINK:
-                if exc.errno in _UNWRITABLE:
-                    raise self._unwritable(exc) from exc
-                raise TransientFailure(f"{target}: {exc.strerror or exc}") from exc
-            # another file system, or one without hard links: the bytes are written instead
-            return self.send(data, sender=sender, recipients=recipients, message_id=message_id)
-        if not duplicate:
-            if self.durability == "each":
-                _fsync(target.parent)
-            elif self.durability == "batch":
-                self._unsynced = True
-        self._delivered.add(key)
-        return SendResult(message_id, self.name, str(target), duplicate=duplicate)
+            with open(tmp, "xb") as handle:
+                handle.write(data)
+                if self.durability == "each":
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                return True
+            return False
+        finally:
+            # a read-only outbox refuses the unlink too; the next open() cleans tmp/
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 #: errors that fail every write to the outbox, not just one message
 _UNWRITABLE = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
-#: a hard link refused because of where the file is (another file system, no links there,
-#: too many links): the message is written as a new file instead
-_NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP})
+#: the open files of this process by descriptor (Linux): how a file read is linked as it is
+_PROC_FD = "/proc/self/fd"
+_PROC_FD_LINKS = os.path.isdir(_PROC_FD)
 #: tmp/ files older than this are a dead writer's (the Maildir specification's 36 hours)
 _TMP_MAX_AGE = 36 * 3600
 #: this host in tmp/ file names (no dots: the name is split on them)

@@ -121,3 +121,17 @@ def test_data_digest_reads_every_contact_over_several_statements(amity_db: str) 
         s.execute(update(Invitation).where(Invitation.contact_id == listed[-1]).values(sequence=1))
     seen.add(_digest(event_id, listed))
     assert len(seen) == 4
+
+
+def test_contacts_read_as_rows_make_the_same_invitees_as_orm_objects(amity_db: str) -> None:
+    """The digest reads plain rows; reviews recorded from ORM objects must still match."""
+    from db.invitees import invitees
+
+    _event_with_contacts()
+    with session_scope() as s:
+        s.execute(update(Contact).where(Contact.id % 5 == 0).values(is_opted_out=True))
+    with session_scope() as s:
+        orm = list(s.scalars(select(Contact).order_by(Contact.id)))
+        rows = list(s.execute(select(Contact.__table__).order_by(Contact.id)))
+        assert repr(invitees(s, rows)) == repr(invitees(s, orm))
+        assert any(i.is_opted_out for i in invitees(s, rows))

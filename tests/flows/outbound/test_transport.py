@@ -178,7 +178,7 @@ def test_maildir_writes_a_file_it_cannot_link(
     real_link = os.link
 
     def link(src: Any, dst: Any, **kw: Any) -> None:
-        if Path(src) == elsewhere:
+        if kw.get("src_dir_fd") is not None:  # the kept file itself, by its descriptor
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         real_link(src, dst, **kw)
 
@@ -196,6 +196,37 @@ def test_maildir_writes_a_file_it_cannot_link(
         assert not os.path.samefile(result.location, source)
         assert Path(result.location).read_bytes() == data.replace(b"\r\n", b"\n")
     assert os.listdir(tmp_path / "outbox" / "tmp") == []
+
+
+def test_maildir_links_no_file_others_could_change(tmp_path: Path) -> None:
+    """A file others may write, or one with another name too, is written as a copy (the
+    outbox must not share an inode anyone else can change); a symbolic link is refused."""
+    box = tmp_path / "outbox"
+    shared, other_id = invitation(1)
+    writable = tmp_path / "writable.eml"
+    writable.write_bytes(shared.replace(b"\r\n", b"\n"))
+    writable.chmod(0o666)
+    twice, twice_id = invitation(2)
+    named_twice = tmp_path / "named-twice.eml"
+    named_twice.write_bytes(twice.replace(b"\r\n", b"\n"))
+    os.link(named_twice, tmp_path / "second-name.eml")
+    pointer = tmp_path / "pointer.eml"
+    pointer.symlink_to(writable)
+
+    with MaildirTransport(box) as transport:
+        results = [
+            transport.send_file(path, sender=SENDER, recipients=["a@x.example"], message_id=mid)
+            for path, mid in ((writable, other_id), (named_twice, twice_id))
+        ]
+        with pytest.raises(OSError):
+            transport.send_file(
+                pointer, sender=SENDER, recipients=["a@x.example"], message_id="<p@x.example>"
+            )
+
+    for result, source in zip(results, (writable, named_twice), strict=True):
+        assert not os.path.samefile(result.location, source)
+        assert Path(result.location).read_bytes() == source.read_bytes()
+    assert len(os.listdir(box / "new")) == 2
 
 
 @pytest.mark.parametrize("durability", ["each", "batch", "off"])
