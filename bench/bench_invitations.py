@@ -7,12 +7,13 @@ writes the same files (letter, .ics, the message in a Maildir) in a plain loop; 
 `send_invitations` (plan, render in chunks, ledger claim/confirm, Maildir) on a local Prefect
 API. The two runs' files are compared byte for byte, so (b)/(a) measures orchestration and
 the ledger only. Both without PDF attachments (PDF speed is bench_pdf.py's subject).
-The bare loop and the flow take turns (bare, flow, bare, flow, ..., bare), each flow run on an
-event of its own, and each flow run is compared with the mean of the bare loops either side:
-this machine's speed drifts by more than the target's margin within minutes; the medians of
-`--rounds` (3) rounds are the result. (The last bare loop plans an event already invited, if
-anything a little faster: the ratio errs against the flow.) The disk is synced before each
-timed part, so no part pays for the files of the one before.
+Each of `--rounds` (3) rounds runs in a process of its own, as amity runs a flow run (a
+command, or a worker's run): the bare loop, the flow on an event of its own, the bare loop
+again; the flow is compared with the mean of the two (this machine's speed drifts by more than
+the target's margin within minutes) and the medians of the rounds are the result. (The bare
+loop after the flow plans an event already invited, if anything a little faster: the ratio
+errs against the flow.) The disk is synced before each timed part, so no part pays for the
+files of the one before.
 Targets: (a) >= 500 invitations/s on one core, (b)/(a) <= 1.15, peak RSS <= 400 MB.
 `--profile FILE` writes a cProfile of the first flow run (read it with `python -m pstats FILE`).
 """
@@ -22,10 +23,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import os
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -218,126 +221,149 @@ def _event(slug: str) -> dict[str, object]:
     }
 
 
+def _environment(folder: Path) -> str:
+    """The settings of a run in ``folder`` (this process and its rounds' processes); the URL."""
+    url = f"sqlite:///{folder / 'amity.db'}"
+    os.environ.update(
+        {
+            "AMITY_HOME": str(folder / "home"),
+            "AMITY_DATABASE_URL": url,
+            "AMITY_ATTACH_PDF": "false",
+            # the sign-off is part of a real send: approved at once, on the record
+            "AMITY_APPROVAL__AUTO_APPROVE_BY": "bench",
+        }
+    )
+    from flows.engine.runtime import apply_prefect_defaults
+
+    apply_prefect_defaults()
+    return url
+
+
+def one_round(folder: Path, k: int, contacts: int, profile: str | None) -> dict[str, object]:
+    """Round k in this process: the bare loop, the flow on event k, the bare loop again."""
+    url = _environment(folder)
+    from config.settings import get_settings
+
+    settings = get_settings()
+    slug = f"bench-{k}"
+
+    def bare(tag: str) -> float:
+        os.sync()
+        seconds, _ = bare_loop(url, slug, folder / f"bare-maildir-{tag}", folder / f"bare-{tag}")
+        return seconds
+
+    before = bare(f"{k}")
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.engine.runtime import run_flow
+    from flows.invitations import send_invitations
+
+    with prefect_test_harness(server_startup_timeout=180):
+        warm = run_flow(send_invitations, slug, only=["City 0"], dry_run=True, now=NOW)
+        shutil.rmtree(warm["out_dir"])  # the warm-up's dry-run files are not the run's
+        os.sync()
+        start = time.perf_counter()
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        summary = run_flow(send_invitations, slug, now=NOW)
+        flow_s = time.perf_counter() - start
+        if profile:
+            profiler.disable()
+            profiler.dump_stats(profile)
+    assert summary["sent"] == contacts, summary["sent"]
+    rss = peak_rss_mb()  # before the comparison reads the files
+    flow_maildir = folder / f"flow-maildir-{k}"
+    settings.outbox_dir.rename(flow_maildir)  # the next round starts with an empty outbox
+    after = bare(f"{k}-again")  # the event is invited now: its plan reads what the flow wrote
+    same = compare_outputs(
+        folder / f"bare-{k}", folder / f"bare-maildir-{k}", Path(summary["out_dir"]), flow_maildir
+    )
+    for done in (f"bare-{k}", f"bare-maildir-{k}", f"bare-{k}-again", f"bare-maildir-{k}-again"):
+        shutil.rmtree(folder / done)
+    shutil.rmtree(flow_maildir)
+    shutil.rmtree(Path(summary["out_dir"]).parent)
+    return {"before": before, "flow": flow_s, "after": after, "rss": rss, "outputs": same}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument(
-        "--rounds", type=int, default=3, help="flow runs, each between two bare loops"
+        "--rounds", type=int, default=3, help="rounds of bare loop, flow, bare loop"
     )
     parser.add_argument("--bare-only", action="store_true", help="time the bare loop only")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the first flow run into FILE")
+    parser.add_argument("--round", nargs=2, metavar=("FOLDER", "K"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds: at least 1")
-    rounds = 1 if args.bare_only else args.rounds
+    if args.round:  # one round, in a process of its own: its figures as JSON on stdout
+        folder, k = Path(args.round[0]), int(args.round[1])
+        print(json.dumps(one_round(folder, k, args.contacts, args.profile if k == 1 else None)))
+        return
+    rounds = args.rounds
+    n = args.contacts
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        url = f"sqlite:///{folder / 'amity.db'}"
-        os.environ.update(
-            {
-                "AMITY_HOME": str(folder / "home"),
-                "AMITY_DATABASE_URL": url,
-                "AMITY_ATTACH_PDF": "false",
-                # the sign-off is part of a real send: approved at once, on the record
-                "AMITY_APPROVAL__AUTO_APPROVE_BY": "bench",
-            }
-        )
-        from flows.engine.runtime import apply_prefect_defaults
-
-        apply_prefect_defaults()
-        setup(url, args.contacts)
+        url = _environment(folder)
+        setup(url, n)
         from config.settings import get_settings
         from db.events import apply_spec
         from db.session import session_scope
         from flows.domain.events import parse_event_spec
 
-        settings = get_settings()
-        # one event per round: each flow run invites its own event's 10,000 contacts
-        slugs = [f"bench-{k}" for k in range(1, rounds + 1)]
+        # one event per round: each flow run invites its own event's contacts
         with session_scope(url) as s:
-            for slug in slugs:
-                spec = parse_event_spec(slug, _event(slug), known_cities=["Beijing"])
-                apply_spec(s, spec, settings, now=NOW)
-
-        def bare(k: int) -> float:
-            """The bare loop for round k's event (its files are kept for the comparison), or
-            with k past the last round, the last event once more (its files are not)."""
-            os.sync()
-            slug = slugs[min(k, rounds - 1)]
-            seconds, _ = bare_loop(url, slug, folder / f"bare-maildir-{k}", folder / f"bare-{k}")
-            if k == rounds:
-                shutil.rmtree(folder / f"bare-maildir-{k}")
-                shutil.rmtree(folder / f"bare-{k}")
-            return seconds
-
-        bare_s = [bare(0)]
-        bare_rss_mb = peak_rss_mb()
-        if args.bare_only:
-            print(
-                f"(a) bare loop: {bare_s[0]:.1f} s  {args.contacts / bare_s[0]:.0f} invitations/s"
-            )
-            print(f"peak RSS after (a): {bare_rss_mb:.0f} MB")
-            return
-
-        from prefect.testing.utilities import prefect_test_harness
-
-        from flows.engine.runtime import run_flow
-        from flows.invitations import send_invitations
-
-        flow_s: list[float] = []
-        rss_mb: list[float] = []  # the peak after each flow run
-        outputs: list[str] = []
-        with prefect_test_harness(server_startup_timeout=180):
-            warm = run_flow(send_invitations, slugs[0], only=["City 0"], dry_run=True, now=NOW)
-            shutil.rmtree(warm["out_dir"])  # the warm-up's dry-run files are not the run's
-            for k, slug in enumerate(slugs):
-                os.sync()
-                start = time.perf_counter()
-                if args.profile and k == 0:
-                    import cProfile
-
-                    profiler = cProfile.Profile()
-                    profiler.enable()
-                summary = run_flow(send_invitations, slug, now=NOW)
-                flow_s.append(time.perf_counter() - start)
-                if args.profile and k == 0:
-                    profiler.disable()
-                    profiler.dump_stats(args.profile)
-                assert summary["sent"] == args.contacts, summary["sent"]
-                # this round's messages, apart: the next run starts with an empty outbox
-                flow_maildir = folder / f"flow-maildir-{k}"
-                settings.outbox_dir.rename(flow_maildir)
-                rss_mb.append(peak_rss_mb())  # before the comparison reads the files
-                bare_s.append(bare(k + 1))  # the next round's; after the last, the same event
-                outputs.append(
-                    compare_outputs(
-                        folder / f"bare-{k}",
-                        folder / f"bare-maildir-{k}",
-                        Path(summary["out_dir"]),
-                        flow_maildir,
-                    )
+            for k in range(1, rounds + 1):
+                spec = parse_event_spec(
+                    f"bench-{k}", _event(f"bench-{k}"), known_cities=["Beijing"]
                 )
-                for done in (f"bare-{k}", f"bare-maildir-{k}", f"flow-maildir-{k}"):
-                    shutil.rmtree(folder / done)
-                shutil.rmtree(Path(summary["out_dir"]).parent)
-    n = args.contacts
-    ratios = [f / ((bare_s[k] + bare_s[k + 1]) / 2) for k, f in enumerate(flow_s)]
-    print(f"contacts: {n}, rounds: {rounds} (bare, flow, bare, flow, ..., bare)")
-    for k, (f, ratio) in enumerate(zip(flow_s, ratios, strict=True)):
+                apply_spec(s, spec, get_settings(), now=NOW)
+        if args.bare_only:
+            os.sync()
+            seconds, _ = bare_loop(url, "bench-1", folder / "bare-maildir", folder / "bare")
+            print(f"(a) bare loop: {seconds:.1f} s  {n / seconds:.0f} invitations/s")
+            print(f"peak RSS after (a): {peak_rss_mb():.0f} MB")
+            return
+        results = []
+        for k in range(1, rounds + 1):
+            command = [
+                sys.executable,
+                __file__,
+                "--round",
+                str(folder),
+                str(k),
+                "--contacts",
+                str(n),
+            ]
+            if args.profile:
+                command += ["--profile", args.profile]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                sys.exit(f"round {k} failed:\n{done.stderr[-3000:]}")
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"contacts: {n}, rounds: {rounds} (each in a process of its own: bare, flow, bare)")
+    ratios, bares = [], []
+    for k, r in enumerate(results, start=1):
+        bare_mean = (r["before"] + r["after"]) / 2
+        ratios.append(r["flow"] / bare_mean)
+        bares += [r["before"], r["after"]]
         print(
-            f"  round {k + 1}: (a) {bare_s[k]:.1f} s / {bare_s[k + 1]:.1f} s "
-            f"({2 * n / (bare_s[k] + bare_s[k + 1]):.0f}/s), (b) {f:.1f} s "
-            f"({n / f:.0f}/s): (b)/(a) = {ratio:.2f}; outputs: {outputs[k]}"
+            f"  round {k}: (a) {r['before']:.1f} s / {r['after']:.1f} s ({n / bare_mean:.0f}/s), "
+            f"(b) {r['flow']:.1f} s ({n / r['flow']:.0f}/s): (b)/(a) = {ratios[-1]:.2f}; "
+            f"peak RSS {r['rss']:.0f} MB; outputs: {r['outputs']}"
         )
     print(
-        f"(a) bare loop, median: {n / statistics.median(bare_s):.0f} invitations/s (target >= 500)"
+        f"(a) bare loop, median: {n / statistics.median(bares):.0f} invitations/s (target >= 500)"
     )
     print(f"(b)/(a), median: {statistics.median(ratios):.2f} (target <= 1.15)")
     print(
-        f"peak RSS of this process after the first flow run: {rss_mb[0]:.0f} MB (target <= 400), "
-        f"after the last: {rss_mb[-1]:.0f} MB; after the first bare loop: {bare_rss_mb:.0f} MB"
+        f"peak RSS, highest of the rounds: {max(r['rss'] for r in results):.0f} MB (target <= 400)"
     )
-    if not all(o.startswith("identical") for o in outputs):
+    if not all(str(r["outputs"]).startswith("identical") for r in results):
         sys.exit(1)
 
 
