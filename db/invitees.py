@@ -191,9 +191,9 @@ def plan_invitees(
     new: list[dict[str, object]] = []  # inserted at once: 10,000 ORM objects flush in ~1.5 s
     for row in invitees(session, contacts):
         inv = existing.get(row.contact_id)
-        uid = inv.uid if inv else invitation_uid(event.slug, row.contact_id, domain)
         number = numbers.get(row.contact_id)
         if inv is None:
+            uid = invitation_uid(event.slug, row.contact_id, domain)
             if not dry_run and not row.is_opted_out:
                 new.append(
                     {
@@ -206,26 +206,24 @@ def plan_invitees(
                         "reference_number": number,
                     }
                 )
-            rows.append(
-                row.with_invitation(
-                    uid=uid,
-                    sequence=event.sequence,
-                    rsvp_state="",  # not invited before: nothing to remind of
-                    reference_year=year,
-                    reference_number=number or 0,
-                )
-            )
-            continue
-        if number is not None and not dry_run:
-            inv.reference_year, inv.reference_number = year, number
-        numbered = inv.reference_number is not None
+            # not invited before: nothing to remind of
+            sequence, rsvp_state, reference = event.sequence, "", None
+        else:
+            uid, sequence, rsvp_state = inv.uid, inv.sequence, inv.rsvp_state
+            if number is not None and not dry_run:
+                inv.reference_year, inv.reference_number = year, number
+            if inv.reference_number is not None:
+                reference = (inv.reference_year, inv.reference_number)
+            else:
+                reference = None
+        reference_year, reference_number = reference or (year, number or 0)
         rows.append(
             row.with_invitation(
                 uid=uid,
-                sequence=inv.sequence,
-                rsvp_state=inv.rsvp_state,
-                reference_year=inv.reference_year if numbered else year,
-                reference_number=inv.reference_number if numbered else (number or 0),
+                sequence=sequence,
+                rsvp_state=rsvp_state,
+                reference_year=reference_year,
+                reference_number=reference_number,
             )
         )
     if new:

@@ -270,7 +270,7 @@ class MaildirTransport(_Batch):
         The very file read is linked (through its descriptor), so a file swapped in between
         is never delivered; any other file is written as ``send`` writes bytes.
         """
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # not inherited (PEP 446)
         try:
             with open(fd, "rb", closefd=False) as handle:
                 data = handle.read()

@@ -9,10 +9,11 @@ from sqlalchemy import insert, select, update
 from config.settings import get_settings
 from db.approvals import data_digest
 from db.events import apply_spec
-from db.models import City, Contact, Event, Invitation, Tie
+from db.models import Contact, Event, Invitation, Tie
 from db.outbox import IN_LIMIT
 from db.session import session_scope
 from flows.domain.events import parse_event_spec
+from tests.db.test_invitees import _city
 
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 #: more contacts than one statement reads
@@ -21,26 +22,8 @@ COUNT = IN_LIMIT + 60
 
 def _event_with_contacts() -> tuple[int, list[int]]:
     with session_scope() as s:
-        home = City(
-            name="Beijing",
-            native_name="北京",
-            country_code="CN",
-            timezone="Asia/Shanghai",
-            language="zh",
-            kind="municipality",
-            is_home=True,
-        )
-        lyon = City(
-            name="Lyon",
-            native_name="Lyon",
-            country_code="FR",
-            timezone="Europe/Paris",
-            language="fr",
-            kind="municipality",
-            names={"zh": "里昂"},
-        )
-        s.add_all([home, lyon])
-        s.flush()
+        home = _city(s, "Beijing", is_home=True)
+        lyon = _city(s, "Lyon")
         s.add(Tie(home_city_id=home.id, partner_city_id=lyon.id, established_on=None))
         s.execute(
             insert(Contact),
