@@ -125,7 +125,9 @@ def bare_loop(url: str, slug: str, maildir: Path, out: Path) -> tuple[float, int
     from db.events import find_event, invited_contacts
     from db.invitees import plan_invitees
     from db.session import session_scope
+    from flows.engine.runtime import long_lived_objects_frozen
     from flows.invitations import _build_message, home_city_names, host_from_settings, render_one
+    from flows.outbound.outputs import Folders
     from flows.outbound.transport import MaildirTransport
 
     settings = get_settings()
@@ -137,7 +139,8 @@ def bare_loop(url: str, slug: str, maildir: Path, out: Path) -> tuple[float, int
         host = host_from_settings(settings, home_city_names(session))
         warm_item = render_one(event, event_info(event), warm, host, settings, NOW)
         _build_message(warm_item, None, settings, NOW)
-    with session_scope(url) as session:
+    # as the flow: what the process holds before the run stays out of full collections
+    with session_scope(url) as session, long_lived_objects_frozen():
         start = time.perf_counter()
         event = find_event(session, slug)
         contacts = invited_contacts(session, event)
@@ -146,12 +149,13 @@ def bare_loop(url: str, slug: str, maildir: Path, out: Path) -> tuple[float, int
         host = host_from_settings(settings, home_city_names(session))
         info = event_info(event)
         # synced once at the end, as the flow syncs once per chunk
+        folders = Folders()  # each folder made once, as the flow does
         with MaildirTransport(maildir, durability="batch") as transport:
             for row in rows:
                 item = render_one(event, info, row, host, settings, NOW)
                 message = _build_message(item, None, settings, NOW)
                 base = out / item["base"]
-                base.parent.mkdir(parents=True, exist_ok=True)
+                folders.make(base.parent)
                 base.with_suffix(".html").write_text(item["letter"].html, encoding="utf-8")
                 base.with_suffix(".ics").write_bytes(item["ics"])
                 transport.send(

@@ -249,7 +249,8 @@ class Settings(BaseSettings):
     #: messages are read from the reviewed copies, not held in memory)
     send_batch_size: int = Field(default=1000, ge=1)
     #: chunks of one invitation run in flight at once (threads, or Dask worker processes);
-    #: each chunk renders its PDFs on a process per core, so keep it small
+    #: each chunk renders its PDFs on a process per core, so keep it small. On threads only
+    #: chunks that wait outside Python (PDFs, an SMTP server) share it; the rest go one at a time
     task_workers: int = Field(default=2, ge=1)
     #: attach the PDF letter to invitation e-mails (the PDF is written to the output folder
     #: when this is on; off gives HTML letters only, for very large mailings)

@@ -103,9 +103,12 @@ def invitees(session: Session, contacts: Sequence[Contact | Row[Any]]) -> list[I
     """The contacts (ORM objects, or rows of the contact table) as invitees."""
     ties = partner_ties(session)
     cities = {c.id: c for c in session.scalars(select(City))}
+    names: dict[int, dict[str, str]] = {}  # a city's names once, for all its contacts
     out = []
     for contact in contacts:
         city = cities[contact.city_id]
+        if city.id not in names:
+            names[city.id] = city_names(city)
         out.append(
             Invitee(
                 contact_id=contact.id,
@@ -123,7 +126,7 @@ def invitees(session: Session, contacts: Sequence[Contact | Row[Any]]) -> list[I
                 salutations=dict(contact.salutations or {}),
                 is_opted_out=contact.is_opted_out,
                 city=city.name,
-                city_names=city_names(city),
+                city_names=names[city.id],
                 timezone=city.timezone,
                 tie=ties.get(city.id, TieDate(None, "unknown")),
             )

@@ -19,6 +19,7 @@ from config.settings import get_settings
 from db.models import Approval, Event
 from db.session import session_scope
 from flows.changes import CHANGES, send_reviewed_changes
+from flows.engine.runners import results_in_order, sends_in_flight
 from flows.invitations import send_chunk
 from flows.review import release
 
@@ -49,7 +50,8 @@ def send_reviewed(approval: str) -> dict[str, Any]:
         early = (row.send_at_dt - dt.datetime.now(dt.UTC)).total_seconds()
         if 0 < early <= MAX_EARLY_SECONDS:
             time.sleep(early)
-    batches, info = release(row, get_settings(), due=due)
+    settings = get_settings()
+    batches, info = release(row, settings, due=due)
     result: dict[str, Any] = {
         "event": slug,
         "review": info,
@@ -59,11 +61,11 @@ def send_reviewed(approval: str) -> dict[str, Any]:
     }
     if row.purpose == CHANGES:
         return send_reviewed_changes(row.event_id, batches, result)
-    futures = [
-        send_chunk.submit(row.event_id, batch, row.purpose, row.occurrence) for batch in batches
-    ]
-    for future in futures:
-        r = future.result()
+    for r in results_in_order(
+        lambda batch: send_chunk.submit(row.event_id, batch, row.purpose, row.occurrence),
+        batches,
+        in_flight=sends_in_flight(settings),
+    ):
         result["sent"] += r["sent"]
         result["already_sent"] += r["already_sent"]
         result["failed"] += r["failed"]

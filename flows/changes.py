@@ -58,6 +58,7 @@ from flows.engine.console import (
     update_event_page,
 )
 from flows.engine.forms import Clock
+from flows.engine.runners import results_in_order, sends_in_flight
 from flows.outbound.artifacts import RecipientRow
 from flows.outbound.calendar_files import (
     invitation_files,
@@ -386,12 +387,14 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
                 keys = [ledger_key(m, CHANGES, "") for m in planned]
                 summary.already_sent += len(sent_keys(session, keys))
         held_for_review = summary.review is not None and not batches
-        futures = [
-            send_change_chunk.submit(plan.event_id, [entry_of(m) for m in batch], now)
-            for batch in batches
-        ]
-        for number, future in enumerate(futures, start=1):
-            outcome = future.result()
+        outcomes = results_in_order(
+            lambda batch: send_change_chunk.submit(
+                plan.event_id, [entry_of(m) for m in batch], now
+            ),
+            batches,
+            in_flight=sends_in_flight(get_settings()),
+        )
+        for number, outcome in enumerate(outcomes, start=1):
             summary.sent += outcome.sent
             summary.already_sent += outcome.already_sent
             summary.failed += list(outcome.failed)
@@ -399,7 +402,7 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
             log.info(
                 "Chunk %d of %d: sent %d (%s), %d sent before, %d failed",
                 number,
-                len(futures),
+                len(batches),
                 outcome.sent,
                 preview(list(outcome.sent_to)) or "nobody",
                 outcome.already_sent,
@@ -458,11 +461,11 @@ def send_reviewed_changes(
 ) -> dict[str, Any]:
     """Send approved updates or cancellations (the flow of `amity approve`), then the feeds."""
     now = dt.datetime.now(dt.UTC)
-    futures = [
-        send_change_chunk.submit(event_id, [entry_of(m) for m in batch], now) for batch in batches
-    ]
-    for future in futures:
-        outcome = future.result()
+    for outcome in results_in_order(
+        lambda batch: send_change_chunk.submit(event_id, [entry_of(m) for m in batch], now),
+        batches,
+        in_flight=sends_in_flight(get_settings()),
+    ):
         result["sent"] += outcome.sent
         result["already_sent"] += outcome.already_sent
         result["failed"] += [asdict(f) for f in outcome.failed]

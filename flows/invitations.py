@@ -68,10 +68,16 @@ from flows.engine.console import (
 )
 from flows.engine.crashed import watch_this_run
 from flows.engine.forms import Clock
-from flows.engine.runners import task_runner_for
+from flows.engine.runners import (
+    chunks_in_flight,
+    results_in_order,
+    sends_in_flight,
+    task_runner_for,
+)
+from flows.engine.runtime import long_lived_objects_frozen
 from flows.outbound.artifacts import output_link
 from flows.outbound.ledger import chunks, send_manifest, tally, utc_now
-from flows.outbound.outputs import contact_file_stem, invitation_dir
+from flows.outbound.outputs import Folders, contact_file_stem, invitation_dir
 from flows.review import (
     copies_dir_for_this_run,
     discard_unreviewed_copies,
@@ -279,11 +285,12 @@ def render_chunk(
     else:
         pdfs = [None] * len(items)
     out = invitation_dir(settings, slug)
+    folders = Folders()
     manifest = []
     for item, pdf in zip(items, pdfs, strict=True):
         message = _build_message(item, pdf, settings, now)
         base = out / item["base"]
-        base.parent.mkdir(parents=True, exist_ok=True)
+        folders.make(base.parent)
         letter = item["letter"]
         base.with_suffix(".html").write_text(letter.html, encoding="utf-8")
         if pdf is not None:
@@ -293,7 +300,7 @@ def render_chunk(
         if dry_run:
             base.with_suffix(".eml").write_bytes(message)
         elif keep is not None:
-            kept = keep_copy(Path(keep), Path(item["base"]).with_suffix(".eml"), message)
+            kept = keep_copy(Path(keep), Path(item["base"]).with_suffix(".eml"), message, folders)
         manifest.append(
             {
                 "contact_id": item["row"].contact_id,
@@ -413,7 +420,26 @@ def send_invitations(
     watch_this_run()  # a run killed earlier on this machine shows as Crashed, not Running
     if (refused := refuse_unknown_event(event)) is not None:
         return refused  # a Failed state: one line in the UI
-    now = now or dt.datetime.now(dt.UTC)
+    with long_lived_objects_frozen():
+        return _invite(
+            event,
+            only,
+            dry_run,
+            remind_pending,
+            strict_language,
+            now or dt.datetime.now(dt.UTC),
+        )
+
+
+def _invite(
+    event: str,
+    only: list[str] | None,
+    dry_run: bool,
+    remind_pending: bool,
+    strict_language: bool,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """`send_invitations` once the event is known: plan, render, review, send, publish."""
     started = utc_now()  # the ledger's clock, to tell another run's sends from earlier ones
     settings = get_settings()
     log = run_logger()
@@ -440,19 +466,21 @@ def send_invitations(
     purpose = "reminder" if remind_pending else "invitation"
     occurrence = now.date().isoformat() if remind_pending else "invite"
     keep = copies_dir_for_this_run(settings, plan["slug"], dry_run=dry_run)
-    futures = [
-        render_chunk.submit(
-            plan["event_id"],
-            _as_is(chunk),
-            now,
-            purpose,
-            occurrence,
-            dry_run,
-            str(keep) if keep is not None else None,
+    manifests = list(
+        results_in_order(
+            lambda chunk: render_chunk.submit(
+                plan["event_id"],
+                _as_is(chunk),
+                now,
+                purpose,
+                occurrence,
+                dry_run,
+                str(keep) if keep is not None else None,
+            ),
+            batches,
+            in_flight=chunks_in_flight(waits_elsewhere=settings.attach_pdf),
         )
-        for chunk in batches
-    ]
-    manifests = [f.result() for f in futures]
+    )
     done = 0
     for manifest in manifests:
         done += len(manifest)
@@ -503,12 +531,13 @@ def send_invitations(
             ranks={r.contact_id: r.rank for r in recipients},
             now=now,
         )
-        sends = [
-            send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence) for m in manifests
-        ]
+        sends = results_in_order(
+            lambda m: send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence),
+            manifests,
+            in_flight=sends_in_flight(settings),
+        )
         ours: list[tuple[str, str, str]] = []
-        for number, future in enumerate(sends, start=1):
-            r = future.result()
+        for number, r in enumerate(sends, start=1):
             summary.sent += r["sent"]
             summary.failed += r["failed"]
             ours += [tuple(k) for k in r["ours"]]
@@ -516,7 +545,7 @@ def send_invitations(
             log.info(
                 "Chunk %d of %d: sent %d (%s), %d sent before, %d failed",
                 number,
-                len(sends),
+                len(manifests),
                 r["sent"],
                 preview(r["sent_to"]) or "nobody",
                 r["already_sent"],

@@ -64,7 +64,7 @@ from flows.domain.review import (
 from flows.domain.slug import slugify
 from flows.outbound.artifacts import output_link
 from flows.outbound.ledger import chunks
-from flows.outbound.outputs import invitation_dir
+from flows.outbound.outputs import Folders, invitation_dir
 
 #: the deployment that sends approved messages at a chosen hour
 SEND_REVIEWED = "send reviewed/send-reviewed"
@@ -174,7 +174,7 @@ def discard_unreviewed_copies(run_id: str, settings: Settings) -> None:
         shutil.rmtree(keep, ignore_errors=True)
 
 
-def keep_copy(keep: Path, rel: Path, data: bytes) -> dict[str, str]:
+def keep_copy(keep: Path, rel: Path, data: bytes, folders: Folders | None = None) -> dict[str, str]:
     """Write a message under the review's copies (``rel``: its .eml below them); the
     manifest fields that name the copy: its path and the sha256 the review records.
 
@@ -183,10 +183,14 @@ def keep_copy(keep: Path, rel: Path, data: bytes) -> dict[str, str]:
     is a new file, read-only: a message delivered from an earlier copy never changes.
     """
     dst = keep / rel
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    (folders or Folders()).make(dst.parent)
     kept = data.replace(b"\r\n", b"\n")
-    dst.unlink(missing_ok=True)
-    with open(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "wb") as handle:
+    try:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    except FileExistsError:  # an earlier copy (a re-render): replaced, never rewritten
+        dst.unlink()
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    with open(fd, "wb") as handle:
         handle.write(kept)
     return {"eml": str(dst), "sha256": sha256_hex(kept)}
 

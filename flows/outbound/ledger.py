@@ -135,8 +135,22 @@ def claim(
         }
         for purpose, recipient, occurrence, message_id in items
     ]
-    session.execute(insert_fn(OutboxMessage).on_conflict_do_nothing(), rows)
-    keys = {(p, r.lower(), o) for p, r, o, _ in items}
+    # the rows inserted are claimed; only the keys already in the ledger are read back
+    inserted = session.execute(
+        insert_fn(OutboxMessage)
+        .on_conflict_do_nothing()
+        .returning(
+            OutboxMessage.id,
+            OutboxMessage.purpose,
+            OutboxMessage.recipient,
+            OutboxMessage.occurrence,
+        ),
+        rows,
+    )
+    claimed: list[Claim] = []
+    for row in inserted:
+        claimed.append(Claim(row.id, (row.purpose, row.recipient, row.occurrence)))
+    keys = {(p, r.lower(), o) for p, r, o, _ in items} - {c.key for c in claimed}
     # read whole before the updates below
     existing = list(
         rows_by_key(
@@ -148,7 +162,7 @@ def claim(
             OutboxMessage.claimed_dt,
         )
     )
-    claimed, sent = [], []
+    sent = []
     for row in existing:
         key = (row.purpose, row.recipient, row.occurrence)
         if row.state == "sent":

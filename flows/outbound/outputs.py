@@ -17,6 +17,20 @@ def contact_file_stem(city: str, name_latin: str | None, email: str, contact_id:
     return f"{slugify(city)}/{slugify(name_latin or email)}-{contact_id}"
 
 
+class Folders:
+    """Makes the folders a batch writes into, each once (a file per contact would otherwise
+    ask the file system for its folder every time)."""
+
+    def __init__(self) -> None:
+        self._made: set[Path] = set()
+
+    def make(self, folder: Path) -> Path:
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        return folder
+
+
 def contact_id_of(path: Path) -> int | None:
     """The contact id back from a file named after :func:`contact_file_stem`."""
     ident = path.stem.rsplit("-", 1)[-1]

@@ -194,6 +194,8 @@ class MaildirTransport(_Batch):
         self._delivered: set[str] | None = None
         self._unsynced = False
         self._counter = itertools.count()
+        #: /proc/self/fd, open while the transport is (``send_file`` links through it)
+        self._proc: int | None = None
 
     def open(self) -> None:
         try:
@@ -241,8 +243,13 @@ class MaildirTransport(_Batch):
         )
 
     def close(self) -> None:
-        self.sync()
-        self._delivered = None
+        try:
+            self.sync()
+        finally:
+            self._delivered = None
+            if self._proc is not None:
+                os.close(self._proc)
+                self._proc = None
 
     def sync(self) -> None:
         """Force the messages written since the last sync to disk (``"batch"`` mode)."""
@@ -272,9 +279,8 @@ class MaildirTransport(_Batch):
         """
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # not inherited (PEP 446)
         try:
-            with open(fd, "rb", closefd=False) as handle:
-                data = handle.read()
             info = os.fstat(fd)
+            data = _read_all(fd, info.st_size)
             linkable = (
                 b"\r\n" not in data
                 and stat.S_ISREG(info.st_mode)
@@ -286,15 +292,13 @@ class MaildirTransport(_Batch):
             if not linkable:
                 return self.send(data, sender=sender, recipients=recipients, message_id=message_id)
 
-            def place(target: Path, key: str) -> bool:
+            def place(target: str, key: str) -> bool:
                 try:
+                    if self._proc is None:
+                        self._proc = os.open(_PROC_FD, os.O_RDONLY | os.O_DIRECTORY)
                     # /proc/self/fd/N names the open file: its inode is linked, whatever
                     # the path names by now (linkat, following that name)
-                    proc = os.open(_PROC_FD, os.O_RDONLY | os.O_DIRECTORY)
-                    try:
-                        os.link(str(fd), target, src_dir_fd=proc, follow_symlinks=True)
-                    finally:
-                        os.close(proc)
+                    os.link(str(fd), target, src_dir_fd=self._proc, follow_symlinks=True)
                 except FileExistsError:
                     return True
                 except OSError:  # another file system, no hard links there: write the bytes
@@ -307,20 +311,21 @@ class MaildirTransport(_Batch):
         finally:
             os.close(fd)
 
-    def _deliver(self, message_id: str, place: Callable[[Path, str], bool]) -> SendResult:
+    def _deliver(self, message_id: str, place: Callable[[str, str], bool]) -> SendResult:
         """Put a message into new/ under its key with ``place(target, key)`` (True: the name
         was taken already), unless the listing has it; the durability's part after it."""
         if self._delivered is None:
             self.open()
         assert self._delivered is not None
         key = self.key_for(message_id)
-        target = self.path / "new" / key
+        new = os.path.join(self.path, "new")
+        target = os.path.join(new, key)
         if key in self._delivered:
-            return SendResult(message_id, self.name, str(target), duplicate=True)
+            return SendResult(message_id, self.name, target, duplicate=True)
         try:
             duplicate = place(target, key)
             if self.durability == "each" and not duplicate:
-                _fsync(target.parent)
+                _fsync(new)
         except OSError as exc:
             if exc.errno in _UNWRITABLE:
                 raise self._unwritable(exc) from exc
@@ -328,12 +333,12 @@ class MaildirTransport(_Batch):
         if self.durability == "batch" and not duplicate:
             self._unsynced = True
         self._delivered.add(key)
-        return SendResult(message_id, self.name, str(target), duplicate=duplicate)
+        return SendResult(message_id, self.name, target, duplicate=duplicate)
 
-    def _write(self, data: bytes, target: Path, key: str) -> bool:
+    def _write(self, data: bytes, target: str, key: str) -> bool:
         """Write ``data`` in tmp/ and link it into new/ as ``target``; True if the name was
         taken already (the Maildir protocol: atomic, and fails if the name exists)."""
-        tmp = self.path / "tmp" / f"{key}.{os.getpid()}.{next(self._counter)}.{_HOST}"
+        tmp = os.path.join(self.path, "tmp", f"{key}.{os.getpid()}.{next(self._counter)}.{_HOST}")
         try:
             with open(tmp, "xb") as handle:
                 handle.write(data)
@@ -349,6 +354,14 @@ class MaildirTransport(_Batch):
             # a read-only outbox refuses the unlink too; the next open() cleans tmp/
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """The rest of an open file, ``size`` bytes as its fstat said (or more, if it grew)."""
+    parts = [os.read(fd, size + 1)]
+    while parts[-1]:
+        parts.append(os.read(fd, 1 << 16))
+    return b"".join(parts)
 
 
 #: errors that fail every write to the outbox, not just one message
@@ -672,7 +685,7 @@ def _load_libc() -> ctypes.CDLL | None:
 _LIBC = _load_libc()
 
 
-def _fsync(path: Path) -> None:
+def _fsync(path: str | os.PathLike[str]) -> None:
     """Force a file or a directory (its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:

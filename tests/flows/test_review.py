@@ -316,3 +316,29 @@ def test_events_cancel_with_approve_sends_at_once(
         "approved",
         "Li Hua",
     )
+
+
+def test_a_kept_copy_is_a_new_read_only_file_each_time(tmp_path: Path) -> None:
+    """A re-render replaces the copy with a new file: one delivered (hard-linked) earlier
+    keeps its bytes."""
+    import hashlib
+    import stat
+
+    from flows.outbound.outputs import Folders
+    from flows.review import keep_copy
+
+    folders = Folders()
+    rel = Path("tokyo") / "tanaka-7.eml"
+    first = keep_copy(tmp_path, rel, b"Subject: one\r\n\r\nfirst\r\n", folders)
+    delivered = tmp_path / "delivered.eml"
+    os.link(first["eml"], delivered)
+
+    second = keep_copy(tmp_path, rel, b"Subject: two\r\n\r\nsecond\r\n", folders)
+
+    kept = Path(second["eml"])
+    assert kept == tmp_path / rel
+    assert kept.read_bytes() == b"Subject: two\n\nsecond\n"  # the Maildir's line ends
+    assert second["sha256"] == hashlib.sha256(kept.read_bytes()).hexdigest()
+    assert not os.path.samefile(kept, delivered)
+    assert delivered.read_bytes() == b"Subject: one\n\nfirst\n"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o444

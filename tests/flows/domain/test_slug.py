@@ -81,3 +81,18 @@ def test_slugify_names_that_read_alike_do_not_clash() -> None:
 
 def test_slugify_long_name_is_cut_to_sixty_before_the_hash() -> None:
     assert slugify("Ciudad " * 20) == "ciudad-" * 8 + "ciud-48d5d0"
+
+
+def test_slugify_ascii_short_way_equals_the_general_one() -> None:
+    """ASCII text skips the normalisations: it must come out exactly as through them."""
+    import random
+    import string
+
+    from flows.domain.slug import _ascii_base, _base
+
+    rng = random.Random(7)
+    alphabet = string.printable + "\x00\x01\x1c\x1f\x7f"
+    texts = ["<invitation.1.abc@amity.example>", " a  b ", "\x1c x \x1f", "", "--", "_a_"]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 40))) for _ in range(3000)]
+    for text in texts:
+        assert _ascii_base(text) == _base(text), repr(text)

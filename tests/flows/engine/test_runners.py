@@ -81,3 +81,79 @@ def test_invitation_runner_takes_its_workers_from_settings() -> None:
     )
 
     assert out.stdout.strip() == "3"
+
+
+def test_results_in_order_keeps_at_most_in_flight_submitted() -> None:
+    from concurrent.futures import Future
+
+    from flows.engine.runners import results_in_order
+
+    log: list[str] = []
+
+    def submit(n: int) -> Future[int]:
+        log.append(f"submit {n}")
+        done: Future[int] = Future()
+        done.set_result(n * 10)
+        return done
+
+    one = []
+    for result in results_in_order(submit, range(3), in_flight=1):
+        log.append(f"took {result}")
+        one.append(result)
+    assert one == [0, 10, 20]
+    assert log == ["submit 0", "took 0", "submit 1", "took 10", "submit 2", "took 20"]
+
+    log.clear()
+    assert list(results_in_order(submit, range(3), in_flight=None)) == [0, 10, 20]
+    assert log == ["submit 0", "submit 1", "submit 2"]  # all at once: the runner bounds them
+
+
+def test_results_in_order_submits_nothing_after_a_failure() -> None:
+    from concurrent.futures import Future
+
+    from flows.engine.runners import results_in_order
+
+    submitted: list[int] = []
+
+    def submit(n: int) -> Future[int]:
+        submitted.append(n)
+        done: Future[int] = Future()
+        if n == 1:
+            done.set_exception(ValueError("chunk 1 failed"))
+        else:
+            done.set_result(n)
+        return done
+
+    with pytest.raises(ValueError, match="chunk 1"):
+        list(results_in_order(submit, range(5), in_flight=1))
+    assert submitted == [0, 1]
+
+
+@flow(name="in flight probe", task_runner=task_runner_for("thread", workers=2))
+def in_flight_probe(transport: str) -> tuple[int | None, int | None, int | None]:
+    from config.settings import get_settings
+    from flows.engine.runners import chunks_in_flight, sends_in_flight
+
+    settings = get_settings().model_copy(update={"mail_transport": transport})
+    return (
+        chunks_in_flight(waits_elsewhere=False),
+        chunks_in_flight(waits_elsewhere=True),
+        sends_in_flight(settings),
+    )
+
+
+def test_chunks_in_flight_one_on_threads_unless_the_work_waits_elsewhere() -> None:
+    from flows.engine.runners import chunks_in_flight
+
+    # Python work one chunk at a time; PDFs or an SMTP server: as many as the pool has
+    assert in_flight_probe("maildir") == (1, None, 1)
+    assert in_flight_probe("smtp") == (1, None, None)
+    assert chunks_in_flight(waits_elsewhere=False) is None  # no flow run: no runner to share
+
+
+@pytest.mark.slow
+def test_chunks_in_flight_all_on_dask() -> None:
+    on_dask = in_flight_probe.with_options(
+        task_runner=task_runner_for("dask", workers=1, processes=False)
+    )
+    assert on_dask("maildir") == (None, None, None)  # each worker is a process of its own

@@ -229,6 +229,31 @@ def test_maildir_links_no_file_others_could_change(tmp_path: Path) -> None:
     assert len(os.listdir(box / "new")) == 2
 
 
+def test_maildir_leaves_no_descriptor_open(tmp_path: Path) -> None:
+    """The files read and /proc/self/fd, held while the transport is open, are closed with it."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("no /proc/self/fd here")
+    kept = []
+    for n in range(5):
+        raw, message_id = invitation(n)
+        path = tmp_path / f"{n}.eml"
+        path.write_bytes(raw.replace(b"\r\n", b"\n"))
+        kept.append((path, message_id))
+    before = len(os.listdir(fds))
+
+    with MaildirTransport(tmp_path / "outbox", durability="batch") as transport:
+        for path, message_id in kept:
+            result = transport.send_file(
+                path, sender=SENDER, recipients=["a@x.example"], message_id=message_id
+            )
+            assert os.path.samefile(result.location, path)
+        during = len(os.listdir(fds))
+
+    assert during == before + 1  # /proc/self/fd itself, once for every message
+    assert len(os.listdir(fds)) == before
+
+
 @pytest.mark.parametrize("durability", ["each", "batch", "off"])
 def test_maildir_each_durability_delivers_every_message(tmp_path: Path, durability: str) -> None:
     with MaildirTransport(tmp_path, durability=durability) as transport:  # type: ignore[arg-type]

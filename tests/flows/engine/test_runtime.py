@@ -1,0 +1,20 @@
+"""Process-wide settings for runs in this process."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from flows.engine.runtime import long_lived_objects_frozen
+
+
+def test_long_lived_objects_frozen_for_the_block_only() -> None:
+    assert gc.get_freeze_count() == 0
+
+    with pytest.raises(RuntimeError), long_lived_objects_frozen():
+        # what the process held is out of the collector's passes while the block runs
+        assert gc.get_freeze_count() > 0
+        raise RuntimeError("the run failed")
+
+    assert gc.get_freeze_count() == 0  # given back, even after a failure
