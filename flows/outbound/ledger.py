@@ -303,15 +303,14 @@ def tally(
 
     ``ours`` are the keys this run sent or failed itself, left out of the count.
     """
-    wanted = {(p, r.lower(), o) for p, r, o in keys}
+    mine = {(p, r.lower(), o) for p, r, o in ours}
+    # what this run sent or failed itself is not counted: nothing else, nothing to read
+    wanted = {(p, r.lower(), o) for p, r, o in keys} - mine
     if not wanted:
         return Tally()
-    mine = {(p, r.lower(), o) for p, r, o in ours}
     rows = rows_by_key(session, wanted, OutboxMessage.state, OutboxMessage.sent_dt)
     since_count = before = elsewhere = 0
     for row in rows:
-        if (row.purpose, row.recipient, row.occurrence) in mine:
-            continue
         if row.state == "sent" and row.sent_dt is not None:
             if row.sent_dt >= since:
                 since_count += 1

@@ -18,11 +18,13 @@ from db.session import session_scope
 from flows.outbound.ledger import (
     CLAIM_LEASE,
     Outgoing,
+    Tally,
     claim,
     confirm_many,
     deliver,
     new_claim_token,
     release_claim_token,
+    tally,
     utc_now,
 )
 
@@ -99,6 +101,31 @@ def test_claim_then_confirm_marks_the_rows_sent(amity_db: str) -> None:
             ("ken.sato@tokyo.example.org", "sent", NOW, f"/box/{claims[0].ledger_id}", 1),
             ("hanako.yamada@tokyo.example.org", "sent", NOW, f"/box/{claims[1].ledger_id}", 1),
         ]
+
+
+def test_tally_counts_what_other_runs_did_with_a_runs_messages(amity_db: str) -> None:
+    """Sent by another run since this one started, sent before it, still claimed by a live
+    run; what this run sent or failed itself is not counted."""
+    keys = [("invitation", f"c{n}@tokyo.example.org", f"uid-{n}:0:invite") for n in range(4)]
+    day = dt.timedelta(days=1)
+    other, this_run = new_claim_token(), new_claim_token()  # both alive: this process
+    try:
+        with session_scope() as session:
+            for n, (token, sent_at) in enumerate(
+                [(other, NOW + day), (other, NOW - day), (other, None), (this_run, NOW + day)]
+            ):
+                (held,), _ = claim(session, [(*keys[n], f"<m{n}@x>")], token=token, now=NOW)
+                if sent_at is not None:
+                    confirm_many(session, [(held, None, 1)], token=token, now=sent_at)
+        with session_scope() as session:
+            counted = tally(session, keys, since=NOW, ours=[keys[3]])
+            mine_only = tally(session, [keys[3]], since=NOW, ours=[keys[3]])
+    finally:
+        release_claim_token(other)
+        release_claim_token(this_run)
+
+    assert (counted.sent_by_other, counted.sent_before, counted.in_progress_elsewhere) == (1, 1, 1)
+    assert mine_only == Tally()
 
 
 def test_deliver_rerun_skips_what_was_confirmed(amity_db: str) -> None:
