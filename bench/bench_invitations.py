@@ -13,7 +13,8 @@ again; the flow is compared with the mean of the two (this machine's speed drift
 the target's margin within minutes) and the medians of the rounds are the result. (The bare
 loop after the flow plans an event already invited, if anything a little faster: the ratio
 errs against the flow.) The disk is synced before each timed part, so no part pays for the
-files of the one before, and nothing is deleted before the end (about 0.7 GB a round).
+files of the one before, and nothing is deleted before the end (about 0.7 GB a round, in
+$TMPDIR).
 Targets: (a) >= 500 invitations/s on one core, (b)/(a) <= 1.15, peak RSS <= 400 MB.
 `--profile FILE` writes a cProfile of the first flow run (read it with `python -m pstats FILE`).
 """

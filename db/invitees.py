@@ -103,7 +103,8 @@ def invitees(session: Session, contacts: Sequence[Contact | Row[Any]]) -> list[I
     """The contacts (ORM objects, or rows of the contact table) as invitees."""
     ties = partner_ties(session)
     cities = {c.id: c for c in session.scalars(select(City))}
-    names: dict[int, dict[str, str]] = {}  # a city's names once, for all its contacts
+    # a city's names once, shared by all its contacts (read only: letters copy them)
+    names: dict[int, dict[str, str]] = {}
     out = []
     for contact in contacts:
         city = cities[contact.city_id]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,14 +387,7 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
                 keys = [ledger_key(m, CHANGES, "") for m in planned]
                 summary.already_sent += len(sent_keys(session, keys))
         held_for_review = summary.review is not None and not batches
-        outcomes = results_in_order(
-            lambda batch: send_change_chunk.submit(
-                plan.event_id, [entry_of(m) for m in batch], now
-            ),
-            batches,
-            in_flight=sends_in_flight(get_settings()),
-        )
-        for number, outcome in enumerate(outcomes, start=1):
+        for number, outcome in enumerate(_send_batches(plan.event_id, batches, now), start=1):
             summary.sent += outcome.sent
             summary.already_sent += outcome.already_sent
             summary.failed += list(outcome.failed)
@@ -456,16 +449,23 @@ def occurrence_of(m: ChangeEntry) -> str:
     return f"{m.recipient.uid}:{m.sequence}" + (f":{m.revision}" if m.revision else "")
 
 
+def _send_batches(
+    event_id: int, batches: list[list[dict[str, Any]]], now: dt.datetime
+) -> Iterator[ChunkOutcome]:
+    """Each batch's outcome in order, sent by a task of its own (one at a time into a Maildir)."""
+    return results_in_order(
+        lambda batch: send_change_chunk.submit(event_id, [entry_of(m) for m in batch], now),
+        batches,
+        in_flight=sends_in_flight(get_settings()),
+    )
+
+
 def send_reviewed_changes(
     event_id: int, batches: list[list[dict[str, Any]]], result: dict[str, Any]
 ) -> dict[str, Any]:
     """Send approved updates or cancellations (the flow of `amity approve`), then the feeds."""
     now = dt.datetime.now(dt.UTC)
-    for outcome in results_in_order(
-        lambda batch: send_change_chunk.submit(event_id, [entry_of(m) for m in batch], now),
-        batches,
-        in_flight=sends_in_flight(get_settings()),
-    ):
+    for outcome in _send_batches(event_id, batches, now):
         result["sent"] += outcome.sent
         result["already_sent"] += outcome.already_sent
         result["failed"] += [asdict(f) for f in outcome.failed]

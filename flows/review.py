@@ -185,11 +185,14 @@ def keep_copy(keep: Path, rel: Path, data: bytes, folders: Folders | None = None
     dst = keep / rel
     (folders or Folders()).make(dst.parent)
     kept = data.replace(b"\r\n", b"\n")
-    try:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-    except FileExistsError:  # an earlier copy (a re-render): replaced, never rewritten
-        dst.unlink()
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    for _ in range(2):
+        try:
+            fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            break
+        except FileExistsError:  # an earlier copy (a re-render): replaced, never rewritten
+            dst.unlink()
+    else:
+        raise FileExistsError(f"{dst}: created again by someone else while being replaced")
     with open(fd, "wb") as handle:
         handle.write(kept)
     return {"eml": str(dst), "sha256": sha256_hex(kept)}

@@ -19,7 +19,7 @@ def slugify(text: str, *, max_len: int = _MAX_LEN, unique: bool = True) -> str:
     ``unique=False`` leaves the hash out, for handles that the database keeps unique
     (event slugs).
     """
-    base = _ascii_base(text) if text.isascii() else _base(text)
+    base = _words(text) if text.isascii() else _base(text)
     readable = _UNSAFE.sub("-", base.lower()).strip("-_")[:max_len].strip("-_")
     if not readable:
         readable = "x"
@@ -29,15 +29,16 @@ def slugify(text: str, *, max_len: int = _MAX_LEN, unique: bool = True) -> str:
     return readable
 
 
-def _ascii_base(text: str) -> str:
-    """`_base` of ASCII text: both normalisations leave it as it is (Message-IDs, most names)."""
+def _words(text: str) -> str:
+    """The words of ``text`` apart: punctuation of any script (the en dash of
+    "Beijing–Tokyo") separates them. Of ASCII text, also its `_base`: both normalisations
+    leave it as it is (Message-IDs, most names)."""
     return _UNSAFE.sub(" ", text).strip()
 
 
 def _base(text: str) -> str:
     """The words of ``text`` apart, in ASCII where that keeps its letters."""
-    # punctuation of any script (the en dash of "Beijing–Tokyo") separates words
-    normalized = _UNSAFE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    normalized = _words(unicodedata.normalize("NFKC", text))
     ascii_form = unicodedata.normalize("NFKD", normalized).encode("ascii", "ignore").decode()
     return ascii_form if _letters(ascii_form) >= _letters(normalized) else normalized
 

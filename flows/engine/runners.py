@@ -61,11 +61,13 @@ def chunks_in_flight(*, waits_elsewhere: bool) -> int | None:
     """How many chunks the running flow keeps in flight: 1, or None for as many as its task
     runner runs at once.
 
-    Dask's workers are processes: each takes a chunk. On the thread pool a second chunk
-    helps only while the first waits outside Python: for its PDFs (rendered in processes)
-    or for an SMTP server. Two chunks of Python work that write files contend for the GIL
-    at every write: a Maildir's messages went out several times slower per message on two
-    threads than on one (bench_invitations, 10,000 invitations).
+    On Dask every chunk is submitted at once: its workers are processes (or threads the
+    caller chose, `processes=False`), and it schedules them itself. On the thread pool a
+    second chunk helps only while the first waits outside Python: for its PDFs (rendered in
+    processes) or for an SMTP server. Two chunks of Python work that write files contend
+    for the GIL at every write: into a Maildir, each message took several times the thread
+    time on two threads that it took on one (bench_invitations, 10,000 invitations), and
+    letters without PDFs rendered no faster on two.
     """
     from prefect.context import FlowRunContext
     from prefect.task_runners import ThreadPoolTaskRunner
@@ -84,14 +86,21 @@ def results_in_order(
     submit: Callable[[T], Any], items: Iterable[T], *, in_flight: int | None
 ) -> Iterator[Any]:
     """Submit a task per item (``submit`` returns its future) and yield the results in
-    order, with at most ``in_flight`` submitted and not yet taken (None: all at once).
+    order, with at most ``in_flight`` submitted and not yet finished (None: all at once).
 
-    A failed task raises here, and nothing after it is submitted.
+    A failed task raises here. With ``in_flight``, nothing after it is submitted; with None,
+    every task was submitted at the start and those running finish.
     """
     pending: deque[Any] = deque()
-    for item in items:
-        if in_flight is not None and len(pending) >= in_flight:
-            yield pending.popleft().result()
+    waiting = iter(items)
+    for item in waiting:
         pending.append(submit(item))
+        if in_flight is not None and len(pending) >= in_flight:
+            break
     while pending:
-        yield pending.popleft().result()
+        result = pending.popleft().result()
+        # the next one runs while the caller takes this result in
+        for item in waiting:
+            pending.append(submit(item))
+            break
+        yield result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -83,12 +84,30 @@ def long_lived_objects_frozen() -> Iterator[None]:
     the run included, 0.2-0.4 s each time. A run of 10,000 invitations met three (1.1 s of
     its time); with those objects frozen, its full collections took 0.2-0.3 s in all. They
     are unfrozen after the block, so a process that runs several flows collects them as before.
+    Blocks may overlap (runs in threads): the last to end unfreezes. A process that froze
+    objects itself (a server before it forks) keeps its own freeze: nothing is done then.
     """
-    gc.freeze()
+    global _frozen_blocks
+    with _freezing:
+        # only the outermost block of runs at once freezes, and only what nothing else froze
+        ours = _frozen_blocks > 0 or gc.get_freeze_count() == 0
+        if ours:
+            if _frozen_blocks == 0:
+                gc.freeze()
+            _frozen_blocks += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        if ours:
+            with _freezing:
+                _frozen_blocks -= 1
+                if _frozen_blocks == 0:
+                    gc.unfreeze()
+
+
+#: blocks of `long_lived_objects_frozen` running now (runs in threads of one process)
+_frozen_blocks = 0
+_freezing = threading.Lock()
 
 
 def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -196,6 +196,7 @@ class MaildirTransport(_Batch):
         self._counter = itertools.count()
         #: /proc/self/fd, open while the transport is (``send_file`` links through it)
         self._proc: int | None = None
+        self._proc_pid = 0
 
     def open(self) -> None:
         try:
@@ -294,8 +295,10 @@ class MaildirTransport(_Batch):
 
             def place(target: str, key: str) -> bool:
                 try:
-                    if self._proc is None:
+                    if self._proc is None or self._proc_pid != os.getpid():
+                        # (a forked child has its own descriptors: its own /proc/self/fd)
                         self._proc = os.open(_PROC_FD, os.O_RDONLY | os.O_DIRECTORY)
+                        self._proc_pid = os.getpid()
                     # /proc/self/fd/N names the open file: its inode is linked, whatever
                     # the path names by now (linkat, following that name)
                     os.link(str(fd), target, src_dir_fd=self._proc, follow_symlinks=True)

@@ -101,7 +101,8 @@ def test_results_in_order_keeps_at_most_in_flight_submitted() -> None:
         log.append(f"took {result}")
         one.append(result)
     assert one == [0, 10, 20]
-    assert log == ["submit 0", "took 0", "submit 1", "took 10", "submit 2", "took 20"]
+    # the next is submitted once the one before has finished, before the caller takes it in
+    assert log == ["submit 0", "submit 1", "took 0", "submit 2", "took 10", "took 20"]
 
     log.clear()
     assert list(results_in_order(submit, range(3), in_flight=None)) == [0, 10, 20]
@@ -156,4 +157,4 @@ def test_chunks_in_flight_all_on_dask() -> None:
     on_dask = in_flight_probe.with_options(
         task_runner=task_runner_for("dask", workers=1, processes=False)
     )
-    assert on_dask("maildir") == (None, None, None)  # each worker is a process of its own
+    assert on_dask("maildir") == (None, None, None)  # Dask schedules its workers itself

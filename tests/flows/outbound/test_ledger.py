@@ -103,6 +103,34 @@ def test_claim_then_confirm_marks_the_rows_sent(amity_db: str) -> None:
         ]
 
 
+def test_claim_new_and_known_keys_at_once(amity_db: str, dead_pid: int) -> None:
+    """New keys are claimed by inserting them; of the keys the ledger knows, a sent one is
+    reported, a live run's is left to it, a dead run's is taken over."""
+    keys = [("invitation", f"c{n}@tokyo.example.org", f"uid-{n}:0:invite") for n in range(5)]
+    live, dead = new_claim_token(), f"{socket.gethostname()}:{dead_pid}:0123456789ab"
+    mine = new_claim_token()
+    try:
+        with session_scope() as session:
+            (sent_one,), _ = claim(session, [(*keys[0], "<m0@x>")], token=live, now=NOW)
+            confirm_many(session, [(sent_one, None, 1)], token=live, now=NOW)
+            claim(session, [(*keys[1], "<m1@x>")], token=live, now=NOW)
+            claim(session, [(*keys[2], "<m2@x>")], token=dead, now=NOW)
+        with session_scope() as session:
+            asked = [(p, r.upper(), o, f"<n{n}@x>") for n, (p, r, o) in enumerate(keys)]
+            claimed, sent = claim(session, asked + asked[3:4], token=mine, now=NOW)
+    finally:
+        for token in (live, mine):
+            release_claim_token(token)
+
+    assert sent == [keys[0]]
+    assert sorted(c.key for c in claimed) == [keys[2], keys[3], keys[4]]
+    assert len({c.ledger_id for c in claimed}) == 3
+    with session_scope() as session:
+        rows = session.execute(select(OutboxMessage.recipient, OutboxMessage.claim_token))
+        holders = {recipient: token for recipient, token in rows}
+    assert [holders[k[1]] for k in keys] == [live, live, mine, mine, mine]
+
+
 def test_tally_counts_what_other_runs_did_with_a_runs_messages(amity_db: str) -> None:
     """Sent by another run since this one started, sent before it, still claimed by a live
     run; what this run sent or failed itself is not counted."""
