@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
@@ -185,17 +185,19 @@ def keep_copy(keep: Path, rel: Path, data: bytes, folders: Folders | None = None
     dst = keep / rel
     (folders or Folders()).make(dst.parent)
     kept = data.replace(b"\r\n", b"\n")
-    for _ in range(2):
-        try:
-            fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            break
-        except FileExistsError:  # an earlier copy (a re-render): replaced, never rewritten
-            dst.unlink()
-    else:
-        raise FileExistsError(f"{dst}: created again by someone else while being replaced")
-    with open(fd, "wb") as handle:
+    try:
+        handle = _new_read_only(dst)
+    except FileExistsError:  # an earlier copy (a re-render): replaced, never rewritten
+        dst.unlink()
+        handle = _new_read_only(dst)
+    with handle:
         handle.write(kept)
     return {"eml": str(dst), "sha256": sha256_hex(kept)}
+
+
+def _new_read_only(path: Path) -> BinaryIO:
+    """A file created for writing that nobody may write once it is closed."""
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "wb")
 
 
 def _keep_copies(
@@ -207,6 +209,7 @@ def _keep_copies(
     """
     out = invitation_dir(settings, slug)
     keep = review_copies_dir(settings, slug, run_id)
+    folders = Folders()
     kept = []
     for m in messages:
         if m.get("sha256"):
@@ -222,7 +225,7 @@ def _keep_copies(
         except ValueError:
             rel = Path(src.name)
         rest = {k: v for k, v in m.items() if k != "message"}
-        kept.append({**rest, **keep_copy(keep, rel, data)})
+        kept.append({**rest, **keep_copy(keep, rel, data, folders)})
     return kept
 
 

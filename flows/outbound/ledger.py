@@ -147,9 +147,7 @@ def claim(
         ),
         rows,
     )
-    claimed: list[Claim] = []
-    for row in inserted:
-        claimed.append(Claim(row.id, (row.purpose, row.recipient, row.occurrence)))
+    claimed = [Claim(row.id, (row.purpose, row.recipient, row.occurrence)) for row in inserted]
     keys = {(p, r.lower(), o) for p, r, o, _ in items} - {c.key for c in claimed}
     # read whole before the updates below
     existing = list(
