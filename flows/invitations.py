@@ -530,6 +530,7 @@ def _invite(
             manifests=manifests,
             ranks={r.contact_id: r.rank for r in recipients},
             now=now,
+            planned=recipients,
         )
         sends = results_in_order(
             lambda m: send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence),

@@ -38,15 +38,18 @@ from pydantic import Field
 
 from config.settings import Settings, get_settings
 from db.approvals import (
+    TakenAtOnce,
     data_digest,
     decide,
     expire,
     mark_sent,
+    planned_data_digest,
     record_review,
     review_by_run,
     sent_keys,
     set_scheduled,
 )
+from db.invitees import Invitee
 from db.models import Approval
 from db.session import session_scope
 from flows.domain.clock import zone
@@ -120,8 +123,11 @@ class ApproveAs:
     name: str
     comment: str = ""
 
-    def __call__(self, review: dict[str, Any]) -> tuple[str, str, str]:
+    def decision(self) -> tuple[str, str, str]:
         return ("approved", self.name, self.comment)
+
+    def __call__(self, review: dict[str, Any]) -> tuple[str, str, str]:
+        return self.decision()
 
 
 def ledger_key(m: dict[str, Any], purpose: str, occurrence: str) -> tuple[str, str, str]:
@@ -312,11 +318,13 @@ def review_before_sending(
     manifests: list[list[dict[str, Any]]],
     ranks: dict[int, str],
     now: dt.datetime,
+    planned: Sequence[Invitee] | None = None,
 ) -> tuple[list[list[dict[str, Any]]], dict[str, Any] | None]:
     """The messages to send now (the reviewed copies), in send batches, and what the review says.
 
     Messages sent before need no review (the ledger skips them); with nothing new to send
-    the run goes on as before.
+    the run goes on as before. ``planned``: the invitees the messages were rendered from,
+    digested as they are (else their data is read from the database).
     """
     settings = get_settings()
     if not settings.approval.required:
@@ -341,10 +349,14 @@ def review_before_sending(
         mode = "suspend"
     else:
         mode = _WAIT.get() or settings.approval.wait
+    # a decision that asks nobody is taken with the record, in one transaction: a
+    # concurrent run's newer review cannot supersede this one in between
+    at_once = _decision_at_once(decider, auto)
     with session_scope() as session:
         approval = review_by_run(session, run_id) if context == "suspend" else None
         if approval is None:
             kept = _keep_copies(new, settings, slug, run_id)
+            ids = {m["contact_id"] for m in kept}
             approval = record_review(
                 session,
                 event_id=event_id,
@@ -353,25 +365,31 @@ def review_before_sending(
                 flow_run_id=run_id,
                 mode=mode,
                 digest=messages_digest(kept),
-                data=data_digest(session, event_id, [m["contact_id"] for m in kept]),
+                data=data_digest(session, event_id, list(ids))
+                if planned is None
+                else planned_data_digest(
+                    session, event_id, [r for r in planned if r.contact_id in ids]
+                ),
                 summary=review_summary(kept, ranks),
                 messages=kept,
                 now=now,
                 timeout=settings.approval.timeout,
                 send_at=_SEND_AT.get(),
+                decided=at_once,
             )
             fresh = True
         else:
             fresh = False
-        # a decision that asks nobody is taken with the record, in one transaction: a
-        # concurrent run's newer review cannot supersede this one in between
-        at_once = _decision_at_once(decider, auto, approval)
-        #: approved in the transaction that recorded it: nothing can have changed in between
-        approved_with_record = fresh and at_once is not None and approval.decision == "pending"
-        if at_once is not None and approval.decision == "pending":
-            verdict, by, comment = at_once
-            decide(session, approval, verdict, by=by, comment=comment, now=dt.datetime.now(dt.UTC))
-            session.flush()
+            if at_once is not None and approval.decision == "pending":
+                decide(
+                    session,
+                    approval,
+                    at_once.verdict,
+                    by=at_once.by,
+                    comment=at_once.comment,
+                    now=at_once.at,
+                )
+                session.flush()
         session.expunge(approval)
     home = zone(settings.home_city.timezone)
     args: dict[str, Any] = {
@@ -430,18 +448,23 @@ def review_before_sending(
             session.flush()
             session.expunge(row)
             approval = row
-    return release(approval, settings, just_recorded=approved_with_record)
+    # decided with its record: nothing can have changed in between
+    return release(approval, settings, just_recorded=fresh and at_once is not None)
 
 
-def _decision_at_once(
-    decider: Decider | None, auto: str | None, approval: Approval
-) -> tuple[str, str, str] | None:
+def _decision_at_once(decider: Decider | None, auto: str | None) -> TakenAtOnce | None:
     """The decision of `ApproveAs` or ``approval.auto_approve_by`` (no person asked)."""
     if isinstance(decider, ApproveAs):
-        return decider(review_info(approval))
-    if decider is None and auto:
-        return ("approved", auto, "approved automatically (approval.auto_approve_by)")
-    return None
+        verdict, by, comment = decider.decision()
+    elif decider is None and auto:
+        verdict, by, comment = (
+            "approved",
+            auto,
+            "approved automatically (approval.auto_approve_by)",
+        )
+    else:
+        return None
+    return TakenAtOnce(verdict, by, comment, at=dt.datetime.now(dt.UTC))
 
 
 def release(
@@ -449,12 +472,15 @@ def release(
 ) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
     """What a decided (or still waiting) review lets go out now.
 
-    ``just_recorded``: approved with its record, in this run: the data and the kept files are
-    those the review digested a moment ago, so they are not read and compared again.
+    ``just_recorded``: decided with its record, in this run: the data and the kept files are
+    those the review digested a moment ago, so they are not read and compared again; approved
+    for now, it was released with its record too (``sent_dt``).
     """
     info = review_info(approval)
     if approval.decision != "approved":
         return [], info
+    if just_recorded and approval.sent_dt is not None:
+        return _send_batches([approval.messages], settings), {**info, "status": "sent"}
     if approval.sent_dt is not None:
         return [], {**info, "status": "sent"}
     if not just_recorded:

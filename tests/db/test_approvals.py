@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from config.settings import get_settings
-from db.approvals import data_digest
+from db.approvals import data_digest, planned_data_digest
 from db.events import apply_spec
-from db.models import Contact, Event, Invitation, Tie
+from db.models import City, Contact, Event, Invitation, Tie
 from db.outbox import IN_LIMIT
 from db.session import session_scope
 from flows.domain.events import parse_event_spec
-from tests.db.test_invitees import _city
+from tests.db.test_invitees import _city, _tie
 
 NOW = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 #: more contacts than one statement reads
@@ -118,3 +118,37 @@ def test_contacts_read_as_rows_make_the_same_invitees_as_orm_objects(amity_db: s
         rows = list(s.execute(select(Contact.__table__).order_by(Contact.id)))
         assert repr(invitees(s, rows)) == repr(invitees(s, orm))
         assert any(i.is_opted_out for i in invitees(s, rows))
+
+
+def test_the_planned_invitees_digest_as_the_database_reads_them_back(amity_db: str) -> None:
+    """A run digests the invitees it planned and rendered from; a later approval reads the
+    same data back from the database: once the plan is committed, both give one digest."""
+    from db.invitees import plan_invitees
+
+    event_id, ids = _event_with_contacts()
+    with session_scope() as s:
+        home = s.scalars(select(City).where(City.is_home.is_(True))).one()
+        nice = _city(s, "Nice")
+        _tie(s, home, nice, dt.date(1998, 5, 1), "month")
+        s.execute(update(Contact).where(Contact.id.in_(ids[:40])).values(city_id=nice.id))
+        s.execute(update(Contact).where(Contact.id % 9 == 0).values(is_opted_out=True))
+        # invited for the first time, and invited before without a letter number
+        s.execute(delete(Invitation).where(Invitation.contact_id.in_(ids[::4])))
+        s.execute(
+            update(Invitation)
+            .where(Invitation.contact_id.in_(ids[1::4]))
+            .values(reference_number=None, sequence=2)
+        )
+    with session_scope() as s:
+        event = s.get(Event, event_id)
+        assert event is not None
+        contacts = list(s.scalars(select(Contact).order_by(Contact.id.desc())))
+        planned = plan_invitees(s, event, contacts, year=2027, now=NOW, dry_run=False)
+    rendered = [r for r in planned if not r.is_opted_out]
+    assert {r.city for r in rendered} == {"Lyon", "Nice"}
+    with session_scope() as s:
+        at_plan = planned_data_digest(s, event_id, rendered)
+    assert at_plan == _digest(event_id, [r.contact_id for r in rendered])
+    # edited after its letter was rendered: the database no longer gives the rendered digest
+    _edit(rendered[0].contact_id, "Maire adjoint")
+    assert _digest(event_id, [r.contact_id for r in rendered]) != at_plan

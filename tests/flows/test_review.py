@@ -247,6 +247,63 @@ def _invited_then_cancelled() -> None:
     assert _sent_ledger() == TOKYO
 
 
+def test_a_review_approved_at_once_is_written_once_decided_and_released(
+    symposium: None,
+) -> None:
+    """The row holds every message (4 MB at 10,000): recorded approved and released in its
+    insert, it is never updated."""
+    from sqlalchemy import event
+
+    from db.session import session_factory
+    from flows.review import ApproveAs
+
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    engine = session_factory().kw["bind"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with deciding(ApproveAs("Wang Fang", "for the symposium")):
+            summary = send_invitations(SYMPOSIUM, now=NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    approval = _approval()
+    assert summary["sent"] == 2 and _sent_ledger() == TOKYO
+    assert (approval.decision, approval.decided_by, approval.comment) == (
+        "approved",
+        "Wang Fang",
+        "for the symposium",
+    )
+    assert approval.decided_dt is not None and approval.sent_dt == approval.decided_dt
+    assert len([s for s in statements if s.startswith("insert into approval ")]) == 1
+    updates = [s for s in statements if s.startswith("update approval ")]
+    # the one update supersedes older pending reviews (none here): the row is not updated
+    assert len(updates) == 1 and "approval.id" not in updates[0]
+
+
+def test_approved_at_once_for_a_later_hour_is_not_released_with_its_record(
+    symposium: None,
+) -> None:
+    """Approved for a later hour, the review is not released: here no worker can send it
+    then, the run says so, and the approval stays to be sent by hand."""
+    from flows.domain.invitation_summary import PreflightError
+    from flows.review import ApproveAs
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    with (
+        deciding(ApproveAs("Wang Fang"), send_at=later),
+        pytest.raises(PreflightError, match="needs amity's deployments"),
+    ):
+        send_invitations(SYMPOSIUM, now=NOW)
+
+    approval = _approval()
+    assert (approval.decision, approval.sent_dt, _outbox()) == ("approved", None, [])
+    assert approval.send_at_dt == later.replace(microsecond=approval.send_at_dt.microsecond)
+
+
 def test_cancellation_waits_for_approval_then_sends_exactly_the_reviewed_messages(
     symposium: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
