@@ -55,7 +55,7 @@ from db.session import session_scope
 from flows.domain.clock import zone
 from flows.domain.invitation_summary import PreflightError
 from flows.domain.review import (
-    MAX_LISTED,
+    RESULT_LISTED,
     form_description,
     messages_digest,
     recipients_csv,
@@ -521,7 +521,7 @@ def review_info(approval: Approval) -> dict[str, Any]:
         "messages": approval.message_count,
         "languages": {k: v["letters"] for k, v in approval.summary["languages"].items()},
         # the first ones: the review's artifact and recipients.csv have them all
-        "warnings": approval.summary["warnings"][:MAX_LISTED],
+        "warnings": approval.summary["warnings"][:RESULT_LISTED],
         "warning_count": len(approval.summary["warnings"]),
         "digest": approval.digest,
         "decided_by": approval.decided_by,

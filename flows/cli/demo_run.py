@@ -120,7 +120,7 @@ def _letter_counts(invited: dict[str, Any] | None) -> dict[str, Any] | None:
         "letters": invited["invited"],
         "mixed": invited["counts"]["mixed"],
         "address_problems": invited["counts"]["address_problems"],
-        "in_english": sorted({f["wanted"] for f in invited["fallbacks"]}),
+        "in_english": invited["fallback_languages"],
     }
 
 

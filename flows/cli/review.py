@@ -67,15 +67,17 @@ def _ask(by: str, noun: str) -> Any:
 
 
 def print_review_lines(review: dict[str, Any]) -> None:
+    from flows.domain.review import RESULT_LISTED
+
     languages = ", ".join(f"{lang} {n}" for lang, n in review["languages"].items())
     print(f"  review {review['id']} (run {review['flow_run_id']}): {review['messages']} message(s)")
     print(f"    by language: {languages}")
     count = review["warning_count"]
     print(f"    preflight warnings: {count}")
-    for w in review["warnings"][:20]:
+    for w in review["warnings"][:RESULT_LISTED]:
         print(f"      {w}")
-    if count > 20:
-        print(f"      … and {count - 20} more (see the review artifact)")
+    if count > RESULT_LISTED:
+        print(f"      … and {count - RESULT_LISTED} more (see the review artifact)")
 
 
 def print_review(review: dict[str, Any] | None) -> None:

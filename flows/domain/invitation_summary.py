@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from flows.domain.review import MAX_LISTED, listed
+from flows.domain.review import RESULT_LISTED, listed
 
 
 class PreflightError(Exception):
@@ -50,7 +50,7 @@ class InvitationSummary:
     letters_to_check: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The run's result: counts, and at most `MAX_LISTED` letters of each kind to check.
+        """The run's result: counts, and at most `RESULT_LISTED` letters of each kind to check.
 
         Prefect walks a flow's result whole, item by item (seconds for 10,000 findings);
         ``letters_to_check`` names the file with all of them, ``counts`` counts them.
@@ -58,10 +58,12 @@ class InvitationSummary:
         # shallow: asdict's deep copy of a large run's lists costs seconds too
         result = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in LISTS_TO_CHECK:
-            result[name] = result[name][:MAX_LISTED]
+            result[name] = result[name][:RESULT_LISTED]
         return {
             **result,
             "counts": {name: len(getattr(self, name)) for name in LISTS_TO_CHECK},
+            # the languages asked for that have no letter, all of them
+            "fallback_languages": sorted({f["wanted"] for f in self.fallbacks}),
             "delivered": self.delivered,
             "not_sent": self.not_sent,
         }

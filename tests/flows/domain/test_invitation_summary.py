@@ -50,3 +50,30 @@ def test_language_report_lists_each_kind_under_its_heading() -> None:
 
 def test_mixed_letter_lines_of_a_clean_run_are_empty() -> None:
     assert mixed_letter_lines(InvitationSummary(event="e", dry_run=False)) == []
+
+
+def test_a_runs_result_lists_the_first_findings_and_counts_them_all() -> None:
+    """The result is what Prefect walks and the terminal prints: the first few of each kind,
+    the counts, every fallback language; the file lists every letter."""
+    from flows.domain.review import RESULT_LISTED
+
+    many = RESULT_LISTED + 5
+    summary = InvitationSummary(
+        event="e",
+        dry_run=False,
+        fallbacks=[
+            {"email": f"{n}@x.example.org", "city": "X", "wanted": "el" if n < many - 1 else "hu"}
+            for n in range(many)
+        ],
+        mixed=[{**SUMMARY.mixed[0], "email": f"{n}@paris.example.org"} for n in range(many)],
+    )
+    result = summary.to_dict()
+    assert [len(result[k]) for k in ("fallbacks", "mixed", "address_problems")] == [
+        RESULT_LISTED,
+        RESULT_LISTED,
+        0,
+    ]
+    assert result["counts"] == {"fallbacks": many, "mixed": many, "address_problems": 0}
+    assert result["mixed"][0]["email"] == "0@paris.example.org"
+    # Hungarian asked for by the last contact only, past the listed ones
+    assert result["fallback_languages"] == ["el", "hu"]
