@@ -162,6 +162,52 @@ def test_maildir_takes_a_kept_file_in_its_own_form_by_hard_link(
         ).duplicate
 
 
+def test_maildir_links_a_file_with_a_lone_carriage_return_not_one_with_a_crlf(
+    tmp_path: Path,
+) -> None:
+    """Only a CRLF line end makes a file other than the Maildir's form, wherever it is."""
+    raw, message_id = invitation(1)
+    lone = tmp_path / "lone-cr.eml"
+    lone.write_bytes(raw.replace(b"\r\n", b"\n").replace(b"Invitation", b"Invi\rtation"))
+    other, other_id = invitation(2)
+    late = tmp_path / "late-crlf.eml"
+    # a lone CR first, the one CRLF at the very end
+    late.write_bytes(
+        other.replace(b"\r\n", b"\n").replace(b"Invitation", b"Invi\rtation") + b"\r\n"
+    )
+    assert b"\r" in lone.read_bytes() and b"\r\n" not in lone.read_bytes()
+
+    with MaildirTransport(tmp_path / "outbox") as transport:
+        linked = transport.send_file(
+            lone, sender=SENDER, recipients=["a@x.example"], message_id=message_id
+        )
+        written = transport.send_file(
+            late, sender=SENDER, recipients=["a@x.example"], message_id=other_id
+        )
+
+    assert os.path.samefile(linked.location, lone)
+    assert not os.path.samefile(written.location, late)
+    assert (
+        Path(written.location).read_bytes().endswith(b"\n")
+        and b"\r\n" not in Path(written.location).read_bytes()
+    )
+
+
+def test_read_all_reads_past_the_size_fstat_gave(tmp_path: Path) -> None:
+    """A file that grew after its fstat is read whole; one of the size given, in one read."""
+    from flows.outbound.transport import _read_all
+
+    path = tmp_path / "m.eml"
+    data = bytes(range(256)) * 700  # past one 64 KiB read
+    path.write_bytes(data)
+    for size in (len(data), len(data) - 1, 10, 0):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            assert _read_all(fd, size) == data
+        finally:
+            os.close(fd)
+
+
 def test_maildir_writes_a_file_it_cannot_link(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
