@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from operator import attrgetter
+from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -33,10 +32,9 @@ class ApprovalClosed(ValueError):
     """The review was decided already, superseded or expired: it cannot be decided now."""
 
 
-#: an invitee's fields that come from their invitation row, digested as that row's values
-_INVITATION_FIELDS = ("uid", "sequence", "rsvp_state", "reference_year", "reference_number")
-#: what a contact's letter is rendered from: every other field of the invitee, in order
-_CONTACT = attrgetter(*(f.name for f in fields(Invitee) if f.name not in _INVITATION_FIELDS))
+#: an invitee as the database's contact row gives it: its invitation's fields (those with a
+#: default, filled by the plan) left at their defaults, digested apart as the invitation's row
+_NOT_PLANNED = {f.name: f.default for f in fields(Invitee) if f.default is not MISSING}
 
 
 def data_digest(session: Session, event_id: int, contact_ids: Sequence[int]) -> str:
@@ -65,30 +63,35 @@ def data_digest(session: Session, event_id: int, contact_ids: Sequence[int]) -> 
     return _digest(
         session,
         event_id,
-        [(_CONTACT(row), invitations.get(row.contact_id)) for row in invitees(session, contacts)],
+        [(row, invitations.get(row.contact_id)) for row in invitees(session, contacts)],
     )
 
 
 def planned_data_digest(session: Session, event_id: int, planned: Sequence[Invitee]) -> str:
     """`data_digest` of the invitees a run planned and rendered its messages from.
 
-    It is the digest `data_digest` reads back from the database once the plan is committed,
-    without reading it: and it is of the data the letters were rendered from, even if a
-    contact was edited while they were being rendered (then the send is refused).
+    Once the plan is committed it is the digest `data_digest` reads back, without reading
+    10,000 contacts again (0.3 s). It is of the data the letters were rendered from: a contact
+    edited while they were being rendered no longer matches it when the review is approved.
     """
     by_id = {row.contact_id: row for row in planned}
     return _digest(
         session,
         event_id,
         [
-            (_CONTACT(row), (row.uid, row.sequence, row.reference_year, row.reference_number))
+            (
+                replace(row, **_NOT_PLANNED),
+                (row.uid, row.sequence, row.reference_year, row.reference_number),
+            )
             for _, row in sorted(by_id.items())
         ],
     )
 
 
-def _digest(session: Session, event_id: int, contacts: list[tuple[Any, Any]]) -> str:
-    """sha256 of the event and of (contact, invitation) pairs in contact order."""
+def _digest(
+    session: Session, event_id: int, contacts: list[tuple[Invitee, tuple[Any, ...] | None]]
+) -> str:
+    """sha256 of the event and of the (contact, invitation) pairs, in contact order."""
     event = session.get(Event, event_id)
     assert event is not None
     payload = repr(
@@ -179,16 +182,8 @@ def record_review(
         comment="",
     )
     if decided is not None:
-        decide(
-            session,
-            approval,
-            decided.verdict,
-            by=decided.by,
-            comment=decided.comment,
-            now=decided.at,
-        )
-        later = approval.send_at_dt is not None and approval.send_at_dt > decided.at
-        if approval.decision == "approved" and not later:
+        decide_at_once(session, approval, decided)
+        if approval.decision == "approved" and not for_a_later_hour(approval, decided.at):
             approval.sent_dt = decided.at
     session.add(approval)
     session.flush()
@@ -241,7 +236,7 @@ def decide(
         expire(session, approval, now)
     if approval.decision != "pending":
         raise ApprovalClosed(
-            f"review {approval.id} of run {approval.flow_run_id} is {approval.decision}"
+            f"review {approval.id or '(new)'} of run {approval.flow_run_id} is {approval.decision}"
             + (f" ({approval.comment})" if approval.comment else "")
             + ": nothing to decide"
         )
@@ -251,6 +246,17 @@ def decide(
     approval.decided_dt = now
     if send_at is not None:
         approval.send_at_dt = send_at
+
+
+def decide_at_once(session: Session, approval: Approval, decided: TakenAtOnce) -> None:
+    decide(
+        session, approval, decided.verdict, by=decided.by, comment=decided.comment, now=decided.at
+    )
+
+
+def for_a_later_hour(approval: Approval, now: dt.datetime) -> bool:
+    """Approved to go out at a chosen hour that is still to come."""
+    return approval.send_at_dt is not None and approval.send_at_dt > now
 
 
 def expire(session: Session, approval: Approval, now: dt.datetime) -> None:

@@ -49,7 +49,8 @@ class Invitee:
     city_names: Mapping[str, str]  #: language -> the city's name
     timezone: str
     tie: TieDate
-    #: the contact's invitation (filled by the plan): calendar UID, SEQUENCE, answer
+    #: the contact's invitation (filled by the plan): calendar UID, SEQUENCE, answer. Only
+    #: these fields have defaults: the review's data digest tells them apart by it
     uid: str = ""
     sequence: int = 0
     #: the answer recorded; "" for a contact this run invites for the first time (a reminder

@@ -371,20 +371,19 @@ def send_changes(event: str, now: Clock = None) -> dict[str, Any]:
         summary.lines = {m.recipient.email: list(m.lines) for m in manifest}
         summary.minor = sorted(m.recipient.email for m in manifest if m.revision)
         # sign-off: nothing goes out before a person approved exactly these messages
-        planned = [reviewable(m) for m in manifest]
+        messages = [reviewable(m) for m in manifest]
         batches, summary.review = review_before_sending(
             event_id=plan.event_id,
             slug=plan.slug,
             purpose=CHANGES,
             occurrence="",
-            manifests=[planned],
+            manifests=[messages],
             ranks={},
-            now=now,
         )
         if summary.review is not None:
             # the review holds only what is new: count what an earlier run sent already
             with session_scope() as session:
-                keys = [ledger_key(m, CHANGES, "") for m in planned]
+                keys = [ledger_key(m, CHANGES, "") for m in messages]
                 summary.already_sent += len(sent_keys(session, keys))
         held_for_review = summary.review is not None and not batches
         for number, outcome in enumerate(_send_batches(plan.event_id, batches, now), start=1):

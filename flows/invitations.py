@@ -529,7 +529,6 @@ def _invite(
             occurrence=occurrence,
             manifests=manifests,
             ranks={r.contact_id: r.rank for r in recipients},
-            now=now,
             planned=recipients,
         )
         sends = results_in_order(

@@ -41,7 +41,9 @@ from db.approvals import (
     TakenAtOnce,
     data_digest,
     decide,
+    decide_at_once,
     expire,
+    for_a_later_hour,
     mark_sent,
     planned_data_digest,
     record_review,
@@ -55,7 +57,7 @@ from db.session import session_scope
 from flows.domain.clock import zone
 from flows.domain.invitation_summary import PreflightError
 from flows.domain.review import (
-    RESULT_LISTED,
+    MAX_LISTED,
     form_description,
     messages_digest,
     recipients_csv,
@@ -317,7 +319,6 @@ def review_before_sending(
     occurrence: str,
     manifests: list[list[dict[str, Any]]],
     ranks: dict[int, str],
-    now: dt.datetime,
     planned: Sequence[Invitee] | None = None,
 ) -> tuple[list[list[dict[str, Any]]], dict[str, Any] | None]:
     """The messages to send now (the reviewed copies), in send batches, and what the review says.
@@ -349,14 +350,29 @@ def review_before_sending(
         mode = "suspend"
     else:
         mode = _WAIT.get() or settings.approval.wait
-    # a decision that asks nobody is taken with the record, in one transaction: a
-    # concurrent run's newer review cannot supersede this one in between
     at_once = _decision_at_once(decider, auto)
-    with session_scope() as session:
-        approval = review_by_run(session, run_id) if context == "suspend" else None
-        if approval is None:
-            kept = _keep_copies(new, settings, slug, run_id)
-            ids = {m["contact_id"] for m in kept}
+    home = zone(settings.home_city.timezone)
+    key = f"review-{slugify(slug)}"[:60].lower().replace("_", "-")
+    own = _own_review(run_id, at_once) if context == "suspend" else None
+    if own is None:
+        kept = _keep_copies(new, settings, slug, run_id)
+        ids = {m["contact_id"] for m in kept}
+        # a person's time to decide runs from now, whatever date the letters carry
+        requested = dt.datetime.now(dt.UTC)
+        args: dict[str, Any] = {
+            "event": slug,
+            "purpose": purpose,
+            "summary": review_summary(kept, ranks),
+            "digest": messages_digest(kept),
+            "expires": requested + settings.approval.timeout,
+            "send_at": _SEND_AT.get(),
+            "zone": home,
+        }
+        # listed and published before it is recorded: approved with its record, it goes out
+        _publish_review(args, review_copies_dir(settings, slug, run_id), key, settings)
+        with session_scope() as session:
+            # a decision that asks nobody is taken with the record, in one transaction: a
+            # concurrent run's newer review cannot supersede this one in between
             approval = record_review(
                 session,
                 event_id=event_id,
@@ -364,55 +380,31 @@ def review_before_sending(
                 occurrence=occurrence,
                 flow_run_id=run_id,
                 mode=mode,
-                digest=messages_digest(kept),
+                digest=args["digest"],
                 data=data_digest(session, event_id, list(ids))
                 if planned is None
                 else planned_data_digest(
                     session, event_id, [r for r in planned if r.contact_id in ids]
                 ),
-                summary=review_summary(kept, ranks),
+                summary=args["summary"],
                 messages=kept,
-                now=now,
+                now=requested,
                 timeout=settings.approval.timeout,
-                send_at=_SEND_AT.get(),
+                send_at=args["send_at"],
                 decided=at_once,
             )
-            fresh = True
-        else:
-            fresh = False
-            if at_once is not None and approval.decision == "pending":
-                decide(
-                    session,
-                    approval,
-                    at_once.verdict,
-                    by=at_once.by,
-                    comment=at_once.comment,
-                    now=at_once.at,
-                )
-                session.flush()
-        session.expunge(approval)
-    home = zone(settings.home_city.timezone)
-    args: dict[str, Any] = {
-        "event": slug,
-        "purpose": purpose,
-        "summary": approval.summary,
-        "digest": approval.digest,
-        "expires": approval.expires_dt,
-        "send_at": approval.send_at_dt,
-        "zone": home,
-    }
-    key = f"review-{slugify(slug)}"[:60].lower().replace("_", "-")
-    if fresh:
-        listing = review_copies_dir(settings, slug, run_id) / "recipients.csv"
-        listing.parent.mkdir(parents=True, exist_ok=True)
-        listing.write_text(recipients_csv(approval.summary), encoding="utf-8")
-        create_markdown_artifact(
-            markdown=review_markdown(
-                **args, full_list=output_link(listing, settings) or f"`{listing}`"
-            ),
-            key=key,
-            description=f"Review of the {purpose} messages of {slug} before sending",
-        )
+            session.expunge(approval)
+    else:
+        approval = own
+        args = {
+            "event": slug,
+            "purpose": purpose,
+            "summary": approval.summary,
+            "digest": approval.digest,
+            "expires": approval.expires_dt,
+            "send_at": approval.send_at_dt,
+            "zone": home,
+        }
     info = review_info(approval)
 
     decision: tuple[str, str, str, dt.datetime | None] | None = None
@@ -449,7 +441,35 @@ def review_before_sending(
             session.expunge(row)
             approval = row
     # decided with its record: nothing can have changed in between
-    return release(approval, settings, just_recorded=fresh and at_once is not None)
+    return release(approval, settings, just_recorded=own is None and at_once is not None)
+
+
+def _publish_review(args: dict[str, Any], copies: Path, key: str, settings: Settings) -> None:
+    """The review's list of recipients beside its copies, and its artifact."""
+    listing = copies / "recipients.csv"
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text(recipients_csv(args["summary"]), encoding="utf-8")
+    create_markdown_artifact(
+        markdown=review_markdown(
+            **args, full_list=output_link(listing, settings) or f"`{listing}`"
+        ),
+        key=key,
+        description=f"Review of the {args['purpose']} messages of {args['event']} before sending",
+    )
+
+
+def _own_review(run_id: str, at_once: TakenAtOnce | None) -> Approval | None:
+    """The review a resumed run recorded before it was suspended (decided now if nobody need
+    be asked), or None."""
+    with session_scope() as session:
+        approval = review_by_run(session, run_id)
+        if approval is None:
+            return None
+        if at_once is not None and approval.decision == "pending":
+            decide_at_once(session, approval, at_once)
+            session.flush()
+        session.expunge(approval)
+        return approval
 
 
 def _decision_at_once(decider: Decider | None, auto: str | None) -> TakenAtOnce | None:
@@ -485,8 +505,7 @@ def release(
         return [], {**info, "status": "sent"}
     if not just_recorded:
         check_unchanged(approval)
-    later = approval.send_at_dt is not None and approval.send_at_dt > dt.datetime.now(dt.UTC)
-    if later and not due:
+    if for_a_later_hour(approval, dt.datetime.now(dt.UTC)) and not due:
         assert approval.send_at_dt is not None
         run = approval.scheduled_run_id or schedule_send(approval.id, approval.send_at_dt)
         return [], {**info, "status": "scheduled", "scheduled_run_id": run}
@@ -521,7 +540,7 @@ def review_info(approval: Approval) -> dict[str, Any]:
         "messages": approval.message_count,
         "languages": {k: v["letters"] for k, v in approval.summary["languages"].items()},
         # the first ones: the review's artifact and recipients.csv have them all
-        "warnings": approval.summary["warnings"][:RESULT_LISTED],
+        "warnings": approval.summary["warnings"][:MAX_LISTED],
         "warning_count": len(approval.summary["warnings"]),
         "digest": approval.digest,
         "decided_by": approval.decided_by,

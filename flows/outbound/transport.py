@@ -281,7 +281,7 @@ class MaildirTransport(_Batch):
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # not inherited (PEP 446)
         try:
             info = os.fstat(fd)
-            data = _read_all(fd, info.st_size)
+            data = _read_all(fd, info.st_size, regular=stat.S_ISREG(info.st_mode))
             linkable = (
                 # (a carriage return at all is rare: one byte is found far faster than two)
                 (b"\r" not in data or b"\r\n" not in data)
@@ -360,11 +360,11 @@ class MaildirTransport(_Batch):
                 os.unlink(tmp)
 
 
-def _read_all(fd: int, size: int) -> bytes:
-    """The rest of an open regular file, ``size`` bytes as its fstat said (or more, if it
-    grew). A read of a regular file that returns less than asked for has reached its end."""
+def _read_all(fd: int, size: int, *, regular: bool = False) -> bytes:
+    """The rest of an open file, ``size`` bytes as its fstat said (or more, if it grew). A
+    read of a ``regular`` file that returns less than asked for has reached its end."""
     parts = [os.read(fd, size + 1)]
-    if len(parts[0]) <= size:
+    if regular and len(parts[0]) <= size:
         return parts[0]
     while parts[-1]:
         parts.append(os.read(fd, 1 << 16))

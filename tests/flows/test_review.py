@@ -69,6 +69,7 @@ def _sent_ledger() -> list[str]:
 def test_invite_renders_and_records_the_review_but_sends_nothing(
     symposium: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    before = dt.datetime.now(dt.UTC)
     summary = send_invitations(SYMPOSIUM, now=NOW)
     listed = main(["approvals"])
 
@@ -77,12 +78,13 @@ def test_invite_renders_and_records_the_review_but_sends_nothing(
     assert (summary["invited"], summary["sent"], _outbox()) == (2, 0, [])
     assert (review["status"], review["messages"], review["languages"]) == ("waiting", 2, {"ja": 2})
     assert (approval.decision, approval.mode, approval.message_count) == ("pending", "record", 2)
-    assert approval.expires_dt == NOW + dt.timedelta(days=7)
+    assert before <= approval.requested_dt <= dt.datetime.now(dt.UTC)
+    assert approval.expires_dt == approval.requested_dt + dt.timedelta(days=7)
     assert sorted(m["email"] for m in approval.messages) == TOKYO
     assert all(Path(m["eml"]).is_relative_to(get_settings().out_dir) for m in approval.messages)
     line = [x for x in capsys.readouterr().out.splitlines() if approval.flow_run_id[:8] in x]
     assert listed == 0
-    # waiting (not expired: it was requested at NOW, a week after which it expires)
+    # waiting (not expired: it was recorded just now, a week after which it expires)
     assert len(line) == 1 and SYMPOSIUM in line[0] and "2 (1 lang.)  " in line[0]
     assert "waiting" in line[0]
 
@@ -287,8 +289,8 @@ def test_a_review_approved_at_once_is_written_once_decided_and_released(
 def test_approved_at_once_for_a_later_hour_is_not_released_with_its_record(
     symposium: None,
 ) -> None:
-    """Approved for a later hour, the review is not released: here no worker can send it
-    then, the run says so, and the approval stays to be sent by hand."""
+    """Approved for a later hour, the review is not released with its record. Here no
+    worker can send it then: the run says so, and nothing is sent."""
     from flows.domain.invitation_summary import PreflightError
     from flows.review import ApproveAs
 
@@ -301,7 +303,53 @@ def test_approved_at_once_for_a_later_hour_is_not_released_with_its_record(
 
     approval = _approval()
     assert (approval.decision, approval.sent_dt, _outbox()) == ("approved", None, [])
-    assert approval.send_at_dt == later.replace(microsecond=approval.send_at_dt.microsecond)
+    assert approval.send_at_dt is not None
+    assert abs(approval.send_at_dt - later) < dt.timedelta(seconds=1)
+
+
+def test_a_review_of_the_new_contacts_only_is_approved_later_and_sent(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The messages sent before need no review: the review (and its data digest) holds the
+    new contact's alone, and approved later it still matches the database."""
+    from db.models import City
+    from flows.review import ApproveAs
+
+    with deciding(ApproveAs("Wang Fang")):
+        send_invitations(SYMPOSIUM, now=NOW)
+    with session_scope() as session:
+        tokyo = session.scalars(select(City).where(City.name == "Tokyo")).one()
+        session.add(
+            Contact(
+                city_id=tokyo.id,
+                name_native="鈴木 一郎",
+                name_latin="Ichiro Suzuki",
+                title="国際部長",
+                email="ichiro.suzuki@tokyo.example.org",
+                language="ja",
+            )
+        )
+    send_invitations(SYMPOSIUM, now=NOW)
+    approval = _approval()
+    code = main(["approve", approval.flow_run_id[:8], "--by", "Wang Fang"])
+
+    assert [m["email"] for m in approval.messages] == ["ichiro.suzuki@tokyo.example.org"]
+    assert code == 0
+    assert _sent_ledger() == sorted([*TOKYO, "ichiro.suzuki@tokyo.example.org"])
+
+
+def test_a_reviews_week_runs_from_when_it_is_recorded_not_from_the_letters_date(
+    symposium: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Letters dated two months back (the run's clock) still give their reviewer a week."""
+    long_ago = NOW - dt.timedelta(days=60)
+    summary = send_invitations(SYMPOSIUM, now=long_ago)
+    approval = _approval()
+    code = main(["approve", approval.flow_run_id[:8], "--by", "Wang Fang"])
+
+    assert summary["review"]["status"] == "waiting"
+    assert approval.expires_dt > dt.datetime.now(dt.UTC) + dt.timedelta(days=6)
+    assert code == 0 and _sent_ledger() == TOKYO
 
 
 def test_cancellation_waits_for_approval_then_sends_exactly_the_reviewed_messages(

@@ -201,11 +201,36 @@ def test_read_all_reads_past_the_size_fstat_gave(tmp_path: Path) -> None:
     data = bytes(range(256)) * 700  # past one 64 KiB read
     path.write_bytes(data)
     for size in (len(data), len(data) - 1, 10, 0):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            assert _read_all(fd, size) == data
-        finally:
-            os.close(fd)
+        for regular in (True, False):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                assert _read_all(fd, size, regular=regular) == data
+            finally:
+                os.close(fd)
+
+
+def test_read_all_of_a_pipe_reads_on_after_a_short_read() -> None:
+    """Only a regular file ends where a read comes back short: a pipe gives what has come."""
+    import threading
+    import time
+
+    from flows.outbound.transport import _read_all
+
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        os.write(write_end, b"first part;")
+        time.sleep(0.2)  # the reader has had the first part by now
+        os.write(write_end, b" the rest")
+        os.close(write_end)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert _read_all(read_end, 100, regular=False) == b"first part; the rest"
+    finally:
+        writer.join()
+        os.close(read_end)
 
 
 def test_maildir_writes_a_file_it_cannot_link(
