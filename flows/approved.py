@@ -19,8 +19,7 @@ from config.settings import get_settings
 from db.models import Approval, Event
 from db.session import session_scope
 from flows.changes import CHANGES, send_reviewed_changes
-from flows.engine.runners import results_in_order, sends_in_flight
-from flows.invitations import send_chunk
+from flows.invitations import send_batches
 from flows.review import release
 
 #: a worker's prefetch (PREFECT_WORKER_PREFETCH_SECONDS, 10 by default) and some margin
@@ -50,8 +49,7 @@ def send_reviewed(approval: str) -> dict[str, Any]:
         early = (row.send_at_dt - dt.datetime.now(dt.UTC)).total_seconds()
         if 0 < early <= MAX_EARLY_SECONDS:
             time.sleep(early)
-    settings = get_settings()
-    batches, info = release(row, settings, due=due)
+    batches, info = release(row, get_settings(), due=due)
     result: dict[str, Any] = {
         "event": slug,
         "review": info,
@@ -61,11 +59,7 @@ def send_reviewed(approval: str) -> dict[str, Any]:
     }
     if row.purpose == CHANGES:
         return send_reviewed_changes(row.event_id, batches, result)
-    for r in results_in_order(
-        lambda batch: send_chunk.submit(row.event_id, batch, row.purpose, row.occurrence),
-        batches,
-        in_flight=sends_in_flight(settings),
-    ):
+    for r in send_batches(row.event_id, batches, row.purpose, row.occurrence):
         result["sent"] += r["sent"]
         result["already_sent"] += r["already_sent"]
         result["failed"] += r["failed"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -340,6 +340,18 @@ def send_chunk(
     )
 
 
+def send_batches(
+    event_id: int, batches: list[list[dict[str, Any]]], purpose: str, occurrence: str
+) -> Iterator[dict[str, Any]]:
+    """Each batch's result in order, sent by a `send_chunk` task of its own (one at a time
+    into a Maildir)."""
+    return results_in_order(
+        lambda batch: send_chunk.submit(event_id, _as_is(batch), purpose, occurrence),
+        batches,
+        in_flight=sends_in_flight(get_settings()),
+    )
+
+
 def _record_sent(session: SqlSession, event_id: int, sent: list[dict[str, Any]]) -> None:
     """Remember what each contact was sent: SEQUENCE and letter language."""
     table = Invitation.__table__
@@ -531,11 +543,7 @@ def _invite(
             ranks={r.contact_id: r.rank for r in recipients},
             planned=recipients,
         )
-        sends = results_in_order(
-            lambda m: send_chunk.submit(plan["event_id"], _as_is(m), purpose, occurrence),
-            manifests,
-            in_flight=sends_in_flight(settings),
-        )
+        sends = send_batches(plan["event_id"], manifests, purpose, occurrence)
         ours: list[tuple[str, str, str]] = []
         for number, r in enumerate(sends, start=1):
             summary.sent += r["sent"]

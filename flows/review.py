@@ -350,24 +350,24 @@ def review_before_sending(
         mode = "suspend"
     else:
         mode = _WAIT.get() or settings.approval.wait
-    at_once = _decision_at_once(decider, auto)
+    # a person's time to decide runs from now, whatever date the letters carry
+    requested = dt.datetime.now(dt.UTC)
+    at_once = _decision_at_once(decider, auto, requested)
     home = zone(settings.home_city.timezone)
     key = f"review-{slugify(slug)}"[:60].lower().replace("_", "-")
     own = _own_review(run_id, at_once) if context == "suspend" else None
     if own is None:
         kept = _keep_copies(new, settings, slug, run_id)
         ids = {m["contact_id"] for m in kept}
-        # a person's time to decide runs from now, whatever date the letters carry
-        requested = dt.datetime.now(dt.UTC)
-        args: dict[str, Any] = {
-            "event": slug,
-            "purpose": purpose,
-            "summary": review_summary(kept, ranks),
-            "digest": messages_digest(kept),
-            "expires": requested + settings.approval.timeout,
-            "send_at": _SEND_AT.get(),
-            "zone": home,
-        }
+        args = _heading(
+            slug,
+            purpose,
+            review_summary(kept, ranks),
+            messages_digest(kept),
+            requested + settings.approval.timeout,
+            _SEND_AT.get(),
+            home,
+        )
         # listed and published before it is recorded: approved with its record, it goes out
         _publish_review(args, review_copies_dir(settings, slug, run_id), key, settings)
         with session_scope() as session:
@@ -396,15 +396,15 @@ def review_before_sending(
             session.expunge(approval)
     else:
         approval = own
-        args = {
-            "event": slug,
-            "purpose": purpose,
-            "summary": approval.summary,
-            "digest": approval.digest,
-            "expires": approval.expires_dt,
-            "send_at": approval.send_at_dt,
-            "zone": home,
-        }
+        args = _heading(
+            slug,
+            purpose,
+            approval.summary,
+            approval.digest,
+            approval.expires_dt,
+            approval.send_at_dt,
+            home,
+        )
     info = review_info(approval)
 
     decision: tuple[str, str, str, dt.datetime | None] | None = None
@@ -444,6 +444,27 @@ def review_before_sending(
     return release(approval, settings, just_recorded=own is None and at_once is not None)
 
 
+def _heading(
+    event: str,
+    purpose: str,
+    summary: dict[str, Any],
+    digest: str,
+    expires: dt.datetime,
+    send_at: dt.datetime | None,
+    home: dt.tzinfo,
+) -> dict[str, Any]:
+    """What the review's artifact and its form say of it (`review_markdown`, `review_heading`)."""
+    return {
+        "event": event,
+        "purpose": purpose,
+        "summary": summary,
+        "digest": digest,
+        "expires": expires,
+        "send_at": send_at,
+        "zone": home,
+    }
+
+
 def _publish_review(args: dict[str, Any], copies: Path, key: str, settings: Settings) -> None:
     """The review's list of recipients beside its copies, and its artifact."""
     listing = copies / "recipients.csv"
@@ -472,7 +493,9 @@ def _own_review(run_id: str, at_once: TakenAtOnce | None) -> Approval | None:
         return approval
 
 
-def _decision_at_once(decider: Decider | None, auto: str | None) -> TakenAtOnce | None:
+def _decision_at_once(
+    decider: Decider | None, auto: str | None, at: dt.datetime
+) -> TakenAtOnce | None:
     """The decision of `ApproveAs` or ``approval.auto_approve_by`` (no person asked)."""
     if isinstance(decider, ApproveAs):
         verdict, by, comment = decider.decision()
@@ -484,7 +507,7 @@ def _decision_at_once(decider: Decider | None, auto: str | None) -> TakenAtOnce 
         )
     else:
         return None
-    return TakenAtOnce(verdict, by, comment, at=dt.datetime.now(dt.UTC))
+    return TakenAtOnce(verdict, by, comment, at=at)
 
 
 def release(

@@ -281,11 +281,12 @@ class MaildirTransport(_Batch):
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # not inherited (PEP 446)
         try:
             info = os.fstat(fd)
-            data = _read_all(fd, info.st_size, regular=stat.S_ISREG(info.st_mode))
+            regular = stat.S_ISREG(info.st_mode)
+            data = _read_all(fd, info.st_size, regular=regular)
             linkable = (
                 # (a carriage return at all is rare: one byte is found far faster than two)
                 (b"\r" not in data or b"\r\n" not in data)
-                and stat.S_ISREG(info.st_mode)
+                and regular
                 and info.st_uid == os.geteuid()
                 and info.st_nlink == 1
                 and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
