@@ -7,7 +7,8 @@
 - `refuse_unknown_event(ref)`: a flow returns it first thing; a wrong slug ends the run in one
   line naming the closest known events (no traceback), and a caller of the flow function
   (the CLI) gets the same `EventNotFound` as before.
-- `update_event_page(slug)`: rewrites the `event-<slug>` artifact.
+- `update_event_page(slug)`: rewrites the `event-<slug>` artifact and the list of events
+  (`set_variable`: two runs at once may both create it).
 """
 
 from __future__ import annotations
@@ -87,8 +88,6 @@ def refuse_unknown_event(ref: str) -> Any:
 
 def update_event_page(slug: str, latest: str = "") -> None:
     """Rewrite the event's page (artifact `event-<slug>`) and the list of events from the database."""
-    from prefect.variables import Variable
-
     settings = get_settings()
     with session_scope() as session:
         event = find_event(session, slug)
@@ -101,7 +100,23 @@ def update_event_page(slug: str, latest: str = "") -> None:
         }
     publish_markdown(key, markdown, description)
     # the run forms' event field sends organizers here: every slug with its name and status
-    Variable.set(EVENTS_VARIABLE, events, overwrite=True)
+    set_variable(EVENTS_VARIABLE, events)
+
+
+def set_variable(name: str, value: Any) -> None:
+    """Set a Prefect Variable, created or overwritten, whoever else sets it at the same time.
+
+    `Variable.set` reads, then creates: two runs that both find no variable both create it,
+    and the second gets 409 (`ObjectAlreadyExists`). The variable is there then, so a second
+    call overwrites it. Both runs write the whole list from the database: the last one wins.
+    """
+    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.variables import Variable
+
+    try:
+        Variable.set(name, value, overwrite=True)
+    except ObjectAlreadyExists:
+        Variable.set(name, value, overwrite=True)
 
 
 # --- a mailing's story: log lines and the per-recipient artifact ------------------------------

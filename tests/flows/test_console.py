@@ -98,3 +98,32 @@ def test_lifecycle_before_the_event_ends_waiting_and_says_why() -> None:
     assert page.splitlines()[:1] == ["# 12th Beijing–Tokyo Urban Symposium"]
     assert "**Status:** scheduled" in page.splitlines()
     assert f"**Latest:** {state.message}" in page.splitlines()
+
+
+@pytest.mark.usefixtures("prefect_api", "symposium")
+def test_the_events_variable_is_set_when_another_run_creates_it_at_the_same_moment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two runs at once both find no variable and both create it: the second overwrites it."""
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.actions import VariableCreate
+    from prefect.variables import Variable
+
+    from flows.engine.console import EVENTS_VARIABLE, update_event_page
+
+    Variable.unset(EVENTS_VARIABLE)
+    read = SyncPrefectClient.read_variable_by_name
+    raced = []
+
+    def read_then_other_run_creates(self: SyncPrefectClient, name: str) -> Any:
+        found = read(self, name)
+        if name == EVENTS_VARIABLE and not raced:  # the other run creates it just after our read
+            raced.append(name)
+            self.create_variable(VariableCreate(name=name, value={"other": "run"}, tags=[]))
+        return found
+
+    monkeypatch.setattr(SyncPrefectClient, "read_variable_by_name", read_then_other_run_creates)
+    update_event_page(SYMPOSIUM)
+
+    assert raced == [EVENTS_VARIABLE]
+    assert list(Variable.get(EVENTS_VARIABLE)) == [SYMPOSIUM]

@@ -292,7 +292,8 @@ def test_invite_two_runs_at_once_never_send_twice(
         _amity_process(home, amity_db, "invite", CONFERENCE, "--json", env=env) for _ in range(2)
     ]
     outputs = [p.communicate(timeout=400)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    # whole, not as a list's repr (pytest cuts that short, traceback and all)
+    assert [p.returncode for p in procs] == [0, 0], "\n=====\n".join(outputs)
     assert len(list(meet.iterdir())) == 2  # both were sending when they met
     recipients = [rcpt for _, rcpts, _ in handler.received for rcpt in rcpts]
     assert len(recipients) == len(set(recipients)) == 38
