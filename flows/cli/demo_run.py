@@ -20,6 +20,15 @@ from config.settings import EVENTS_DIR, get_settings
 EVENT_SPECS = ("beijing-tokyo-urban-symposium-12", "friendship-cities-conference-2027")
 #: 365 days before the 50th anniversary of the Beijing–Tokyo tie (1979-03-14)
 DIGEST_DAY = dt.date(2028, 3, 14)
+#: the demo's clock once the real one is past it: three months before the first example event
+#: (2027-04-20). Its lifecycle must find the events still ahead, or it would report on them
+#: before the simulated replies and attendance are in.
+LATEST_CLOCK = dt.datetime(2027, 1, 20, 1, 0, tzinfo=dt.UTC)
+
+
+def demo_clock(real: dt.datetime) -> dt.datetime:
+    """The demo's "now": the real time, but never past `LATEST_CLOCK`."""
+    return min(real, LATEST_CLOCK)
 
 
 def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
@@ -50,19 +59,12 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
         return value
 
-    now = dt.datetime.now(dt.UTC)
+    now = demo_clock(dt.datetime.now(dt.UTC))
     database = step("database", init_database)
     step("partners and contacts (Prefect start-up included)", load_reference_data)
     with session_scope() as session:
         for name in EVENT_SPECS:
-            # forced: a second run after the example dates still works
-            apply_spec(
-                session,
-                read_spec(EVENTS_DIR / f"{name}.yaml", session),
-                settings,
-                now=now,
-                force=True,
-            )
+            apply_spec(session, read_spec(EVENTS_DIR / f"{name}.yaml", session), settings, now=now)
     events = []
     for slug in EVENT_SPECS:
         # the demo signs off its own letters, explicitly and on the record (`amity approvals

@@ -28,6 +28,7 @@ from tests.e2e.test_deployments import (
     INVITE,
     RUN_TIMEOUT,
     Office,
+    apply_ahead,
     prepare_symposium,
 )
 from tests.e2e.test_deployments import office as office_setup  # noqa: F401 (the fixture)
@@ -43,7 +44,7 @@ SOON = dt.timedelta(seconds=30)
 def events(office_setup: Office) -> Iterator[Office]:  # noqa: F811
     """The README's office (server, worker, deployments) with both example events."""
     prepare_symposium(office_setup)
-    run_cli([*AMITY, "events", "apply", f"config/events/{CONFERENCE}.yaml"], env=office_setup.env)
+    apply_ahead(office_setup, CONFERENCE)
     yield office_setup
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, func, select
 
 from db.models import Event, OutboxMessage, Tie
 from flows.engine.deployments import load_flows
+from tests.clock import spec_ahead, years_ahead
 from tests.conftest import _PG, REPO, _drop_postgres_database, _fresh_postgres_database
 from tests.e2e.approving import approve, wait_for
 from tests.e2e.conftest import (
@@ -205,7 +206,17 @@ def prepare_symposium(office: Office) -> None:
         [*AMITY, "partners", "import", "config/data/beijing_partners_later.csv"], env=office.env
     )
     run_cli([*AMITY, "contacts", "import", "config/data/demo_contacts.csv"], env=office.env)
-    run_cli([*AMITY, "events", "apply", f"config/events/{EVENT}.yaml"], env=office.env)
+    apply_ahead(office, EVENT)
+
+
+def apply_ahead(office: Office, slug: str) -> None:
+    """`amity events apply` the example event, moved whole years ahead of the real clock.
+
+    The worker's runs use the real clock: an event that is over would be reported, not waited
+    for, and `events apply` refuses one (`tests/clock.py`).
+    """
+    spec, _ = spec_ahead(REPO / "config" / "events" / f"{slug}.yaml", office.home / "specs")
+    run_cli([*AMITY, "events", "apply", str(spec)], env=office.env)
 
 
 @pytest.fixture(scope="module")
@@ -255,8 +266,9 @@ def test_lifecycle_waits_for_a_future_event_and_schedules_its_next_run(symposium
 
     office = symposium
     trigger(office, INVITE, INVITE_KEY, {"event": EVENT})  # the same run if it ran already
+    year = 2027 + years_ahead((REPO / "config" / "events" / f"{EVENT}.yaml").read_text("utf-8"))
 
-    # the symposium ends on 2027-04-22 in Beijing; today is before that
+    # the symposium ends on {year}-04-22 in Beijing; today is before that
     run = trigger(office, LIFECYCLE, WAIT_KEY, {"event": EVENT})
 
     with api_of(office.server), get_client(sync_client=True) as client:
@@ -269,11 +281,11 @@ def test_lifecycle_waits_for_a_future_event_and_schedules_its_next_run(symposium
         )
     assert run.state.name == "Waiting"
     assert run.state.message == (
-        f"Waiting for {EVENT} to take place (it ends 2027-04-22 17:00 Asia/Shanghai); "
-        "next lifecycle run scheduled for 2027-04-23 08:00 Asia/Shanghai"
+        f"Waiting for {EVENT} to take place (it ends {year}-04-22 17:00 Asia/Shanghai); "
+        f"next lifecycle run scheduled for {year}-04-23 08:00 Asia/Shanghai"
     )
     assert [(r.deployment_id, r.parameters["event"], r.expected_start_time) for r in scheduled] == [
-        (deployment.id, EVENT, dt.datetime(2027, 4, 23, 0, 0, tzinfo=dt.UTC))
+        (deployment.id, EVENT, dt.datetime(year, 4, 23, 0, 0, tzinfo=dt.UTC))
     ]
 
 

@@ -46,6 +46,13 @@ CONFERENCE = "friendship-cities-conference-2027"
 TOKYO = ["hanako.yamada@tokyo.example.org", "ken.sato@tokyo.example.org"]
 
 
+@pytest.fixture(autouse=True)
+def office_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`amity events apply` as on a day after the letters, not on the real clock: the example
+    events are over from 2027-04-22, and a change to an event that is over is refused."""
+    monkeypatch.setattr("flows.cli.events._now", lambda: NOW + dt.timedelta(days=2))
+
+
 def _spec(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((EVENTS / f"{name}.yaml").read_text("utf-8"))
     return loaded

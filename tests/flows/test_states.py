@@ -19,6 +19,7 @@ from db.series import create_next_edition
 from db.session import session_scope
 from flows.cli import main
 from flows.partners import _run_import
+from tests.clock import spec_ahead
 
 SYMPOSIUM = "beijing-tokyo-urban-symposium-12"
 SERIES = "Beijing–Tokyo Urban Symposium"
@@ -48,6 +49,17 @@ def scheduled(amity_db: str) -> str:
     return SYMPOSIUM
 
 
+@pytest.fixture
+def upcoming(amity_db: str, tmp_path: Path) -> tuple[str, int]:
+    """The 12th symposium, scheduled and still ahead of the real clock: (slug, its year)."""
+    _registry()
+    spec, years = spec_ahead(EVENTS_DIR / f"{SYMPOSIUM}.yaml", tmp_path / "ahead")
+    with session_scope() as session:
+        apply_spec(session, read_spec(spec, session), get_settings(), now=APPLIED)
+        find_event(session, SYMPOSIUM).status = "scheduled"
+    return SYMPOSIUM, 2027 + years
+
+
 def _status() -> str:
     with session_scope() as session:
         return find_event(session, SYMPOSIUM).status
@@ -65,8 +77,9 @@ def _count(model: type) -> int:
 
 
 def test_report_of_an_event_not_yet_held_is_refused(
-    scheduled: str, capsys: pytest.CaptureFixture[str]
+    upcoming: tuple[str, int], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    scheduled, year = upcoming
     code = main(["report", scheduled, "--lang", "en"])
 
     out = capsys.readouterr()
@@ -74,7 +87,7 @@ def test_report_of_an_event_not_yet_held_is_refused(
         2,
         "",
         [
-            f"amity: event '{scheduled}' has not ended yet (it ends 2027-04-22 17:00 "
+            f"amity: event '{scheduled}' has not ended yet (it ends {year}-04-22 17:00 "
             "Asia/Shanghai): record a report once it is over, or if it took place, mark it "
             f"with `amity events held {scheduled}`"
         ],
@@ -83,8 +96,9 @@ def test_report_of_an_event_not_yet_held_is_refused(
 
 
 def test_attendance_import_for_an_event_not_yet_held_is_refused(
-    scheduled: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    upcoming: tuple[str, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    scheduled, year = upcoming
     sheet = tmp_path / "sheet.csv"
     sheet.write_text("contact,attended\n,yes\n", encoding="utf-8")
 
@@ -92,7 +106,7 @@ def test_attendance_import_for_an_event_not_yet_held_is_refused(
 
     assert (code, capsys.readouterr().err) == (
         2,
-        f"amity: event '{scheduled}' has not ended yet (it ends 2027-04-22 17:00 Asia/Shanghai): "
+        f"amity: event '{scheduled}' has not ended yet (it ends {year}-04-22 17:00 Asia/Shanghai): "
         f"record attendance once it is over, or if it took place, mark it with "
         f"`amity events held {scheduled}`\n",
     )

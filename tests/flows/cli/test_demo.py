@@ -53,3 +53,25 @@ def test_demo_writes_every_output_and_a_second_run_sends_nothing_new(
     assert len(mailbox.Maildir(first["outbox"], create=False)) == sent
     print_outputs(second)
     assert "27 partners in 24 countries by 2000 (2 with unknown dates)" in capsys.readouterr().out
+
+
+def test_the_demo_clock_stays_before_its_example_events() -> None:
+    """Past them, the first lifecycle would report before the simulated replies are in."""
+    import datetime as dt
+
+    import yaml
+
+    from config.settings import EVENTS_DIR
+    from flows.cli.demo_run import EVENT_SPECS, LATEST_CLOCK, demo_clock
+
+    today = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    starts = [
+        dt.datetime.fromisoformat(
+            yaml.safe_load((EVENTS_DIR / f"{slug}.yaml").read_text("utf-8"))["start"]
+        )
+        for slug in EVENT_SPECS
+    ]
+
+    assert demo_clock(today) == today
+    assert demo_clock(dt.datetime(2027, 9, 20, tzinfo=dt.UTC)) == LATEST_CLOCK
+    assert all(LATEST_CLOCK.replace(tzinfo=None) < start for start in starts), starts
