@@ -90,7 +90,7 @@ def event_lifecycle(
         from flows.schedule import publish_schedule
 
         log.info("Publishing the calendar of %s", slug)
-        steps.append({"step": "schedule", "result": publish_schedule(slug)})
+        steps.append({"step": "schedule", "result": publish_schedule(slug, now=now)})
         if event_status(slug)["status"] != "scheduled":
             return _stopped(slug, steps, "no invitation has gone out yet, so nothing is scheduled")
     state = event_status(slug)
@@ -107,7 +107,7 @@ def event_lifecycle(
         from flows.reports import report_event
 
         log.info("Writing the report of %s in %s", slug, report_language)
-        steps.append({"step": "report", "result": report_event(slug, report_language)})
+        steps.append({"step": "report", "result": report_event(slug, report_language, now=now)})
         mark(slug, "reported", "report written", now)
     status = event_status(slug)["status"]
     log.info("%s is %s", slug, status)

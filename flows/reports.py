@@ -162,7 +162,7 @@ def _invitation_facts(session: Session, event_id: int) -> tuple[list[InvitationF
     ).all()
     # the tie of a partner: the rule letters and reminders use too
     ties = {city: tie.precision for city, tie in partner_ties(session).items()}
-    sent = _sent_times(session, event_id)
+    sent = invitation_sent_times(session, event_id)
     bounced = {b.invitation_id for b in event_bounces(session, event_id)}
     invitations = [
         InvitationFact(
@@ -233,7 +233,7 @@ def _city_names(session: Session, city_ids: set[int]) -> dict[tuple[str, str], P
     return {(c.country_code, c.name): place_names(c) for c in cities}
 
 
-def _sent_times(session: Session, event_id: int) -> dict[str, datetime]:
+def invitation_sent_times(session: Session, event_id: int) -> dict[str, datetime]:
     """Lower-cased recipient -> when the event's first invitation to them went out."""
     return {
         recipient: sent

@@ -31,7 +31,10 @@ def demo_clock(real: dt.datetime) -> dt.datetime:
     return min(real, LATEST_CLOCK)
 
 
-def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
+def run_demo(
+    progress: Callable[[str], None] = print, real_now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Run the demo; ``real_now`` stands in for the real time (a test runs it as if later)."""
     from db.events import apply_spec, find_event, mark_held, read_spec
     from db.reference import init_database, list_partners
     from db.session import session_scope
@@ -59,7 +62,7 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
         return value
 
-    now = demo_clock(dt.datetime.now(dt.UTC))
+    now = demo_clock(real_now or dt.datetime.now(dt.UTC))
     database = step("database", init_database)
     step("partners and contacts (Prefect start-up included)", load_reference_data)
     with session_scope() as session:
@@ -85,7 +88,7 @@ def run_demo(progress: Callable[[str], None] = print) -> dict[str, Any]:
         final = step(
             f"{slug}: report", event_lifecycle, slug, held=True, report_language="en", now=now
         )
-        step(f"{slug}: report in Chinese", report_event, slug, "zh")
+        step(f"{slug}: report in Chinese", report_event, slug, "zh", now=now)
         # None when the letters went out on an earlier run (the lifecycle skips done steps)
         invited = next((s["result"] for s in first["steps"] if s["step"] == "invitations"), None)
         events.append(

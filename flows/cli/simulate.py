@@ -15,6 +15,7 @@ from db.session import session_scope
 from flows.domain.mail import make_message_id
 from flows.domain.replies import build_reply_email, build_reply_ics
 from flows.domain.slug import slugify
+from flows.reports import invitation_sent_times
 
 SIMULATED = "Simulated by amity's demo: not a real answer."
 #: share of contacts answering each way; the rest do not answer
@@ -37,6 +38,7 @@ def write_simulated_replies(event: str, *, now: dt.datetime) -> list[str]:
             .where(Invitation.event_id == e.id)
             .order_by(Invitation.id)
         ).all()
+        sent_times = invitation_sent_times(session, e.id)
         folder = simulated_dir(e.slug) / "replies"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -49,8 +51,10 @@ def write_simulated_replies(event: str, *, now: dt.datetime) -> list[str]:
                     break
             if partstat is None:
                 continue
-            # answered a few hours to days after the invitation went out (at `now`)
-            stamp = now + dt.timedelta(hours=2 + (7 * n) % 90, minutes=n % 60)
+            # answered a few hours to days after the invitation went out: `now`, the letters'
+            # date, or when the ledger sent it if later (the demo's clock can be held back)
+            sent = max(now, sent_times.get(contact.email.casefold(), now))
+            stamp = sent + dt.timedelta(hours=2 + (7 * n) % 90, minutes=n % 60)
             ics = build_reply_ics(
                 uid=inv.uid,
                 organizer_email=settings.office.email,

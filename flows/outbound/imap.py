@@ -87,7 +87,12 @@ class Mailbox:
         if self.settings.mark == "move" and not for_a_person:
             target = self.settings.processed_folder
             if not self.client.folder_exists(target):
-                self.client.create_folder(target)
+                try:
+                    self.client.create_folder(target)
+                except IMAPClientError:
+                    # another run at once created it since we looked (ALREADYEXISTS)
+                    if not self.client.folder_exists(target):
+                        raise
             if self.client.has_capability("MOVE"):
                 self.client.move([uid], target)
             else:

@@ -204,7 +204,14 @@ def test_prefect_ui_shows_the_waiting_runs_form_and_its_submit_sends(
             page.screenshot(path=tmp_path / "form.png", full_page=True)
             modal.get_by_role("button", name="Submit").click()
             # the form closes once the server took the input (an invalid one stays open)
-            modal.wait_for(state="hidden")
+            try:
+                modal.wait_for(state="hidden")
+            except Exception:
+                page.screenshot(path=tmp_path / "after-submit.png", full_page=True)
+                raise AssertionError(
+                    f"the form stayed open ({tmp_path}/after-submit.png):\n"
+                    + modal.inner_text(timeout=5_000)
+                ) from None
             done = wait_for(office.server, run.id, ("COMPLETED",), RUN_TIMEOUT)
         finally:
             browser.close()

@@ -353,6 +353,33 @@ def test_move_mode_moves_replies_and_bounces_and_keeps_plain_answers(
     assert fetch_new_messages.fn(NOW)["read"] == 0
 
 
+def test_move_mode_when_another_fetch_creates_the_folder_at_the_same_moment(
+    invited: dict[str, dict[str, str]], imap_mailbox: ImapFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two fetches at once both find no folder for handled mail; the second's CREATE fails."""
+    from imapclient import IMAPClient
+
+    monkeypatch.setenv("AMITY_IMAP__MARK", "move")
+    get_settings.cache_clear()
+    uids = deliver_all(imap_mailbox, invited)
+    exists = IMAPClient.folder_exists
+    raced = []
+
+    def looks_then_other_fetch_creates(self: IMAPClient, folder: str) -> bool:
+        found = exists(self, folder)
+        if folder == imap_mailbox.processed_folder and not raced:
+            raced.append(folder)
+            imap_mailbox.client.create_folder(folder)  # the other fetch, just after our look
+        return bool(found)
+
+    monkeypatch.setattr(IMAPClient, "folder_exists", looks_then_other_fetch_creates)
+    summary = fetch_new_messages.fn(NOW)
+
+    assert raced == [imap_mailbox.processed_folder]
+    assert summary["read"] == len(uids)
+    assert len(imap_mailbox.flags(imap_mailbox.processed_folder)) == 3
+
+
 def test_a_copy_of_a_handled_message_is_not_handled_again(
     invited: dict[str, dict[str, str]], imap_mailbox: ImapFolder
 ) -> None:

@@ -2,26 +2,54 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import mailbox
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 
-from db.models import Approval
+from config.settings import EVENTS_DIR
+from db.models import Approval, Event, EventTransition
 from db.session import session_scope
-from flows.cli.demo_run import print_outputs, run_demo
+from flows.cli.demo_run import EVENT_SPECS, LATEST_CLOCK, demo_clock, print_outputs, run_demo
 
 pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.slow]
+
+#: a run after both example events (the symposium ends 2027-04-22, the conference 2027-09-17)
+AFTER = dt.datetime(2027, 10, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def _transitions(slug: str) -> list[str]:
+    """The event's states in the order of their times (the event page's history)."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(EventTransition.to_status)
+            .join(Event, Event.id == EventTransition.event_id)
+            .where(Event.slug == slug)
+            .order_by(EventTransition.at_dt, EventTransition.id)
+        )
+        return list(rows.scalars())
 
 
 def test_demo_writes_every_output_and_a_second_run_sends_nothing_new(
     amity_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first = run_demo(progress=lambda _: None)
+    # run as if after its events: the demo's clock stays before them, so the first lifecycle
+    # waits, and the report comes after the simulated replies and attendance
+    assert demo_clock(AFTER) == LATEST_CLOCK
+    for slug in EVENT_SPECS:
+        spec = yaml.safe_load((EVENTS_DIR / f"{slug}.yaml").read_text("utf-8"))
+        assert LATEST_CLOCK.replace(tzinfo=None) < dt.datetime.fromisoformat(spec["start"])
+    first = run_demo(progress=lambda _: None, real_now=AFTER)
     assert (first["partners"], first["partners_by_2000"]) == (38, 27)
     assert [e["status"] for e in first["events"]] == ["reported", "reported"]
     for event in first["events"]:
+        report = (Path(event["report_en"]) / "report.md").read_text("utf-8")
+        assert event["replies_recorded"] > 0
+        assert f"Answers with a time: {event['replies_recorded']} ·" in report
+        assert _transitions(event["slug"]) == ["inviting", "scheduled", "held", "reported"]
         assert list(Path(event["invitations"]).rglob("*.pdf"))
         assert list(Path(event["calendar"]).rglob("*.ics"))
         for lang in ("report_en", "report_zh"):
@@ -46,7 +74,7 @@ def test_demo_writes_every_output_and_a_second_run_sends_nothing_new(
         ).all()
     assert sorted(decisions) == [("approved", "amity demo", 2), ("approved", "amity demo", 38)]
 
-    second = run_demo(progress=lambda _: None)
+    second = run_demo(progress=lambda _: None, real_now=AFTER)
     assert [e["status"] for e in second["events"]] == ["reported", "reported"]
     assert second["digest"]["emails"] == []
     assert [e["letters"] for e in second["events"]] == [None, None]
@@ -55,23 +83,34 @@ def test_demo_writes_every_output_and_a_second_run_sends_nothing_new(
     assert "27 partners in 24 countries by 2000 (2 with unknown dates)" in capsys.readouterr().out
 
 
-def test_the_demo_clock_stays_before_its_example_events() -> None:
-    """Past them, the first lifecycle would report before the simulated replies are in."""
-    import datetime as dt
+def test_a_simulated_reply_comes_after_the_send_when_the_letters_carry_an_earlier_date(
+    amity_db: str,
+) -> None:
+    """Held back, the demo's clock dates the letters before the ledger sends them: a simulated
+    reply is stamped after the send all the same, or the report drops its response time."""
+    import email
+    from email.utils import parseaddr, parsedate_to_datetime
 
-    import yaml
+    from config.settings import get_settings
+    from db.events import apply_spec, find_event, read_spec
+    from flows.cli.simulate import write_simulated_replies
+    from flows.invitations import send_invitations
+    from flows.reports import invitation_sent_times
+    from tests.conftest import reference_data
 
-    from config.settings import EVENTS_DIR
-    from flows.cli.demo_run import EVENT_SPECS, LATEST_CLOCK, demo_clock
+    symposium = EVENT_SPECS[0]
+    letters = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)  # long before the real send
+    reference_data()
+    with session_scope() as session:
+        spec = read_spec(EVENTS_DIR / f"{symposium}.yaml", session)
+        apply_spec(session, spec, get_settings(), now=letters)
+    send_invitations(symposium, now=letters)
 
-    today = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
-    starts = [
-        dt.datetime.fromisoformat(
-            yaml.safe_load((EVENTS_DIR / f"{slug}.yaml").read_text("utf-8"))["start"]
-        )
-        for slug in EVENT_SPECS
-    ]
+    written = write_simulated_replies(symposium, now=letters)
 
-    assert demo_clock(today) == today
-    assert demo_clock(dt.datetime(2027, 9, 20, tzinfo=dt.UTC)) == LATEST_CLOCK
-    assert all(LATEST_CLOCK.replace(tzinfo=None) < start for start in starts), starts
+    with session_scope() as session:
+        sent = invitation_sent_times(session, find_event(session, symposium).id)
+    replies = [email.message_from_bytes(Path(p).read_bytes()) for p in written]
+    stamps = {parseaddr(m["From"])[1].casefold(): parsedate_to_datetime(m["Date"]) for m in replies}
+    assert stamps and stamps.keys() <= sent.keys()
+    assert all(sent[who] < stamp for who, stamp in stamps.items()), (sent, stamps)
