@@ -101,6 +101,7 @@ def test_lifecycle_before_the_event_ends_waiting_and_says_why() -> None:
 
 
 @pytest.mark.usefixtures("prefect_api", "symposium")
+@pytest.mark.filterwarnings("ignore:Artifact creation outside:FutureWarning")  # called bare here
 def test_the_events_variable_is_set_when_another_run_creates_it_at_the_same_moment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
