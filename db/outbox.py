@@ -1,11 +1,13 @@
-"""Reading the delivery ledger (``outbox_message``) by message key."""
+"""Reading the delivery ledger (``outbox_message``): by message key, and when an event's
+invitations went out."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from db.models import OutboxMessage
@@ -45,3 +47,24 @@ def rows_by_key(
         for row in session.execute(query):
             if (row.purpose, row.recipient, row.occurrence) in wanted:
                 yield row
+
+
+#: outbox purposes that carry an event's invitation to a contact
+INVITATION_PURPOSES = ("invitation",)
+
+
+def invitation_sent_times(session: Session, event_id: int) -> dict[str, dt.datetime]:
+    """Lower-cased recipient -> when the event's first invitation to them went out."""
+    return {
+        recipient: sent
+        for recipient, sent in session.execute(
+            select(OutboxMessage.recipient, func.min(OutboxMessage.sent_dt))
+            .where(
+                OutboxMessage.event_id == event_id,
+                OutboxMessage.purpose.in_(INVITATION_PURPOSES),
+                OutboxMessage.sent_dt.is_not(None),
+            )
+            .group_by(OutboxMessage.recipient)
+        )
+        if sent is not None
+    }

@@ -32,9 +32,9 @@ from db.models import (
     Event,
     EventTransition,
     Invitation,
-    OutboxMessage,
     Report,
 )
+from db.outbox import invitation_sent_times
 from db.session import session_scope
 from flows.domain.attendance import AttendanceSheet, WalkInRecord, parse_attendance_csv
 from flows.domain.clock import zone
@@ -63,8 +63,6 @@ from flows.engine.forms import REPORT_LANGUAGE, Clock, ReportLanguage
 from flows.outbound.artifacts import output_link
 from flows.outbound.atomic import write_atomically
 
-#: outbox purposes that carry an event's invitation to a contact
-INVITATION_PURPOSES = ("invitation",)
 OUTPUT_FILES = {
     "html": "report.html",
     "pdf": "report.pdf",
@@ -231,23 +229,6 @@ def _city_names(session: Session, city_ids: set[int]) -> dict[tuple[str, str], P
         return {}
     cities = session.scalars(select(City).where(City.id.in_(city_ids))).all()
     return {(c.country_code, c.name): place_names(c) for c in cities}
-
-
-def invitation_sent_times(session: Session, event_id: int) -> dict[str, datetime]:
-    """Lower-cased recipient -> when the event's first invitation to them went out."""
-    return {
-        recipient: sent
-        for recipient, sent in session.execute(
-            select(OutboxMessage.recipient, func.min(OutboxMessage.sent_dt))
-            .where(
-                OutboxMessage.event_id == event_id,
-                OutboxMessage.purpose.in_(INVITATION_PURPOSES),
-                OutboxMessage.sent_dt.is_not(None),
-            )
-            .group_by(OutboxMessage.recipient)
-        )
-        if sent is not None
-    }
 
 
 def earlier_editions(session: Session, event: Event) -> list[EditionFigures]:

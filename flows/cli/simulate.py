@@ -11,11 +11,11 @@ from sqlalchemy import select, update
 from config.settings import get_settings
 from db.events import find_event
 from db.models import Attendance, Contact, Invitation
+from db.outbox import invitation_sent_times
 from db.session import session_scope
 from flows.domain.mail import make_message_id
 from flows.domain.replies import build_reply_email, build_reply_ics
 from flows.domain.slug import slugify
-from flows.reports import invitation_sent_times
 
 SIMULATED = "Simulated by amity's demo: not a real answer."
 #: share of contacts answering each way; the rest do not answer

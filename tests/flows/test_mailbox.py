@@ -333,11 +333,17 @@ def test_crash_between_commit_and_flagging_handles_nothing_twice(
     assert imap_mailbox.flags()[uids["reply"]] == {KEYWORD}
 
 
-def test_move_mode_moves_replies_and_bounces_and_keeps_plain_answers(
-    invited: dict[str, dict[str, str]], imap_mailbox: ImapFolder, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def move_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handled mail is moved to the processed folder (`AMITY_IMAP__MARK=move`)."""
     monkeypatch.setenv("AMITY_IMAP__MARK", "move")
     get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("move_mode")
+def test_move_mode_moves_replies_and_bounces_and_keeps_plain_answers(
+    invited: dict[str, dict[str, str]], imap_mailbox: ImapFolder
+) -> None:
     uids = deliver_all(imap_mailbox, invited)
 
     fetch_new_messages.fn(NOW)
@@ -353,14 +359,13 @@ def test_move_mode_moves_replies_and_bounces_and_keeps_plain_answers(
     assert fetch_new_messages.fn(NOW)["read"] == 0
 
 
+@pytest.mark.usefixtures("move_mode")
 def test_move_mode_when_another_fetch_creates_the_folder_at_the_same_moment(
     invited: dict[str, dict[str, str]], imap_mailbox: ImapFolder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two fetches at once both find no folder for handled mail; the second's CREATE fails."""
     from imapclient import IMAPClient
 
-    monkeypatch.setenv("AMITY_IMAP__MARK", "move")
-    get_settings.cache_clear()
     uids = deliver_all(imap_mailbox, invited)
     exists = IMAPClient.folder_exists
     raced = []

@@ -93,9 +93,9 @@ def test_a_simulated_reply_comes_after_the_send_when_the_letters_carry_an_earlie
 
     from config.settings import get_settings
     from db.events import apply_spec, find_event, read_spec
+    from db.outbox import invitation_sent_times
     from flows.cli.simulate import write_simulated_replies
     from flows.invitations import send_invitations
-    from flows.reports import invitation_sent_times
     from tests.conftest import reference_data
 
     symposium = EVENT_SPECS[0]
